@@ -1,0 +1,80 @@
+//! Florence-2 for Kotlin (Android and the desktop JVM), generated with UniFFI.
+//!
+//! This crate is the thin FFI layer over `florence2-core`: every exported item converts its
+//! arguments, calls core, and maps the result; logic lives in core. It will own the async Kotlin
+//! API (a `Florence2` object with `suspend` task methods, cancellation, streaming callbacks).
+//!
+//! For now it exports one function, [`onnx_runtime_info`], which exercises the whole chain:
+//! Kotlin → this library → ONNX Runtime located and initialised by core.
+//!
+//! Kotlin bindings are generated from the built library with the workspace's `uniffi-bindgen`
+//! and the root `uniffi.toml` (Kotlin package `ai.florence2`).
+
+#![forbid(unsafe_code)]
+
+mod error;
+
+use std::path::Path;
+
+pub use error::Florence2Error;
+
+uniffi::setup_scaffolding!();
+
+/// The ONNX Runtime library the SDK is using.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OnnxRuntimeInfo {
+    /// The version, e.g. `"1.31.1"`, when the library's build information or versioned file name
+    /// states it; `null` otherwise (e.g. Android's plain `libonnxruntime.so`).
+    pub version: Option<String>,
+    /// The library file that was loaded (a bare name when the system loader resolved it).
+    pub library_path: String,
+    /// ONNX Runtime's build information string (git commit, build type).
+    pub build_info: String,
+}
+
+/// Loads ONNX Runtime (once per process) and describes it.
+///
+/// `library_path` names the ONNX Runtime shared library to load. When it is `null`, the library is
+/// found automatically: `ORT_DYLIB_PATH`, then the developer setup cache, then next to the
+/// executable; on Android the `libonnxruntime.so` packaged with the app.
+///
+/// Once ONNX Runtime is loaded, later calls describe the same library; passing a different
+/// `library_path` then fails with [`Florence2Error::RuntimeUnavailable`].
+///
+/// # Errors
+///
+/// [`Florence2Error::RuntimeUnavailable`] if the library cannot be found, loaded or initialised
+/// (the `reason` says which paths were tried and how to fix it).
+#[uniffi::export]
+pub fn onnx_runtime_info(library_path: Option<String>) -> Result<OnnxRuntimeInfo, Florence2Error> {
+    let runtime = florence2_core::OnnxRuntime::init(library_path.as_deref().map(Path::new))?;
+    Ok(OnnxRuntimeInfo {
+        version: runtime.version().map(str::to_owned),
+        library_path: runtime.library().path().display().to_string(),
+        build_info: runtime.build_info().to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_the_setup_cache_runtime_and_maps_errors() {
+        let missing = "/nonexistent/florence2/libonnxruntime.so.1.31.1";
+        match onnx_runtime_info(Some(missing.to_owned())) {
+            Err(Florence2Error::RuntimeUnavailable { reason }) => {
+                assert!(reason.contains(missing), "{reason}")
+            }
+            other => panic!("expected RuntimeUnavailable, got {other:?}"),
+        }
+
+        let info = onnx_runtime_info(None).unwrap_or_else(|e| panic!("run scripts/setup.sh first: {e}"));
+        assert!(
+            info.version.as_deref().is_some_and(|v| v.starts_with("1.")),
+            "{info:?}"
+        );
+        assert!(info.library_path.contains("onnxruntime"), "{info:?}");
+        assert_eq!(onnx_runtime_info(None).unwrap(), info);
+    }
+}
