@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Installs everything florence2-mobile needs to build and test, from apt, PyPI, npm and crates.io only.
+# Idempotent: finished steps leave a marker and are skipped, so a second run takes seconds.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/setup.sh [--with-export] [--help]
+
+Sets up a fresh Debian 12 machine (run as root, or with everything from apt already installed):
+  apt      libjna-java (JNA for running Kotlin bindings on the JVM), python3-venv if missing
+  rustup   Android targets aarch64/armv7/x86_64/i686-linux-android; rustfmt and clippy
+  .cache/onnxruntime/   libonnxruntime.so.1.31.1 from the PyPI onnxruntime wheel, plus
+                        libonnxruntime.so.1 and libonnxruntime.so symlinks
+  .cache/kotlin/        kotlinc 2.4.20 (npm package kotlin-compiler)
+  .venv/                Python venv with models/requirements.txt
+
+Options:
+  --with-export   also install models/requirements-export.txt (torch, transformers; several GB)
+  --help          show this help
+
+Nothing is downloaded at build or test time afterwards; the Rust code finds
+.cache/onnxruntime/ by itself (override with ORT_DYLIB_PATH or FLORENCE2_ORT_CACHE).
+EOF
+}
+
+WITH_EXPORT=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-export) WITH_EXPORT=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+START=$(date +%s)
+CACHE="$ROOT/.cache"
+mkdir -p "$CACHE"
+
+ORT_VERSION=1.31.1
+# The manylinux x86_64 cp311 wheel; pip checks this hash.
+ORT_WHEEL_SHA256=5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f
+KOTLIN_VERSION=2.4.20
+ANDROID_TARGETS=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android i686-linux-android)
+
+SUMMARY=()
+note() { SUMMARY+=("$1"); }
+step() { printf '==> %s\n' "$*"; }
+die() { printf 'setup.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- apt
+apt_packages=()
+dpkg -s libjna-java >/dev/null 2>&1 || apt_packages+=(libjna-java)
+# `python3 -m venv` needs ensurepip, which Debian ships in python3-venv.
+python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_packages+=(python3-venv)
+if ((${#apt_packages[@]})); then
+  step "apt-get install ${apt_packages[*]}"
+  [ "$(id -u)" -eq 0 ] || die "need root to apt-get install ${apt_packages[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+  note "apt: installed ${apt_packages[*]}"
+else
+  note "apt: libjna-java already installed"
+fi
+[ -f /usr/share/java/jna.jar ] || die "/usr/share/java/jna.jar missing after installing libjna-java"
+
+# ---------------------------------------------------------------- rustup
+command -v rustup >/dev/null || die "rustup not found: install Rust (>= 1.92) with rustup first"
+installed_targets=$(rustup target list --installed)
+missing_targets=()
+for t in "${ANDROID_TARGETS[@]}"; do
+  grep -qx "$t" <<<"$installed_targets" || missing_targets+=("$t")
+done
+if ((${#missing_targets[@]})); then
+  step "rustup target add ${missing_targets[*]}"
+  rustup target add "${missing_targets[@]}"
+  note "rustup: added ${missing_targets[*]}"
+else
+  note "rustup: Android targets present"
+fi
+installed_components=$(rustup component list --installed)
+for c in rustfmt clippy; do
+  if ! grep -q "^$c" <<<"$installed_components"; then
+    step "rustup component add $c"
+    rustup component add "$c"
+    note "rustup: added $c"
+  fi
+done
+
+# ---------------------------------------------------------------- Python venv (created early: its pip fetches the ORT wheel)
+VENV="$ROOT/.venv"
+if [ ! -x "$VENV/bin/python" ]; then
+  step "python3 -m venv .venv"
+  python3 -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+
+# ---------------------------------------------------------------- ONNX Runtime (desktop library from the PyPI wheel)
+ORT_DIR="$CACHE/onnxruntime"
+ORT_LIB="$ORT_DIR/libonnxruntime.so.$ORT_VERSION"
+if [ -f "$ORT_LIB" ] && [ "$(cat "$ORT_DIR/VERSION" 2>/dev/null)" = "$ORT_VERSION" ]; then
+  note "onnxruntime: $ORT_VERSION already in .cache/onnxruntime"
+else
+  [ "$(uname -m)" = x86_64 ] || die "the pinned onnxruntime wheel is x86_64; on $(uname -m) set ORT_DYLIB_PATH to a local libonnxruntime"
+  step "pip download onnxruntime==$ORT_VERSION"
+  WHEEL_DIR="$CACHE/ortwheel"
+  mkdir -p "$WHEEL_DIR"
+  printf 'onnxruntime==%s --hash=sha256:%s\n' "$ORT_VERSION" "$ORT_WHEEL_SHA256" >"$WHEEL_DIR/requirements.txt"
+  "$PY" -m pip download --quiet --no-deps --require-hashes --only-binary=:all: \
+    --platform manylinux_2_28_x86_64 --python-version 3.11 \
+    -d "$WHEEL_DIR" -r "$WHEEL_DIR/requirements.txt"
+  wheel=$(ls "$WHEEL_DIR"/onnxruntime-"$ORT_VERSION"-cp311-cp311-manylinux_2_28_x86_64.whl)
+  mkdir -p "$ORT_DIR"
+  "$PY" - "$wheel" "$ORT_LIB" <<'EOF'
+import shutil, sys, zipfile
+wheel, dest = sys.argv[1], sys.argv[2]
+member = "onnxruntime/capi/" + dest.rsplit("/", 1)[1]
+with zipfile.ZipFile(wheel) as z, z.open(member) as src, open(dest + ".part", "wb") as out:
+    shutil.copyfileobj(src, out)
+EOF
+  mv "$ORT_LIB.part" "$ORT_LIB"
+  ln -sfn "libonnxruntime.so.$ORT_VERSION" "$ORT_DIR/libonnxruntime.so.1"
+  ln -sfn "libonnxruntime.so.1" "$ORT_DIR/libonnxruntime.so"
+  echo "$ORT_VERSION" >"$ORT_DIR/VERSION"
+  rm -rf "$WHEEL_DIR" # pip's own cache keeps the wheel
+  note "onnxruntime: extracted $ORT_VERSION into .cache/onnxruntime"
+fi
+
+# ---------------------------------------------------------------- Kotlin compiler (npm)
+KOTLIN_DIR="$CACHE/kotlin"
+KOTLINC="$KOTLIN_DIR/kotlinc/bin/kotlinc-jvm"
+if [ -x "$KOTLINC" ] && [ "$(cat "$KOTLIN_DIR/VERSION" 2>/dev/null)" = "$KOTLIN_VERSION" ]; then
+  note "kotlin: $KOTLIN_VERSION already in .cache/kotlin"
+else
+  command -v npm >/dev/null || die "npm not found (needed for kotlin-compiler@$KOTLIN_VERSION)"
+  step "npm pack kotlin-compiler@$KOTLIN_VERSION"
+  rm -rf "$KOTLIN_DIR"
+  mkdir -p "$KOTLIN_DIR"
+  (cd "$KOTLIN_DIR" && npm pack --silent "kotlin-compiler@$KOTLIN_VERSION" >/dev/null)
+  tar -xzf "$KOTLIN_DIR/kotlin-compiler-$KOTLIN_VERSION.tgz" -C "$KOTLIN_DIR"
+  mv "$KOTLIN_DIR/package" "$KOTLIN_DIR/kotlinc"
+  rm "$KOTLIN_DIR/kotlin-compiler-$KOTLIN_VERSION.tgz"
+  chmod +x "$KOTLIN_DIR"/kotlinc/bin/*
+  echo "$KOTLIN_VERSION" >"$KOTLIN_DIR/VERSION"
+  note "kotlin: unpacked kotlinc $KOTLIN_VERSION into .cache/kotlin/kotlinc"
+fi
+
+# ---------------------------------------------------------------- Python model-tool requirements
+requirements=(models/requirements.txt)
+((WITH_EXPORT)) && requirements+=(models/requirements-export.txt)
+for r in "${requirements[@]}"; do
+  [ -f "$r" ] || die "$r is missing: the Python model tools in models/ define it (cannot set up .venv without it)"
+done
+req_hash=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)
+MARKER="$VENV/.florence2-requirements"
+if [ "$(cat "$MARKER" 2>/dev/null)" = "$req_hash" ]; then
+  note "venv: ${requirements[*]} unchanged, already installed"
+else
+  step "pip install ${requirements[*]/#/-r }"
+  pip_args=()
+  for r in "${requirements[@]}"; do pip_args+=(-r "$r"); done
+  "$PY" -m pip install --quiet "${pip_args[@]}"
+  echo "$req_hash" >"$MARKER"
+  note "venv: installed ${requirements[*]}"
+fi
+
+# ---------------------------------------------------------------- summary
+printf '\nsetup.sh summary:\n'
+printf '  - %s\n' "${SUMMARY[@]}"
+printf 'setup.sh: done in %ss\n' "$(($(date +%s) - START))"
