@@ -8,25 +8,25 @@ cd "$ROOT"
 START=$(date +%s)
 ANDROID_TARGETS=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android i686-linux-android)
 
-CURRENT=""
+# Every step runs even if an earlier one failed, so one run shows every problem; the exit
+# status is non-zero if any step failed.
+FAILED=()
 STEPS=0
 run() {
-  CURRENT="$1"
+  local name=$1
   shift
-  printf '\n==> %s\n' "$CURRENT"
-  local t0
+  printf '\n==> %s\n' "$name"
+  local t0 rc=0
   t0=$(date +%s)
-  "$@"
+  "$@" || rc=$?
   STEPS=$((STEPS + 1))
-  printf '    (%s: %ss)\n' "$CURRENT" "$(($(date +%s) - t0))"
-}
-on_exit() {
-  local rc=$?
-  if [ "$rc" -ne 0 ]; then
-    printf '\ntest.sh: FAILED at step "%s" (exit %s) after %ss\n' "$CURRENT" "$rc" "$(($(date +%s) - START))"
+  if [ "$rc" -eq 0 ]; then
+    printf '    ok: %s (%ss)\n' "$name" "$(($(date +%s) - t0))"
+  else
+    printf '    FAILED: %s (exit %s, %ss)\n' "$name" "$rc" "$(($(date +%s) - t0))"
+    FAILED+=("$name")
   fi
 }
-trap on_exit EXIT
 
 # --locked: CI must build exactly the committed Cargo.lock.
 run "cargo fmt" cargo fmt --all -- --check
@@ -36,8 +36,11 @@ run "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warning
 run "cargo test" cargo test --workspace --locked --no-fail-fast
 
 if [ -d models/tests ]; then
-  [ -x .venv/bin/python ] || { echo "test.sh: .venv missing: run scripts/setup.sh" >&2; exit 1; }
-  run "pytest models/tests" .venv/bin/python -m pytest -q models/tests
+  if [ -x .venv/bin/python ]; then
+    run "pytest models/tests" .venv/bin/python -m pytest -q models/tests
+  else
+    run "pytest models/tests (.venv missing: run scripts/setup.sh)" false
+  fi
 fi
 
 target_args=()
@@ -45,5 +48,9 @@ for t in "${ANDROID_TARGETS[@]}"; do target_args+=(--target "$t"); done
 run "cargo check florence2-sdk (Android: ${ANDROID_TARGETS[*]})" \
   cargo check -p florence2-sdk --locked "${target_args[@]}"
 
-CURRENT="summary"
-printf '\ntest.sh: all %s steps passed in %ss\n' "$STEPS" "$(($(date +%s) - START))"
+elapsed=$(($(date +%s) - START))
+if ((${#FAILED[@]})); then
+  printf '\ntest.sh: %s of %s steps FAILED in %ss: %s\n' "${#FAILED[@]}" "$STEPS" "$elapsed" "$(IFS=';'; echo "${FAILED[*]}")"
+  exit 1
+fi
+printf '\ntest.sh: all %s steps passed in %ss\n' "$STEPS" "$elapsed"
