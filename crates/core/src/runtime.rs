@@ -21,7 +21,9 @@
 //! resolved against the current directory.
 //!
 //! On Android, rules 3 and 4 are replaced by the bare name `libonnxruntime.so`, which the system
-//! loader resolves from the app's native libraries (the ONNX Runtime AAR ships it).
+//! loader resolves from the app's native libraries (the ONNX Runtime AAR ships it). An explicit
+//! path there must name an existing file (e.g. under `nativeLibraryDir`); pass none to use the
+//! packaged library.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -125,7 +127,9 @@ impl OrtLibrary {
 struct Search {
     explicit: Option<PathBuf>,
     env_path: Option<PathBuf>,
+    #[cfg(not(target_os = "android"))]
     cache_dir: PathBuf,
+    #[cfg(not(target_os = "android"))]
     exe_dir: Option<PathBuf>,
 }
 
@@ -139,7 +143,9 @@ impl Search {
         Self {
             explicit: explicit.map(Path::to_path_buf),
             env_path: non_empty(ORT_DYLIB_PATH_ENV),
+            #[cfg(not(target_os = "android"))]
             cache_dir: non_empty(CACHE_DIR_ENV).unwrap_or_else(default_cache_dir),
+            #[cfg(not(target_os = "android"))]
             exe_dir: env::current_exe()
                 .ok()
                 .and_then(|exe| exe.parent().map(Path::to_path_buf)),
@@ -387,6 +393,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 #[cfg(test)]
+#[cfg(not(target_os = "android"))] // the lookup tests exercise the desktop rules
 mod tests {
     use super::*;
 
@@ -457,7 +464,6 @@ mod tests {
         ));
     }
 
-    #[cfg(not(target_os = "android"))]
     #[test]
     fn cache_then_executable_dir() {
         let cache = tempfile::tempdir().unwrap();
@@ -484,7 +490,6 @@ mod tests {
         );
     }
 
-    #[cfg(not(target_os = "android"))]
     #[test]
     fn not_found_lists_every_path_and_the_fix() {
         let cache = tempfile::tempdir().unwrap();
