@@ -38,7 +38,7 @@ def reference_generate(model, pixel_values: np.ndarray, input_ids: list[int], ma
             max_new_tokens=max_new_tokens,
             num_beams=num_beams,
             do_sample=False,
-            early_stopping=True,
+            **({"early_stopping": True} if num_beams > 1 else {}),
             no_repeat_ngram_size=3,
             forced_bos_token_id=0,
             forced_eos_token_id=2,

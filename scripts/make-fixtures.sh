@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Regenerates everything under tests/fixtures/ from its recipe (needs `scripts/setup.sh --with-export`):
+#   images/                  real photos from scikit-image in the shapes tests need (models/fixture_images.py)
+#   tiny-random/             Florence-2 architecture, seeded random weights, onnx-community layout (models/export.py)
+#   reference/tiny-random.json + resized/ + pixel_values/   transformers' outputs (models/reference.py)
+# Deterministic: running it again must leave `git status` clean (CPU PyTorch, fixed seeds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+FIX=tests/fixtures
+if ! "$PY" -c "import torch, transformers" 2>/dev/null; then
+  echo "error: the PyTorch export stack is missing; run scripts/setup.sh --with-export first" >&2
+  exit 2
+fi
+rm -rf "$FIX/images" "$FIX/tiny-random" "$FIX/reference"
+"$PY" models/fixture_images.py "$FIX/images"
+"$PY" models/export.py --random --preset tiny --seed 0 --out "$FIX/tiny-random" --verify-images "$FIX"/images/*.png
+"$PY" models/reference.py --model "$FIX/tiny-random" --weights random:tiny:0 --images "$FIX/images" \
+  --out "$FIX/reference/tiny-random.json" --max-new-tokens 128
+du -sh "$FIX"
