@@ -109,7 +109,10 @@ def load_checkpoint(folder: Path) -> LoadedModel:
                 v = v.t().contiguous()  # Microsoft stores it as [in, out] and multiplies x @ W
             renamed[nk] = v
         model = Florence2ForConditionalGeneration(native_cfg)
-        missing, unexpected = model.load_state_dict(renamed, strict=False)
+        try:
+            missing, unexpected = model.load_state_dict(renamed, strict=False)
+        except RuntimeError as e:  # shape mismatches: a different architecture or a corrupt file
+            raise CheckpointError(f"{folder}: weights do not match the Florence-2 architecture in config.json: {e}") from e
         # Tied / derived weights may be absent from a checkpoint; anything else is an error.
         missing = [m for m in missing if not m.endswith(("embed_tokens.weight", "lm_head.weight"))]
         if missing or unexpected:
@@ -122,7 +125,10 @@ def load_checkpoint(folder: Path) -> LoadedModel:
         vocab = native_cfg.text_config.vocab_size
         source = "microsoft-remote-code"
     else:
-        model = Florence2ForConditionalGeneration.from_pretrained(str(folder), dtype=torch.float32)
+        try:
+            model = Florence2ForConditionalGeneration.from_pretrained(str(folder), dtype=torch.float32)
+        except (OSError, ValueError, RuntimeError) as e:
+            raise CheckpointError(f"{folder}: cannot load as a transformers-native Florence-2 checkpoint: {e}") from e
         bias = None
         vocab = min(model.config.text_config.vocab_size, cfgmod.FLORENCE2_VOCAB_SIZE)
         source = "transformers-native"
