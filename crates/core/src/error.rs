@@ -78,6 +78,95 @@ pub enum Error {
         #[source]
         source: ort::Error,
     },
+
+    /// The model folder does not exist or is not a directory.
+    #[error("model folder {}: {detail}", .path.display())]
+    ModelFolder {
+        /// The folder that was given.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+
+    /// A component's ONNX file for the requested precision is not in the model folder.
+    #[error(
+        "{component} ({precision}) not found: {} does not exist; the folder's onnx/ holds: {}",
+        .path.display(),
+        if .available.is_empty() { "nothing".to_string() } else { .available.join(", ") }
+    )]
+    ModelFileMissing {
+        /// Which graph.
+        component: crate::model_files::Component,
+        /// The precision asked for.
+        precision: crate::model_files::Precision,
+        /// The file that was looked for.
+        path: PathBuf,
+        /// The `.onnx` files the folder does hold.
+        available: Vec<String>,
+    },
+
+    /// A JSON configuration file is missing, unreadable, invalid or inconsistent with the model.
+    #[error("{}: {detail}", .path.display())]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+
+    /// ONNX Runtime could not load a graph (truncated, corrupt, not ONNX, unsupported operator).
+    #[error("loading {component} from {} failed: {source}", .path.display())]
+    SessionLoad {
+        /// Which graph.
+        component: crate::model_files::Component,
+        /// The file.
+        path: PathBuf,
+        /// ONNX Runtime's error.
+        #[source]
+        source: ort::Error,
+    },
+
+    /// A graph loaded but its inputs/outputs do not match the Florence-2 contract (wrong names,
+    /// element types, ranks or sizes, or a file of one component put in place of another).
+    #[error("{component} at {} does not match the Florence-2 contract: {detail}", .path.display())]
+    Contract {
+        /// Which graph.
+        component: crate::model_files::Component,
+        /// The file.
+        path: PathBuf,
+        /// The first mismatch found.
+        detail: String,
+    },
+
+    /// `tokenizer.json` is missing or cannot be used.
+    #[error("tokenizer {}: {detail}", .path.display())]
+    Tokenizer {
+        /// The tokenizer file.
+        path: PathBuf,
+        /// What failed.
+        detail: String,
+    },
+
+    /// Running a graph failed.
+    #[error("{stage} failed: {source}")]
+    Inference {
+        /// Which stage of the pipeline.
+        stage: crate::model_files::Component,
+        /// ONNX Runtime's error.
+        #[source]
+        source: ort::Error,
+    },
+
+    /// The caller's input cannot be processed (wrong tensor size, prompt too long, bad options).
+    #[error("invalid input: {detail}")]
+    InvalidInput {
+        /// What is wrong and what was expected.
+        detail: String,
+    },
+
+    /// The caller cancelled the generation.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 fn describe_request(origin: LibrarySource) -> &'static str {

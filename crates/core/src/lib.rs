@@ -10,8 +10,20 @@
 
 #![forbid(unsafe_code)]
 
+pub mod config;
+mod decoder;
 pub mod error;
+pub mod generate;
+pub mod model_files;
+pub mod pipeline;
 pub mod runtime;
+pub mod session;
+pub mod tokenizer;
 
+pub use config::{GenerationConfig, ModelConfig};
 pub use error::{Error, Result};
+pub use generate::{CancelFlag, FinishReason, Generated, TokenObserver};
+pub use model_files::{Component, Precision, PrecisionPlan};
+pub use pipeline::{EncodedImage, Florence2, GenerateOptions, LoadOptions, Timings};
 pub use runtime::{LibrarySource, OnnxRuntime, OrtLibrary};
+pub use session::{ExecutionProvider, OptimizationLevel, SessionOptions};

@@ -1,0 +1,112 @@
+//! The decode loop: greedy and beam search with transformers `generate` semantics.
+//!
+//! The search logic here is independent of ONNX Runtime: it drives a [`StepModel`], which returns
+//! the last-position logits of every row. `crate::decoder` implements it over the merged decoder.
+
+mod beam;
+mod greedy;
+pub mod processors;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use beam::beam_search;
+pub use greedy::greedy_search;
+pub use processors::Processors;
+
+use crate::error::Result;
+
+/// Why generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// The model produced the end-of-sequence token.
+    Eos,
+    /// `max_new_tokens` was reached (the last token is then the forced `</s>`, if forcing is on).
+    MaxTokens,
+}
+
+/// Decoding settings of one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchOptions {
+    /// Tokens to generate at most (the decoder start token not counted).
+    pub max_new_tokens: usize,
+    /// Beam width; 1 = greedy.
+    pub num_beams: usize,
+    /// Exponent of the length normalisation of finished beams.
+    pub length_penalty: f32,
+    /// Stop beam search once `num_beams` hypotheses are finished.
+    pub early_stopping: bool,
+    /// Token that starts the decoder sequence.
+    pub decoder_start_token_id: u32,
+    /// End-of-sequence token.
+    pub eos_token_id: u32,
+    /// Logits processors (their `max_length` must be `1 + max_new_tokens`).
+    pub processors: Processors,
+}
+
+/// The result of a search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generated {
+    /// Generated ids, starting with the decoder start token (as transformers returns them).
+    pub ids: Vec<u32>,
+    /// Why it stopped.
+    pub finish: FinishReason,
+    /// Decoder calls made.
+    pub steps: usize,
+}
+
+/// A model that, given the last token of each row, returns the next-token logits of each row.
+pub trait StepModel {
+    /// Width of a logits row.
+    fn vocab_size(&self) -> usize;
+
+    /// Runs one decoder step for `rows` sequences whose newest tokens are `last_tokens`.
+    /// `reorder`, when given, says which previous row each row continues (beam search), so cached
+    /// state must be gathered first. Returns `last_tokens.len() * vocab_size` logits.
+    fn step(&mut self, last_tokens: &[u32], reorder: Option<&[usize]>) -> Result<&[f32]>;
+}
+
+/// Cooperative cancellation: checked between decoder steps.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    /// A flag that is not set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Requests cancellation.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether cancellation was requested.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Receives the best sequence so far after every step (streaming). Return `false` to stop early
+/// (the result then ends with [`FinishReason::MaxTokens`]-like truncation is avoided: it is an
+/// error of kind `Cancelled`).
+pub trait TokenObserver {
+    /// Called with the ids generated so far (decoder start token included).
+    fn on_step(&mut self, ids: &[u32]) -> bool;
+}
+
+/// An observer that ignores every step.
+pub struct NoObserver;
+
+impl TokenObserver for NoObserver {
+    fn on_step(&mut self, _ids: &[u32]) -> bool {
+        true
+    }
+}
+
+impl<F: FnMut(&[u32]) -> bool> TokenObserver for F {
+    fn on_step(&mut self, ids: &[u32]) -> bool {
+        self(ids)
+    }
+}
