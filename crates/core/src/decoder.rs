@@ -6,10 +6,8 @@
 //! steps feed the last token only, with `use_cache_branch = true`; the graph's `present.*.encoder.*`
 //! outputs are placeholders there and are ignored. Tensors are bound by name, never by position.
 
-use std::borrow::Cow;
-
-use ort::memory::Allocator;
-use ort::session::{Session, SessionInputValue};
+use ort::memory::{Allocator, MemoryInfo};
+use ort::session::{IoBinding, Session};
 use ort::value::{DynTensor, DynValue, Tensor, TensorElementType, ValueType};
 
 use crate::error::{Error, Result};
@@ -103,17 +101,27 @@ fn inference(source: ort::Error) -> Error {
     }
 }
 
-/// The ONNX Runtime implementation of [`StepModel`].
+/// The ONNX Runtime implementation of [`StepModel`], with I/O bound once where shapes allow.
+///
+/// Bound once per sequence, no per-step tensors: the token-id input and the embedding output of
+/// `embed_tokens` (written in place each step and read by the decoder straight from the same
+/// buffer), the encoder states and mask, the logits output (`[rows, 1, vocab]`) and the step-0
+/// cross-attention K/V. Rebound
+/// every step: the self-attention cache, whose length grows by one per step, so ONNX Runtime
+/// allocates it (from its arena) and the previous step's outputs are passed on without copying.
 pub(crate) struct OrtStepModel<'a> {
-    pub decoder: &'a mut Session,
-    pub embed: &'a mut Session,
-    pub layout: &'a DecoderLayout,
-    pub encoder: EncoderState,
+    decoder: &'a mut Session,
+    embed: &'a mut Session,
+    layout: &'a DecoderLayout,
+    decoder_binding: IoBinding,
+    embed_binding: IoBinding,
+    ids: Tensor<i64>,
+    logits: Tensor<f32>,
+    cpu: MemoryInfo<'static>,
+    rows: usize,
     /// Per layer: decoder key, decoder value (grow every step).
     self_kv: Vec<DynValue>,
-    /// Per layer: encoder key, encoder value (from step 0).
-    cross_kv: Vec<DynValue>,
-    logits: Vec<f32>,
+    row_logits: Vec<f32>,
     steps: usize,
 }
 
@@ -123,34 +131,65 @@ impl<'a> OrtStepModel<'a> {
         embed: &'a mut Session,
         layout: &'a DecoderLayout,
         encoder: EncoderState,
-    ) -> Self {
-        Self {
+        rows: usize,
+        d_model: usize,
+    ) -> Result<Self> {
+        let allocator = Allocator::default();
+        let cpu = allocator.memory_info().to_owned();
+        let ids = Tensor::<i64>::new(&allocator, [rows, 1usize]).map_err(embed_err)?;
+        let mut embeds = Tensor::<f32>::new(&allocator, [rows, 1usize, d_model]).map_err(embed_err)?;
+        let mut logits = Tensor::<f32>::new(&allocator, [rows, 1usize, layout.vocab]).map_err(inference)?;
+
+        let mut embed_binding = embed.create_binding().map_err(embed_err)?;
+        embed_binding.bind_input("input_ids", &ids).map_err(embed_err)?;
+        embed_binding
+            .bind_output("inputs_embeds", &mut embeds)
+            .map_err(embed_err)?;
+
+        let mut binding = decoder.create_binding().map_err(inference)?;
+        binding
+            .bind_input("encoder_attention_mask", &encoder.mask)
+            .map_err(inference)?;
+        binding
+            .bind_input("encoder_hidden_states", &encoder.hidden)
+            .map_err(inference)?;
+        binding.bind_input("inputs_embeds", &embeds).map_err(inference)?;
+        binding.bind_output("logits", &mut logits).map_err(inference)?;
+        let no_cache = Tensor::from_array(([1usize], vec![false])).map_err(inference)?;
+        binding
+            .bind_input("use_cache_branch", &no_cache)
+            .map_err(inference)?;
+        for names in &layout.layers {
+            for (j, name) in names.past.iter().enumerate() {
+                let _ = j;
+                let empty = DynTensor::new(
+                    &allocator,
+                    layout.cache_type,
+                    [rows, layout.heads, 0, layout.head_dim],
+                )
+                .map_err(inference)?;
+                binding.bind_input(name.as_str(), &empty).map_err(inference)?;
+            }
+            for name in &names.present {
+                binding
+                    .bind_output_to_device(name.as_str(), &cpu)
+                    .map_err(inference)?;
+            }
+        }
+        Ok(Self {
             decoder,
             embed,
             layout,
-            encoder,
-            self_kv: Vec::new(),
-            cross_kv: Vec::new(),
-            logits: Vec::new(),
+            decoder_binding: binding,
+            embed_binding,
+            ids,
+            logits,
+            cpu,
+            rows,
+            self_kv: Vec::with_capacity(2 * layout.layers.len()),
+            row_logits: Vec::with_capacity(rows * layout.vocab),
             steps: 0,
-        }
-    }
-
-    fn embed(&mut self, tokens: &[u32]) -> Result<DynValue> {
-        let ids: Vec<i64> = tokens.iter().map(|&t| i64::from(t)).collect();
-        let input = Tensor::from_array(([tokens.len(), 1usize], ids)).map_err(|source| Error::Inference {
-            stage: Component::EmbedTokens,
-            source,
-        })?;
-        let mut out = self
-            .embed
-            .run(ort::inputs!["input_ids" => input])
-            .map_err(|source| Error::Inference {
-                stage: Component::EmbedTokens,
-                source,
-            })?;
-        out.remove("inputs_embeds")
-            .ok_or_else(|| missing_output(Component::EmbedTokens, "inputs_embeds"))
+        })
     }
 
     /// Gathers the rows of the self-attention cache (`[rows, H, P, d]`) in `order`.
@@ -180,14 +219,34 @@ impl<'a> OrtStepModel<'a> {
         Ok(())
     }
 
-    fn empty_past(&self, rows: usize) -> Result<DynTensor> {
-        let allocator = Allocator::default();
-        DynTensor::new(
-            &allocator,
-            self.layout.cache_type,
-            [rows, self.layout.heads, 0, self.layout.head_dim],
-        )
-        .map_err(inference)
+    /// After step 0: the cache branch from now on, with the step-0 cross-attention K/V bound for
+    /// good. The branch's `present.*.encoder.*` outputs are placeholders: they are left unbound, so
+    /// ONNX Runtime does not hand them back.
+    fn switch_to_cache_branch(&mut self, cross_kv: Vec<DynValue>) -> Result<()> {
+        let use_cache = Tensor::from_array(([1usize], vec![true])).map_err(inference)?;
+        self.decoder_binding
+            .bind_input("use_cache_branch", &use_cache)
+            .map_err(inference)?;
+        self.decoder_binding.clear_outputs();
+        self.decoder_binding
+            .bind_output("logits", &mut self.logits)
+            .map_err(inference)?;
+        let layout = self.layout;
+        for (i, names) in layout.layers.iter().enumerate() {
+            for j in 0..2 {
+                self.decoder_binding
+                    .bind_input(names.past[2 + j].as_str(), &cross_kv[2 * i + j])
+                    .map_err(inference)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn embed_err(source: ort::Error) -> Error {
+    Error::Inference {
+        stage: Component::EmbedTokens,
+        source,
     }
 }
 
@@ -203,65 +262,48 @@ impl StepModel for OrtStepModel<'_> {
     }
 
     fn step(&mut self, last_tokens: &[u32], reorder: Option<&[usize]>) -> Result<&[f32]> {
-        let rows = last_tokens.len();
+        if last_tokens.len() != self.rows {
+            return Err(Error::InvalidInput {
+                detail: format!(
+                    "{} tokens for a decoder set up for {} rows",
+                    last_tokens.len(),
+                    self.rows
+                ),
+            });
+        }
         if let Some(order) = reorder
             && self.steps > 0
         {
             self.reorder_cache(order)?;
         }
-        let embeds = self.embed(last_tokens)?;
         let first = self.steps == 0;
-        let empties: Vec<DynTensor> = if first {
-            (0..4 * self.layout.layers.len())
-                .map(|_| self.empty_past(rows))
-                .collect::<Result<_>>()?
-        } else {
-            Vec::new()
-        };
-        let use_cache = Tensor::from_array(([1usize], vec![!first])).map_err(inference)?;
-
-        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> =
-            Vec::with_capacity(4 + 4 * self.layout.layers.len());
-        inputs.push(("encoder_attention_mask".into(), (&self.encoder.mask).into()));
-        inputs.push(("encoder_hidden_states".into(), (&self.encoder.hidden).into()));
-        inputs.push(("inputs_embeds".into(), embeds.into()));
-        inputs.push(("use_cache_branch".into(), use_cache.into()));
-        for (i, names) in self.layout.layers.iter().enumerate() {
-            for (j, name) in names.past.iter().enumerate() {
-                let value: SessionInputValue<'_> = if first {
-                    (&empties[4 * i + j]).into()
-                } else if j < 2 {
-                    (&self.self_kv[2 * i + j]).into()
-                } else {
-                    (&self.cross_kv[2 * i + j - 2]).into()
-                };
-                inputs.push((Cow::Borrowed(name.as_str()), value));
+        let layout = self.layout;
+        if !first {
+            for (i, names) in layout.layers.iter().enumerate() {
+                for j in 0..2 {
+                    self.decoder_binding
+                        .bind_input(names.past[j].as_str(), &self.self_kv[2 * i + j])
+                        .map_err(inference)?;
+                    self.decoder_binding
+                        .bind_output_to_device(names.present[j].as_str(), &self.cpu)
+                        .map_err(inference)?;
+                }
             }
         }
-        let mut outputs = self.decoder.run(inputs).map_err(inference)?;
 
-        let logits = outputs
-            .remove("logits")
-            .ok_or_else(|| missing_output(Component::Decoder, "logits"))?;
-        let (shape, data) = logits.try_extract_tensor::<f32>().map_err(inference)?;
-        let (seq, vocab) = (
-            usize::try_from(shape[1]).unwrap_or(0),
-            usize::try_from(shape[2]).unwrap_or(0),
-        );
-        if vocab != self.layout.vocab || seq == 0 || shape[0] as usize != rows {
-            return Err(Error::InvalidInput {
-                detail: format!("decoder returned logits of shape {shape:?}"),
-            });
+        // Token ids -> embeddings, written straight into the decoder's bound `inputs_embeds`.
+        for (slot, &t) in self.ids.extract_tensor_mut().1.iter_mut().zip(last_tokens) {
+            *slot = i64::from(t);
         }
-        self.logits.clear();
-        for r in 0..rows {
-            let start = (r * seq + seq - 1) * vocab;
-            self.logits.extend_from_slice(&data[start..start + vocab]);
-        }
+        drop(self.embed.run_binding(&self.embed_binding).map_err(embed_err)?);
 
-        let mut self_kv = Vec::with_capacity(2 * self.layout.layers.len());
+        let mut outputs = self
+            .decoder
+            .run_binding(&self.decoder_binding)
+            .map_err(inference)?;
+        self.self_kv.clear();
         let mut cross_kv = Vec::new();
-        for names in &self.layout.layers {
+        for names in &layout.layers {
             for (j, name) in names.present.iter().enumerate() {
                 if j >= 2 && !first {
                     continue;
@@ -270,18 +312,21 @@ impl StepModel for OrtStepModel<'_> {
                     .remove(name.as_str())
                     .ok_or_else(|| missing_output(Component::Decoder, name))?;
                 if j < 2 {
-                    self_kv.push(value)
+                    self.self_kv.push(value)
                 } else {
                     cross_kv.push(value)
                 }
             }
         }
         drop(outputs);
-        self.self_kv = self_kv;
         if first {
-            self.cross_kv = cross_kv;
+            self.switch_to_cache_branch(cross_kv)?;
         }
+
+        let (_, data) = self.logits.extract_tensor();
+        self.row_logits.clear();
+        self.row_logits.extend_from_slice(data);
         self.steps += 1;
-        Ok(&self.logits)
+        Ok(&self.row_logits)
     }
 }

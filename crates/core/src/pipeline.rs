@@ -331,7 +331,14 @@ impl Florence2 {
         }
         let rows = search.num_beams;
         let encoder = EncoderState::new(&hidden, seq, self.config.d_model, rows)?;
-        let mut model = OrtStepModel::new(&mut self.decoder, &mut self.embed, &self.layout, encoder);
+        let mut model = OrtStepModel::new(
+            &mut self.decoder,
+            &mut self.embed,
+            &self.layout,
+            encoder,
+            rows,
+            self.config.d_model,
+        )?;
         let generated = if rows == 1 {
             generate::greedy_search(&mut model, &search, cancel, observer)?
         } else {

@@ -1,5 +1,7 @@
 //! Broken model folders give typed errors that name the file and the problem; never a panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use florence2_core::{Component, Error, Florence2, LoadOptions, Precision};
@@ -44,7 +46,10 @@ fn the_intact_fixture_loads() {
 
 #[test]
 fn missing_folder() {
-    assert!(matches!(load(Path::new("/nonexistent/model")), Error::ModelFolder { .. }));
+    assert!(matches!(
+        load(Path::new("/nonexistent/model")),
+        Error::ModelFolder { .. }
+    ));
 }
 
 #[test]
@@ -52,8 +57,20 @@ fn missing_graph_lists_the_folder() {
     let dir = folder_with(|d| std::fs::remove_file(d.join("onnx/decoder_model_merged.onnx")).unwrap());
     let err = load(dir.path());
     let text = err.to_string();
-    assert!(matches!(err, Error::ModelFileMissing { component: Component::Decoder, .. }), "{err:?}");
-    assert!(text.contains("embed_tokens.onnx") && text.contains("decoder_model_merged.onnx"), "{text}");
+    assert!(
+        matches!(
+            err,
+            Error::ModelFileMissing {
+                component: Component::Decoder,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        text.contains("embed_tokens.onnx") && text.contains("decoder_model_merged.onnx"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -61,7 +78,16 @@ fn missing_precision_variant() {
     let mut options = LoadOptions::default();
     options.precision.decoder = Precision::Int8;
     let err = Florence2::load(&fixture(), &options).unwrap_err();
-    assert!(matches!(err, Error::ModelFileMissing { precision: Precision::Int8, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::ModelFileMissing {
+                precision: Precision::Int8,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("decoder_model_merged_int8.onnx"));
 }
 
@@ -70,14 +96,29 @@ fn truncated_graph() {
     let bytes = std::fs::read(fixture().join("onnx/encoder_model.onnx")).unwrap();
     let dir = folder_with(|d| replace(d, "encoder_model.onnx", &bytes[..bytes.len() / 2]));
     let err = load(dir.path());
-    assert!(matches!(err, Error::SessionLoad { component: Component::TextEncoder, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::SessionLoad {
+                component: Component::TextEncoder,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("encoder_model.onnx"));
 }
 
 #[test]
 fn not_onnx() {
     let dir = folder_with(|d| replace(d, "vision_encoder.onnx", b"<html>rate limited</html>"));
-    assert!(matches!(load(dir.path()), Error::SessionLoad { component: Component::VisionEncoder, .. }));
+    assert!(matches!(
+        load(dir.path()),
+        Error::SessionLoad {
+            component: Component::VisionEncoder,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -86,7 +127,11 @@ fn swapped_components() {
     let dir = folder_with(|d| replace(d, "encoder_model.onnx", &embed));
     let err = load(dir.path());
     match &err {
-        Error::Contract { component: Component::TextEncoder, detail, .. } => {
+        Error::Contract {
+            component: Component::TextEncoder,
+            detail,
+            ..
+        } => {
             assert!(detail.contains("attention_mask"), "{detail}")
         }
         other => panic!("expected a contract error, got {other:?}"),
@@ -97,7 +142,9 @@ fn swapped_components() {
 fn config_inconsistent_with_graphs() {
     let dir = folder_with(|d| {
         let p = d.join("config.json");
-        let text = std::fs::read_to_string(&p).unwrap().replace("\"d_model\": 32", "\"d_model\": 48");
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("\"d_model\": 32", "\"d_model\": 48");
         std::fs::write(p, text).unwrap();
     });
     let err = load(dir.path());
@@ -123,5 +170,8 @@ fn tokenizer_missing_or_corrupt() {
 
 #[test]
 fn unknown_precision_name() {
-    assert!(matches!("q3".parse::<Precision>(), Err(Error::InvalidInput { .. })));
+    assert!(matches!(
+        "q3".parse::<Precision>(),
+        Err(Error::InvalidInput { .. })
+    ));
 }

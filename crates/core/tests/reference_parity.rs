@@ -3,6 +3,8 @@
 //! included. Pixels come from the reference's own Pillow-resized images, so this test isolates the
 //! engine from the resize step (the preprocess crate has its own bit-exactness tests).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use florence2_core::{CancelFlag, FinishReason, Florence2, GenerateOptions, LoadOptions};
