@@ -1,10 +1,48 @@
-//! Florence-2 image preprocessing.
+//! Florence-2 image preprocessing: images to the vision encoder's `pixel_values`.
 //!
-//! This crate will own the path from pixels to the `pixel_values` tensor of the vision encoder
-//! (`float32 [batch, 3, H, W]`): RGB8 → resize → rescale/normalise → CHW `f32`, and camera frames
-//! (NV21 / YUV_420_888) → RGB with SIMD kernels (NEON on aarch64, AVX2/SSE4.1 on x86_64), each
-//! checked against a scalar reference.
+//! The reference path reproduces what the PyTorch reference feeds the model (transformers'
+//! PIL-backend `CLIPImageProcessor` with a Florence-2 `preprocessor_config.json`), bit for bit:
 //!
-//! It is empty for now: nothing here is implemented yet. Unlike `florence2-core` and
-//! `florence2-sdk`, this crate may use `unsafe` for SIMD intrinsics; the workspace lints deny
-//! `unsafe_op_in_unsafe_fn`, so every unsafe operation needs its own `unsafe` block.
+//! 1. RGB conversion: gray replicated, alpha dropped (not composited), BGRA reordered; any row
+//!    stride ([`ImageView`]).
+//! 2. Resize to exactly `width x height` (aspect ratio not kept) with Pillow's `BICUBIC` resampler
+//!    on `u8`: same coefficients, fixed-point precision, rounding and pass order (module `resize`).
+//! 3. `f32(x * rescale_factor)` (product in `f64`), then `(x - mean) / std` in `f32`, written
+//!    channels first into a caller-owned `[3, height, width]` buffer.
+//!
+//! ```no_run
+//! use florence2_preprocess::{open, PreprocessConfig, Preprocessor};
+//!
+//! let config = PreprocessConfig::from_model_dir("models/Florence-2-base")?;
+//! let mut pre = Preprocessor::new(config)?;
+//! let image = open("photo.png")?;
+//! let mut pixel_values = vec![0.0f32; pre.output_len()];
+//! pre.process(image.view(), &mut pixel_values)?;
+//! # Ok::<(), florence2_preprocess::PreprocessError>(())
+//! ```
+//!
+//! Files: `pixels.rs` (input views, [`RgbImage`]), `convert.rs` (pixel formats → RGB rows),
+//! `resize/` (`pillow.rs`: Pillow's coefficient tables; `scalar.rs`: the reference passes; SIMD
+//! twins will sit beside it), `normalize.rs` (rescale/normalise table), `decode/` (PNG/JPEG via the
+//! `image` crate, header checks), `config.rs`, `preprocessor.rs` (the reusable façade).
+//!
+//! Camera frames (NV21 / YUV_420_888), SIMD kernels and a fast resize mode come later; they will
+//! need `unsafe` for intrinsics (the workspace denies `unsafe_op_in_unsafe_fn`). Until then the
+//! crate has no unsafe code at all.
+
+#![forbid(unsafe_code)]
+
+mod config;
+mod convert;
+mod decode;
+mod error;
+mod normalize;
+mod pixels;
+mod preprocessor;
+mod resize;
+
+pub use config::{MAX_TARGET_SIDE, PreprocessConfig};
+pub use decode::{DecodeLimits, decode, decode_with_limits, open, open_with_limits};
+pub use error::{PreprocessError, Result};
+pub use pixels::{ImageView, PixelFormat, RgbImage};
+pub use preprocessor::Preprocessor;

@@ -1,0 +1,172 @@
+//! Resizing to the model's input size.
+//!
+//! The reference mode reproduces Pillow 13's `Image.resize(size, Image.BICUBIC)` on 8-bit images
+//! bit for bit. Pillow resamples in two passes, each rounding to `u8`, so the order matters:
+//!
+//! - A pass is skipped when its dimension does not change (an image already of the target size is
+//!   copied).
+//! - Normally the horizontal pass runs first, over only the input rows the vertical pass reads.
+//! - Pillow 13 runs the **vertical pass first** when the height shrinks by more than twice as many
+//!   pixels as the width does: `in_h - out_h > 2 * (in_w - out_w)` with `in_h > out_h` (e.g. tall
+//!   strips, or any upscale in width with a downscale in height). Found by disassembling
+//!   `ImagingResample` in Pillow 13.0.0's `_imaging` module and confirmed on 589 random size pairs;
+//!   Pillow 12 and older always went horizontal first, and Pillow's main branch has since used
+//!   other rules (a Python-side "tall image" split, then "width not shrinking"), so this is
+//!   pinned to the reference's Pillow 13.0.0.
+//!
+//! Layout: [`pillow`] builds the fixed-point tables every backend shares; [`scalar`] is the
+//! reference implementation of the two passes. SIMD twins (`neon.rs`, `avx2.rs`) will sit beside
+//! it, dispatched from [`Resizer`], and must match it exactly.
+
+pub(crate) mod pillow;
+pub(crate) mod scalar;
+
+use crate::convert::{working_channels, working_row};
+use crate::error::{PreprocessError, Result};
+use crate::pixels::ImageView;
+use pillow::Coefficients;
+
+/// Whether Pillow 13 runs the vertical pass before the horizontal one (both passes needed).
+fn vertical_first(in_w: usize, in_h: usize, out_w: usize, out_h: usize) -> bool {
+    // Sizes are below 2^32, so the i64 arithmetic is exact (Pillow's is 32-bit `int`).
+    let shrink_h = in_h as i64 - out_h as i64;
+    let shrink_w = in_w as i64 - out_w as i64;
+    shrink_h > 0 && shrink_h > 2 * shrink_w
+}
+
+/// Pillow-exact bicubic resizer that keeps its coefficient tables and scratch rows between calls.
+///
+/// The tables are recomputed only when the input or output size changes, into the same buffers;
+/// once the buffers have grown to the largest size seen, resizing allocates nothing.
+#[derive(Debug, Default)]
+pub(crate) struct Resizer {
+    horizontal: Coefficients,
+    vertical: Coefficients,
+    /// One row converted to the working layout.
+    row: Vec<u8>,
+    /// The intermediate image between the two passes.
+    temp: Vec<u8>,
+    /// Accumulators of one vertical output row.
+    acc: Vec<i32>,
+}
+
+impl Resizer {
+    /// Resizes `src` to `out_w x out_h`, writing `out_w * out_h * C` interleaved bytes to `dst`,
+    /// where `C` is [`working_channels`] of the source format (1 for gray, else 3, in RGB order).
+    ///
+    /// `dst` must have exactly that length (the caller checks).
+    pub(crate) fn resize(
+        &mut self,
+        src: &ImageView<'_>,
+        out_w: usize,
+        out_h: usize,
+        dst: &mut [u8],
+    ) -> Result<()> {
+        let (in_w, in_h) = src.dims();
+        let format = src.format();
+        let channels = working_channels(format);
+        debug_assert_eq!(dst.len(), out_w * out_h * channels);
+        let overflow = || PreprocessError::SizeOverflow {
+            width: src.width(),
+            height: src.height(),
+        };
+        let need_horizontal = in_w != out_w;
+        let need_vertical = in_h != out_h;
+        if need_horizontal && !self.horizontal.is_for(in_w, out_w) && !self.horizontal.compute(in_w, out_w) {
+            return Err(overflow());
+        }
+        if need_vertical && !self.vertical.is_for(in_h, out_h) && !self.vertical.compute(in_h, out_h) {
+            return Err(overflow());
+        }
+        let in_row_len = in_w.checked_mul(channels).ok_or_else(overflow)?;
+        let out_row_len = out_w * channels;
+        self.row.resize(in_row_len, 0);
+
+        if need_horizontal && need_vertical && vertical_first(in_w, in_h, out_w, out_h) {
+            // Vertical pass on the source bytes as they are (any format: the pass treats every
+            // byte as a sample), then conversion and the horizontal pass row by row.
+            let raw_row_len = in_w * format.bytes_per_pixel();
+            let len = out_h.checked_mul(raw_row_len).ok_or_else(overflow)?;
+            self.temp.resize(len, 0);
+            self.acc.resize(raw_row_len, 0);
+            for (i, temp_row) in self.temp.chunks_exact_mut(raw_row_len).enumerate() {
+                let (first, weights) = self.vertical.taps(i);
+                scalar::vertical_row(src.data(), src.stride(), first, weights, &mut self.acc, temp_row);
+            }
+            for (temp_row, out_row) in self
+                .temp
+                .chunks_exact(raw_row_len)
+                .zip(dst.chunks_exact_mut(out_row_len))
+            {
+                let row = working_row(format, temp_row, &mut self.row);
+                Self::horizontal_into(&self.horizontal, channels, row, out_row);
+            }
+            return Ok(());
+        }
+
+        // Horizontal pass first, over the rows that contribute to the output (all of them
+        // without a vertical pass, in which case it writes the output directly).
+        let (row_first, row_end) = if need_vertical {
+            self.vertical.input_span()
+        } else {
+            (0, in_h)
+        };
+        let rows: &mut [u8] = if need_vertical {
+            let len = (row_end - row_first)
+                .checked_mul(out_row_len)
+                .ok_or_else(overflow)?;
+            self.temp.resize(len, 0);
+            &mut self.temp
+        } else {
+            dst
+        };
+        for (y, out_row) in (row_first..row_end).zip(rows.chunks_exact_mut(out_row_len)) {
+            let row = working_row(format, src.row(y), &mut self.row);
+            if need_horizontal {
+                Self::horizontal_into(&self.horizontal, channels, row, out_row);
+            } else {
+                out_row.copy_from_slice(row);
+            }
+        }
+        if need_vertical {
+            self.acc.resize(out_row_len, 0);
+            for (i, out_row) in dst.chunks_exact_mut(out_row_len).enumerate() {
+                let (first, weights) = self.vertical.taps(i);
+                scalar::vertical_row(
+                    &self.temp,
+                    out_row_len,
+                    first - row_first,
+                    weights,
+                    &mut self.acc,
+                    out_row,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn horizontal_into(coeffs: &Coefficients, channels: usize, row: &[u8], out_row: &mut [u8]) {
+        if channels == 1 {
+            scalar::horizontal_row::<1>(row, out_row, coeffs);
+        } else {
+            scalar::horizontal_row::<3>(row, out_row, coeffs);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::vertical_first;
+
+    #[test]
+    fn pass_order_rule() {
+        // (in_w, in_h, out_w, out_h) -> vertical first, as Pillow 13.0.0 resizes them.
+        assert!(vertical_first(31, 517, 160, 160));
+        assert!(vertical_first(220, 300, 160, 160));
+        assert!(vertical_first(200, 300, 300, 100));
+        assert!(!vertical_first(200, 300, 100, 100)); // 200 > 200 is false
+        assert!(!vertical_first(300, 220, 160, 160));
+        assert!(!vertical_first(50, 60, 100, 100));
+        assert!(!vertical_first(517, 31, 160, 160));
+    }
+}
