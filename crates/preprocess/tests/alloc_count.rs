@@ -1,0 +1,121 @@
+//! After the first call for an input size, `Preprocessor::process` allocates nothing.
+//!
+//! Its own test binary: the counting allocator is global. Counting is per thread, so the test
+//! harness's own threads do not disturb the numbers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use florence2_preprocess::{ImageView, PixelFormat, PreprocessConfig, Preprocessor};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: the thread-local may already be gone while a thread shuts down.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; counting touches only a
+// const-initialised thread-local (no allocation, no re-entrancy).
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+fn noise(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
+}
+
+#[test]
+fn process_allocates_nothing_after_warm_up() {
+    let mut pre = Preprocessor::new(PreprocessConfig::florence2().with_size(160, 160)).unwrap();
+    let mut out = vec![0f32; pre.output_len()];
+    let mut rgb_out = vec![0u8; pre.output_len()];
+
+    // (width, height, stride padding, format): horizontal-first, vertical-first, one pass, copy, gray.
+    let inputs: Vec<(u32, u32, usize, PixelFormat)> = vec![
+        (640, 480, 0, PixelFormat::Rgb8),
+        (480, 640, 16, PixelFormat::Rgba8),
+        (31, 517, 0, PixelFormat::Bgra8),
+        (160, 300, 0, PixelFormat::Rgb8),
+        (160, 160, 4, PixelFormat::Rgb8),
+        (300, 220, 0, PixelFormat::Gray8),
+    ];
+    let buffers: Vec<(Vec<u8>, usize)> = inputs
+        .iter()
+        .map(|&(w, h, pad, f)| {
+            let stride = w as usize * f.bytes_per_pixel() + pad;
+            (noise(stride * h as usize), stride)
+        })
+        .collect();
+    let view = |i: usize| {
+        let (w, h, _, f) = inputs[i];
+        ImageView::new(&buffers[i].0, w, h, buffers[i].1, f).unwrap()
+    };
+
+    // The counter sees allocations (so a zero below means something).
+    assert_eq!(
+        allocations_during(|| drop(std::hint::black_box(vec![1u8; 64]))),
+        1
+    );
+
+    let mut report = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let first = allocations_during(|| pre.process(view(i), &mut out).unwrap());
+        let steady = allocations_during(|| {
+            for _ in 0..3 {
+                pre.process(view(i), &mut out).unwrap();
+                pre.resize_rgb8(view(i), &mut rgb_out).unwrap();
+            }
+        });
+        report.push(format!(
+            "{input:?}: first call {first} allocations, then {steady}"
+        ));
+        assert_eq!(steady, 0, "{input:?}: {steady} allocations after warm-up");
+    }
+    // Once every size has been seen, the scratch buffers are large enough for all of them:
+    // switching between sizes recomputes the coefficient tables in place, still allocation-free.
+    let switching = allocations_during(|| {
+        for _ in 0..2 {
+            for i in 0..inputs.len() {
+                pre.process(view(i), &mut out).unwrap();
+            }
+        }
+    });
+    report.push(format!("alternating between all sizes: {switching} allocations"));
+    assert_eq!(switching, 0);
+    println!("{}", report.join("\n"));
+}

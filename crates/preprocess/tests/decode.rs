@@ -1,0 +1,296 @@
+//! Decoding: Pillow's RGB conversion for every PNG colour type, the JPEG decoder's measured
+//! difference from Pillow, and typed errors for bad input (never a panic).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use florence2_preprocess::{DecodeLimits, PreprocessError, decode, decode_with_limits, open};
+
+fn decode_entries() -> Vec<serde_json::Value> {
+    read_json(&data().join("pillow_cases.json"))["decode"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn file(name: &str) -> Vec<u8> {
+    std::fs::read(data().join("decode").join(name)).unwrap()
+}
+
+/// A PNG signature and IHDR chunk (with a valid CRC) for the given size, then an empty IDAT and IEND.
+fn png_header_only(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    let chunk = |tag: &[u8], body: &[u8]| -> Vec<u8> {
+        let mut c = (body.len() as u32).to_be_bytes().to_vec();
+        c.extend_from_slice(tag);
+        c.extend_from_slice(body);
+        c.extend_from_slice(&crc32(&[tag, body].concat()).to_be_bytes());
+        c
+    };
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    [
+        b"\x89PNG\r\n\x1a\n".to_vec(),
+        chunk(b"IHDR", &ihdr),
+        chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]),
+        chunk(b"IEND", &[]),
+    ]
+    .concat()
+}
+
+/// The committed JPEG with its frame size (SOF0) patched.
+fn jpeg_with_size(width: u16, height: u16) -> Vec<u8> {
+    let mut bytes = file("jpeg_420_q90.jpg");
+    let sof = bytes
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("baseline SOF0");
+    bytes[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
+    bytes[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
+    bytes
+}
+
+#[test]
+fn png_colour_types_convert_to_rgb_like_pillow() {
+    let mut checked = 0;
+    for entry in decode_entries() {
+        let Some(expected) = entry["rgb_sha256"].as_str() else {
+            continue;
+        };
+        let name = entry["file"].as_str().unwrap();
+        let image = decode(&file(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((image.width(), image.height()), (13, 7), "{name}");
+        assert_eq!(
+            sha256_hex(image.as_bytes()),
+            expected,
+            "{name} (Pillow mode {})",
+            entry["pillow_mode"]
+        );
+        checked += 1;
+    }
+    // 1/2/4/8/16-bit gray, gray + alpha 8/16, RGB 8/16, RGBA 8/16, palettes, tRNS.
+    assert_eq!(checked, 14);
+}
+
+#[test]
+fn jpeg_decoding_differs_from_pillow_by_a_few_grey_levels_at_most() {
+    // zune-jpeg (the `image` crate's decoder) is not libjpeg-turbo: its IDCT, chroma upsampling
+    // and colour conversion round differently. This measures the gap so a change is noticed.
+    let mut report = Vec::new();
+    for entry in decode_entries() {
+        let Some(reference) = entry["pillow_rgb_png"].as_str() else {
+            continue;
+        };
+        let name = entry["file"].as_str().unwrap();
+        let ours = decode(&file(name)).unwrap();
+        let pillow = decode(&file(reference)).unwrap();
+        assert_eq!(
+            (ours.width(), ours.height()),
+            (pillow.width(), pillow.height()),
+            "{name}"
+        );
+        let diffs: Vec<u8> = ours
+            .as_bytes()
+            .iter()
+            .zip(pillow.as_bytes())
+            .map(|(a, b)| a.abs_diff(*b))
+            .collect();
+        let max = diffs.iter().copied().max().unwrap();
+        let differing = diffs.iter().filter(|&&d| d > 0).count();
+        report.push(format!(
+            "{name}: max {max} grey levels, {differing} of {} samples ({:.1}%)",
+            diffs.len(),
+            100.0 * differing as f64 / diffs.len() as f64
+        ));
+        assert!(
+            max <= 6,
+            "{name}: JPEG decode differs from Pillow by {max} grey levels"
+        );
+    }
+    assert_eq!(report.len(), 3);
+    println!("{}", report.join("\n"));
+}
+
+#[test]
+fn truncated_files_are_typed_errors() {
+    let jpeg = file("jpeg_420_q90.jpg");
+    let png = file("rgba8.png");
+    // PNG: cut inside the image data (a PNG cut only inside its final IEND chunk still decodes,
+    // as in Pillow, once the `image` crate has all the pixels).
+    let cuts = |n: usize, jpeg: bool| {
+        if jpeg {
+            vec![n / 2, n - 1, n - 2, 40]
+        } else {
+            vec![n / 2, n - 13, 40]
+        }
+    };
+    for (bytes, format) in [(&jpeg, "JPEG"), (&png, "PNG")] {
+        for cut in cuts(bytes.len(), format == "JPEG") {
+            match decode(&bytes[..cut]) {
+                Err(PreprocessError::Truncated { format: f, .. }) => assert_eq!(f, format),
+                other => panic!("{format} cut at {cut}/{}: {other:?}", bytes.len()),
+            }
+        }
+        // Any prefix is an error or (past the end marker) an image, never a panic.
+        for cut in 0..bytes.len() {
+            let _ = decode(&bytes[..cut]);
+        }
+    }
+    // A JPEG missing only its end-of-image marker is truncated too (Pillow refuses it).
+    assert!(matches!(
+        decode(&jpeg[..jpeg.len() - 2]),
+        Err(PreprocessError::Truncated { .. })
+    ));
+    // Bytes after the end marker are ignored.
+    let mut trailing = jpeg.clone();
+    trailing.extend_from_slice(b"trailing data");
+    assert_eq!(decode(&trailing).unwrap(), decode(&jpeg).unwrap());
+}
+
+#[test]
+fn corrupt_and_unsupported_data_are_typed_errors() {
+    // Garbage after a valid PNG signature and IHDR (the IDAT stream is not zlib).
+    let mut png = png_header_only(4, 4);
+    let idat = png.windows(4).position(|w| w == b"IDAT").unwrap();
+    png[idat + 4] = 0x00;
+    assert!(
+        matches!(decode(&png), Err(PreprocessError::Decode { format: "PNG", .. })),
+        "{:?}",
+        decode(&png)
+    );
+    // Flipped bytes in the JPEG entropy-coded data decode (as libjpeg would) or fail cleanly.
+    let mut jpeg = file("jpeg_444_q90.jpg");
+    let n = jpeg.len();
+    for i in (n / 2..n - 4).step_by(7) {
+        jpeg[i] ^= 0x5A;
+    }
+    let _ = decode(&jpeg);
+    // A JPEG with a bad segment length.
+    let mut bad = file("jpeg_gray_q90.jpg");
+    bad[4] = 0;
+    bad[5] = 1;
+    assert!(
+        matches!(decode(&bad), Err(PreprocessError::Decode { format: "JPEG", .. })),
+        "{:?}",
+        decode(&bad)
+    );
+
+    for bytes in [
+        &b""[..],
+        b"hello",
+        b"GIF89a\x01\x00\x01\x00",
+        b"BM\x00\x00\x00\x00",
+    ] {
+        assert!(
+            matches!(decode(bytes), Err(PreprocessError::UnsupportedFormat { .. })),
+            "{bytes:?}: {:?}",
+            decode(bytes)
+        );
+    }
+    match open("/nonexistent/image.png") {
+        Err(PreprocessError::Io { path, .. }) => {
+            assert_eq!(path, std::path::Path::new("/nonexistent/image.png"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn pixel_limit_is_checked_from_the_header_before_decoding() {
+    let start = Instant::now();
+    for bytes in [png_header_only(20_000, 20_000), jpeg_with_size(20_000, 20_000)] {
+        match decode(&bytes) {
+            Err(PreprocessError::TooManyPixels {
+                width,
+                height,
+                max_pixels,
+            }) => {
+                assert_eq!((width, height), (20_000, 20_000));
+                assert_eq!(max_pixels, DecodeLimits::DEFAULT_MAX_PIXELS);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // 400 M pixels were not allocated (that alone would take longer than this).
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        PreprocessError::TooManyPixels {
+            width: 1,
+            height: 2,
+            max_pixels: 1
+        }
+        .to_string()
+        .contains("1x2")
+    );
+
+    // A custom limit, at the boundary (the JPEG is 64 x 48 = 3072 pixels).
+    let jpeg = file("jpeg_420_q90.jpg");
+    let limited = |max| decode_with_limits(&jpeg, &DecodeLimits::default().with_max_pixels(max));
+    assert!(matches!(
+        limited(3071),
+        Err(PreprocessError::TooManyPixels {
+            width: 64,
+            height: 48,
+            max_pixels: 3071
+        })
+    ));
+    assert_eq!(limited(3072).unwrap().width(), 64);
+    let png = file("rgb16.png");
+    let limited = DecodeLimits::default().with_max_pixels(90);
+    assert_eq!(limited.max_pixels(), 90);
+    assert!(matches!(
+        decode_with_limits(&png, &limited),
+        Err(PreprocessError::TooManyPixels { .. })
+    ));
+}
+
+#[test]
+fn zero_size_images_are_rejected() {
+    for bytes in [
+        png_header_only(0, 5),
+        png_header_only(5, 0),
+        jpeg_with_size(0, 48),
+        jpeg_with_size(64, 0),
+    ] {
+        assert!(
+            matches!(decode(&bytes), Err(PreprocessError::ZeroSize { .. })),
+            "{:?}",
+            decode(&bytes)
+        );
+    }
+}
+
+#[test]
+fn fixture_images_decode_to_their_sizes() {
+    for (name, w, h) in [
+        ("astronaut_512x512.png", 512, 512),
+        ("camera_gray_300x220.png", 300, 220),
+        ("logo_rgba_250x250.png", 250, 250),
+        ("hubble_strip_31x517.png", 31, 517),
+    ] {
+        let image = open(fixtures().join("images").join(name)).unwrap();
+        assert_eq!((image.width(), image.height()), (w, h), "{name}");
+        assert_eq!(image.as_bytes().len(), (w * h * 3) as usize);
+    }
+}
