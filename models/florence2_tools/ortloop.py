@@ -54,7 +54,9 @@ class OrtFlorence2:
 
     def encode(self, pixel_values: np.ndarray, input_ids: np.ndarray):
         """Vision encoder, prompt embedding and text encoder; returns (hidden states, attention mask)."""
+        t0 = time.perf_counter()
         img = self.vision.run(None, {"pixel_values": pixel_values})[0]
+        self.last_vision_ms = (time.perf_counter() - t0) * 1e3
         txt = self.embed.run(None, {"input_ids": input_ids})[0]
         embeds = np.concatenate([img, txt], axis=1)
         mask = np.ones(embeds.shape[:2], dtype=np.int64)
@@ -104,7 +106,12 @@ class OrtFlorence2:
             if nxt == eos:
                 break
         t2 = time.perf_counter()
-        result.timings_ms = {"encode": (t1 - t0) * 1e3, "decode": (t2 - t1) * 1e3, "steps": len(ids) - 1}
+        result.timings_ms = {
+            "vision": self.last_vision_ms,
+            "encoder": (t1 - t0) * 1e3 - self.last_vision_ms,
+            "decode": (t2 - t1) * 1e3,
+            "steps": len(ids) - 1,
+        }
         return result
 
 
