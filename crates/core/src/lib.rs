@@ -18,6 +18,7 @@ pub mod model_files;
 pub mod pipeline;
 pub mod runtime;
 pub mod session;
+pub mod task;
 pub mod tokenizer;
 
 pub use config::{GenerationConfig, ModelConfig};
@@ -27,3 +28,4 @@ pub use model_files::{Component, Precision, PrecisionPlan};
 pub use pipeline::{EncodedImage, Florence2, GenerateOptions, LoadOptions, Timings};
 pub use runtime::{LibrarySource, OnnxRuntime, OrtLibrary};
 pub use session::{ExecutionProvider, OptimizationLevel, SessionOptions};
+pub use task::{Task, TaskError, TaskOutput};
