@@ -167,6 +167,15 @@ pub enum Error {
     /// The caller cancelled the generation.
     #[error("cancelled")]
     Cancelled,
+
+    /// The image could not be decoded or preprocessed (corrupt data, unsupported format, bad
+    /// geometry, too many pixels).
+    #[error(transparent)]
+    Image(#[from] florence2_preprocess::PreprocessError),
+
+    /// A task request is invalid (unknown task, missing or unexpected text input, bad region).
+    #[error(transparent)]
+    Task(#[from] crate::task::TaskError),
 }
 
 fn describe_request(origin: LibrarySource) -> &'static str {

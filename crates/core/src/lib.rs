@@ -25,7 +25,7 @@ pub use config::{GenerationConfig, ModelConfig};
 pub use error::{Error, Result};
 pub use generate::{CancelFlag, FinishReason, Generated, TokenObserver};
 pub use model_files::{Component, Precision, PrecisionPlan};
-pub use pipeline::{EncodedImage, Florence2, GenerateOptions, LoadOptions, Timings};
+pub use pipeline::{EncodedImage, Florence2, GenerateOptions, LoadOptions, TaskRun, TextStream, Timings};
 pub use runtime::{LibrarySource, OnnxRuntime, OrtLibrary};
 pub use session::{ExecutionProvider, OptimizationLevel, SessionOptions};
 pub use task::{Task, TaskError, TaskOutput};

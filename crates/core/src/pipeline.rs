@@ -1,8 +1,10 @@
 //! The façade: load a model folder, encode images once, run any task on them.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
+use florence2_preprocess::{ImageView, PreprocessConfig, Preprocessor};
 use ort::session::Session;
 use ort::value::Tensor;
 
@@ -13,6 +15,7 @@ use crate::generate::{self, CancelFlag, Generated, Processors, SearchOptions, To
 use crate::model_files::{Component, ModelFiles, PrecisionPlan};
 use crate::runtime::OnnxRuntime;
 use crate::session::{SessionOptions, check_contract, load_session};
+use crate::task::{Task, TaskOutput, post_process};
 use crate::tokenizer::PromptTokenizer;
 
 /// How to load a model.
@@ -77,17 +80,50 @@ pub struct Timings {
     pub total: f64,
 }
 
+/// Everything one task call produced.
+#[derive(Debug, Clone)]
+pub struct TaskRun {
+    /// The task.
+    pub task: Task,
+    /// The prompt that was tokenised.
+    pub prompt: String,
+    /// Its token ids (`<s>` … `</s>`).
+    pub input_ids: Vec<i64>,
+    /// Generated ids (starting with the decoder start token), finish reason, steps.
+    pub generated: Generated,
+    /// The generated text, special tokens kept (`"</s><s>…</s>"`).
+    pub text: String,
+    /// The post-processed, typed result (coordinates in the original image's pixels).
+    pub output: TaskOutput,
+    /// Stage timings (preprocess and vision are filled by the caller that did them).
+    pub timings: Timings,
+}
+
+impl TaskRun {
+    /// New tokens per second of the decode loop.
+    pub fn tokens_per_second(&self) -> f64 {
+        let tokens = self.generated.ids.len().saturating_sub(1) as f64;
+        if self.timings.decoder > 0.0 {
+            tokens * 1e3 / self.timings.decoder
+        } else {
+            0.0
+        }
+    }
+}
+
 /// A loaded Florence-2 model (four ONNX sessions, configs, tokenizer).
 pub struct Florence2 {
     files: ModelFiles,
     config: ModelConfig,
     generation: GenerationConfig,
-    tokenizer: PromptTokenizer,
+    tokenizer: Arc<PromptTokenizer>,
     vision: Session,
     embed: Session,
     encoder: Session,
     decoder: Session,
     layout: DecoderLayout,
+    preprocessor: Preprocessor,
+    pixels: Vec<f32>,
 }
 
 impl std::fmt::Debug for Florence2 {
@@ -107,7 +143,9 @@ impl Florence2 {
         let files = ModelFiles::resolve(folder, &options.precision)?;
         let config = ModelConfig::load(&files.config)?;
         let generation = GenerationConfig::load(&files.generation_config)?;
-        let tokenizer = PromptTokenizer::load(&files.tokenizer, config.vocab_size)?;
+        let tokenizer = Arc::new(PromptTokenizer::load(&files.tokenizer, config.vocab_size)?);
+        let preprocessor = Preprocessor::new(PreprocessConfig::from_file(&files.preprocessor_config)?)?;
+        let pixels = vec![0.0; preprocessor.output_len()];
         let open = |component: Component| -> Result<Session> {
             let path = files.graph(component);
             let session = load_session(&runtime, component, path, &options.session)?;
@@ -135,6 +173,8 @@ impl Florence2 {
             encoder,
             decoder,
             layout,
+            preprocessor,
+            pixels,
         })
     }
 
@@ -148,14 +188,27 @@ impl Florence2 {
         &self.generation
     }
 
-    /// The tokenizer.
-    pub fn tokenizer(&self) -> &PromptTokenizer {
+    /// The tokenizer (shared: cheap to clone, e.g. for decoding in a streaming callback).
+    pub fn tokenizer(&self) -> &Arc<PromptTokenizer> {
         &self.tokenizer
     }
 
     /// The resolved files.
     pub fn files(&self) -> &ModelFiles {
         &self.files
+    }
+
+    /// Preprocesses an image (resize and normalise exactly as the PyTorch reference does) and runs
+    /// the vision encoder. Returns the encoded image and the preprocessing time in milliseconds.
+    pub fn encode_image(&mut self, image: ImageView<'_>) -> Result<(EncodedImage, f64)> {
+        let t0 = Instant::now();
+        self.preprocessor.process(image, &mut self.pixels)?;
+        let preprocess_ms = ms(t0.elapsed());
+        let [_, h, w] = self.preprocessor.output_shape();
+        let pixels = std::mem::take(&mut self.pixels);
+        let encoded = self.encode_pixels(&pixels, h, w, image.width(), image.height());
+        self.pixels = pixels;
+        Ok((encoded?, preprocess_ms))
     }
 
     /// Runs the vision encoder on normalised `pixel_values` (`[3, h, w]` channels-first, as the
@@ -352,6 +405,61 @@ impl Florence2 {
             ..Timings::default()
         };
         Ok((generated, timings))
+    }
+}
+
+impl Florence2 {
+    /// Runs `task` (with its text input, if it takes one) on an encoded image: prompt, generation,
+    /// decoding with special tokens kept, and post-processing into a typed result. `observer` sees the
+    /// ids after every step (streaming); `cancel` is checked between steps.
+    pub fn run(
+        &mut self,
+        image: &EncodedImage,
+        task: Task,
+        text: Option<&str>,
+        options: &GenerateOptions,
+        cancel: &CancelFlag,
+        observer: &mut dyn TokenObserver,
+    ) -> Result<TaskRun> {
+        let prompt = task.prompt(text)?;
+        let input_ids = self.tokenizer.encode(&prompt)?;
+        let (generated, timings) = self.generate(image, &input_ids, options, cancel, observer)?;
+        let text = self.tokenizer.decode(&generated.ids)?;
+        let output = post_process(task, &text, image.width, image.height);
+        Ok(TaskRun {
+            task,
+            prompt,
+            input_ids,
+            generated,
+            text,
+            output,
+            timings,
+        })
+    }
+}
+
+/// Streams the decoded text so far to a callback after every step: `callback(text, newest_id)`,
+/// special tokens kept; returning `false` cancels. For beam search the text is the best running
+/// beam's, which may change more than its last token from one step to the next.
+pub struct TextStream<F: FnMut(&str, u32) -> bool> {
+    tokenizer: Arc<PromptTokenizer>,
+    callback: F,
+}
+
+impl<F: FnMut(&str, u32) -> bool> TextStream<F> {
+    /// Wraps `callback`, decoding with `tokenizer` (see [`Florence2::tokenizer`]).
+    pub fn new(tokenizer: Arc<PromptTokenizer>, callback: F) -> Self {
+        Self { tokenizer, callback }
+    }
+}
+
+impl<F: FnMut(&str, u32) -> bool> TokenObserver for TextStream<F> {
+    fn on_step(&mut self, ids: &[u32]) -> bool {
+        let Some(&last) = ids.last() else { return true };
+        match self.tokenizer.decode(ids) {
+            Ok(text) => (self.callback)(&text, last),
+            Err(_) => true,
+        }
     }
 }
 

@@ -88,9 +88,8 @@ impl CancelFlag {
     }
 }
 
-/// Receives the best sequence so far after every step (streaming). Return `false` to stop early
-/// (the result then ends with [`FinishReason::MaxTokens`]-like truncation is avoided: it is an
-/// error of kind `Cancelled`).
+/// Receives the best sequence so far after every step (streaming). Returning `false` stops the
+/// generation with [`Error::Cancelled`](crate::Error::Cancelled).
 pub trait TokenObserver {
     /// Called with the ids generated so far (decoder start token included).
     fn on_step(&mut self, ids: &[u32]) -> bool;
