@@ -7,12 +7,15 @@
 //!   copied).
 //! - Normally the horizontal pass runs first, over only the input rows the vertical pass reads.
 //! - Pillow 13 runs the **vertical pass first** when the height shrinks by more than twice as many
-//!   pixels as the width does: `in_h - out_h > 2 * (in_w - out_w)` with `in_h > out_h` (e.g. tall
-//!   strips, or any upscale in width with a downscale in height). Found by disassembling
-//!   `ImagingResample` in Pillow 13.0.0's `_imaging` module and confirmed on 589 random size pairs;
-//!   Pillow 12 and older always went horizontal first, and Pillow's main branch has since used
-//!   other rules (a Python-side "tall image" split, then "width not shrinking"), so this is
-//!   pinned to the reference's Pillow 13.0.0.
+//!   pixels as the width does: `in_h - out_h > 2 * (in_w - out_w)` with `in_h > out_h` (tall
+//!   strips, portrait photos to a square, any upscale in width with a downscale in height). Found
+//!   by disassembling `ImagingResample` in Pillow 13.0.0's `_imaging` module (the reference's
+//!   version) and confirmed on 589 random size pairs and the fixture images.
+//!
+//! The order is version-dependent, so results are pinned to Pillow 13.0.0: Pillow ≤ 12.1 always
+//! ran the horizontal pass first; 12.2 and 12.3 also did in C, but split images taller than 100x
+//! their width (when shrinking the height) into two Python-level resizes, vertical first. For
+//! the same geometry those versions give different bytes than 13.0.0.
 //!
 //! Layout: [`pillow`] builds the fixed-point tables every backend shares; [`scalar`] is the
 //! reference implementation of the two passes. SIMD twins (`neon.rs`, `avx2.rs`) will sit beside
