@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .config import TASK_PROMPTS_WITH_INPUT, TASK_PROMPTS_WITHOUT_INPUT
 
 
@@ -23,9 +25,14 @@ def construct_prompt(task: str, text: str | None = None) -> str:
 
 
 def loc_tokens(box: tuple[float, float, float, float], width: int, height: int) -> str:
-    """Pixel box (x1, y1, x2, y2) -> `<loc_x1><loc_y1><loc_x2><loc_y2>` with floor(v / (dim/1000)) in [0, 999]."""
+    """Pixel box (x1, y1, x2, y2) -> `<loc_x1><loc_y1><loc_x2><loc_y2>` with floor(v / (dim/1000)) in [0, 999].
+
+    The division is rounded first and then floored, as Microsoft's and transformers' quantizers do
+    (`(x / per_bin).floor()`); Python's float `//` floors the exact quotient instead and gives one bin
+    less on exact bin boundaries (`256 // 0.512 == 499`).
+    """
     bins = []
     for i, v in enumerate(box):
         dim = width if i % 2 == 0 else height
-        bins.append(min(999, max(0, int(v // (dim / 1000)))))
+        bins.append(min(999, max(0, math.floor(v / (dim / 1000)))))
     return "".join(f"<loc_{b}>" for b in bins)

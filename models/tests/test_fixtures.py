@@ -176,6 +176,8 @@ def test_region_prompt_quantisation():
     assert tasks.loc_tokens((0, 0, 640, 480), 640, 480) == "<loc_0><loc_0><loc_999><loc_999>"
     assert tasks.loc_tokens((33, 25, 321, 241), 640, 480) == "<loc_51><loc_52><loc_501><loc_502>"
     assert tasks.loc_tokens((-5, 0, 700, 480.9), 640, 480) == "<loc_0><loc_0><loc_999><loc_999>"
+    # exact bin boundaries: rounded division, then floor (Python's float // would give 499 and 624)
+    assert tasks.loc_tokens((256, 500, 256, 500), 512, 800) == "<loc_500><loc_625><loc_500><loc_625>"
     assert tasks.construct_prompt("<OPEN_VOCABULARY_DETECTION>", " a car") == "Locate  a car in the image."
     with pytest.raises(ValueError):
         tasks.construct_prompt("<CAPTION_TO_PHRASE_GROUNDING>")

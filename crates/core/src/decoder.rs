@@ -7,7 +7,9 @@
 //! outputs are placeholders there and are ignored. Tensors are bound by name, never by position.
 
 use ort::memory::{Allocator, MemoryInfo};
-use ort::session::{IoBinding, Session};
+use std::sync::Arc;
+
+use ort::session::{IoBinding, RunOptions, Session};
 use ort::value::{DynTensor, DynValue, Tensor, TensorElementType, ValueType};
 
 use crate::error::{Error, Result};
@@ -123,6 +125,7 @@ pub(crate) struct OrtStepModel<'a> {
     self_kv: Vec<DynValue>,
     row_logits: Vec<f32>,
     steps: usize,
+    run_options: Arc<RunOptions>,
 }
 
 impl<'a> OrtStepModel<'a> {
@@ -133,6 +136,7 @@ impl<'a> OrtStepModel<'a> {
         encoder: EncoderState,
         rows: usize,
         d_model: usize,
+        run_options: Arc<RunOptions>,
     ) -> Result<Self> {
         let allocator = Allocator::default();
         let cpu = allocator.memory_info().to_owned();
@@ -189,6 +193,7 @@ impl<'a> OrtStepModel<'a> {
             self_kv: Vec::with_capacity(2 * layout.layers.len()),
             row_logits: Vec::with_capacity(rows * layout.vocab),
             steps: 0,
+            run_options,
         })
     }
 
@@ -295,11 +300,15 @@ impl StepModel for OrtStepModel<'_> {
         for (slot, &t) in self.ids.extract_tensor_mut().1.iter_mut().zip(last_tokens) {
             *slot = i64::from(t);
         }
-        drop(self.embed.run_binding(&self.embed_binding).map_err(embed_err)?);
+        drop(
+            self.embed
+                .run_binding_with_options(&self.embed_binding, &self.run_options)
+                .map_err(embed_err)?,
+        );
 
         let mut outputs = self
             .decoder
-            .run_binding(&self.decoder_binding)
+            .run_binding_with_options(&self.decoder_binding, &self.run_options)
             .map_err(inference)?;
         self.self_kv.clear();
         let mut cross_kv = Vec::new();

@@ -200,13 +200,13 @@ impl Florence2 {
 
     /// Preprocesses an image (resize and normalise exactly as the PyTorch reference does) and runs
     /// the vision encoder. Returns the encoded image and the preprocessing time in milliseconds.
-    pub fn encode_image(&mut self, image: ImageView<'_>) -> Result<(EncodedImage, f64)> {
+    pub fn encode_image(&mut self, image: ImageView<'_>, cancel: &CancelFlag) -> Result<(EncodedImage, f64)> {
         let t0 = Instant::now();
         self.preprocessor.process(image, &mut self.pixels)?;
         let preprocess_ms = ms(t0.elapsed());
         let [_, h, w] = self.preprocessor.output_shape();
         let pixels = std::mem::take(&mut self.pixels);
-        let encoded = self.encode_pixels(&pixels, h, w, image.width(), image.height());
+        let encoded = self.encode_pixels(&pixels, h, w, image.width(), image.height(), cancel);
         self.pixels = pixels;
         Ok((encoded?, preprocess_ms))
     }
@@ -220,6 +220,7 @@ impl Florence2 {
         w: usize,
         width: u32,
         height: u32,
+        cancel: &CancelFlag,
     ) -> Result<EncodedImage> {
         if pixel_values.len() != 3 * h * w || h == 0 || w == 0 {
             return Err(Error::InvalidInput {
@@ -235,10 +236,11 @@ impl Florence2 {
             source,
         };
         let input = Tensor::from_array(([1usize, 3, h, w], pixel_values.to_vec())).map_err(wrap)?;
+        let run_options = cancel.run_options()?;
         let outputs = self
             .vision
-            .run(ort::inputs!["pixel_values" => input])
-            .map_err(wrap)?;
+            .run_with_options(ort::inputs!["pixel_values" => input], &run_options)
+            .map_err(|e| cancelled_or(wrap(e), cancel))?;
         let features = outputs.get("image_features").ok_or_else(|| Error::InvalidInput {
             detail: "vision encoder returned no image_features".into(),
         })?;
@@ -264,7 +266,13 @@ impl Florence2 {
     }
 
     /// Text encoder over `[image tokens ; prompt embeddings]`: returns `(hidden, sequence length)`.
-    fn encode_text(&mut self, image: &EncodedImage, input_ids: &[i64]) -> Result<(Vec<f32>, usize)> {
+    fn encode_text(
+        &mut self,
+        image: &EncodedImage,
+        input_ids: &[i64],
+        cancel: &CancelFlag,
+    ) -> Result<(Vec<f32>, usize)> {
+        let run_options = cancel.run_options()?;
         let d = self.config.d_model;
         let seq = image.tokens + input_ids.len();
         if input_ids.is_empty() {
@@ -289,7 +297,7 @@ impl Florence2 {
         let ids = Tensor::from_array(([1usize, input_ids.len()], input_ids.to_vec())).map_err(embed_err)?;
         let out = self
             .embed
-            .run(ort::inputs!["input_ids" => ids])
+            .run_with_options(ort::inputs!["input_ids" => ids], &run_options)
             .map_err(embed_err)?;
         let (_, text) = out
             .get("inputs_embeds")
@@ -310,7 +318,10 @@ impl Florence2 {
         let mask = Tensor::from_array(([1usize, seq], vec![1i64; seq])).map_err(enc_err)?;
         let out = self
             .encoder
-            .run(ort::inputs!["inputs_embeds" => embeds, "attention_mask" => mask])
+            .run_with_options(
+                ort::inputs!["inputs_embeds" => embeds, "attention_mask" => mask],
+                &run_options,
+            )
             .map_err(enc_err)?;
         let (_, hidden) = out
             .get("last_hidden_state")
@@ -377,7 +388,9 @@ impl Florence2 {
     ) -> Result<(Generated, Timings)> {
         let search = self.search_options(options)?;
         let t0 = Instant::now();
-        let (hidden, seq) = self.encode_text(image, input_ids)?;
+        let (hidden, seq) = self
+            .encode_text(image, input_ids, cancel)
+            .map_err(|e| cancelled_or(e, cancel))?;
         let t1 = Instant::now();
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
@@ -391,12 +404,14 @@ impl Florence2 {
             encoder,
             rows,
             self.config.d_model,
+            cancel.run_options()?,
         )?;
         let generated = if rows == 1 {
-            generate::greedy_search(&mut model, &search, cancel, observer)?
+            generate::greedy_search(&mut model, &search, cancel, observer)
         } else {
-            generate::beam_search(&mut model, &search, cancel, observer)?
-        };
+            generate::beam_search(&mut model, &search, cancel, observer)
+        }
+        .map_err(|e| cancelled_or(e, cancel))?;
         let t2 = Instant::now();
         let timings = Timings {
             encoder: ms(t1 - t0),
@@ -460,6 +475,15 @@ impl<F: FnMut(&str, u32) -> bool> TokenObserver for TextStream<F> {
             Ok(text) => (self.callback)(&text, last),
             Err(_) => true,
         }
+    }
+}
+
+/// An ONNX Runtime failure caused by a terminated run is reported as what it is: a cancellation.
+fn cancelled_or(error: Error, cancel: &CancelFlag) -> Error {
+    if cancel.is_cancelled() {
+        Error::Cancelled
+    } else {
+        error
     }
 }
 

@@ -49,7 +49,9 @@ fn heap_allocations_per_decode_step() {
     let pixels: Vec<f32> = (0..3 * 160 * 160)
         .map(|i| ((i * 7919) % 251) as f32 / 64.0 - 2.0)
         .collect();
-    let image = model.encode_pixels(&pixels, 160, 160, 640, 480).unwrap();
+    let image = model
+        .encode_pixels(&pixels, 160, 160, 640, 480, &CancelFlag::new())
+        .unwrap();
     let ids = model.encode_prompt("What does the image describe?").unwrap();
     let mut counts = [0usize; 200];
     let mut n = 0usize;

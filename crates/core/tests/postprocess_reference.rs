@@ -227,10 +227,10 @@ fn python_floor_div(a: f64, b: f64) -> f64 {
 #[test]
 fn region_inputs_match_reference() {
     // models/reference.py DEFAULT_TASKS: region boxes as fractions of the image size, turned into
-    // tokens by models/florence2_tools/tasks.py `loc_tokens` with Python's `v // (dim / 1000)`.
-    // We compute floor(v / (dim / 1000)) (Microsoft, transformers, usls). The two differ on exact
-    // bin boundaries, where `//` gives one bin less (256 px of 512 -> 499 instead of 500): the
-    // recorded tokens are reproduced by `//`, ours equal them or are exactly one bin higher.
+    // tokens by models/florence2_tools/tasks.py `loc_tokens` with floor(v / (dim / 1000)) (the
+    // division rounded first, as Microsoft's and transformers' quantizers do). Python's float `//`
+    // would give one bin less on exact bin boundaries (256 px of 512 -> 499), so this also checks
+    // that the fixture was not made that way.
     let boxes = [
         (Task::RegionToSegmentation, [0.1, 0.2, 0.6, 0.9]),
         (Task::RegionToCategory, [0.25, 0.25, 0.75, 0.75]),
@@ -239,7 +239,7 @@ fn region_inputs_match_reference() {
     ];
     let doc = reference();
     let sizes = image_sizes(&doc);
-    let (mut checked, mut one_bin_higher) = (0, 0);
+    let (mut checked, mut on_boundary) = (0, 0);
     for case in doc["cases"].as_array().unwrap() {
         let task: Task = case["task"].as_str().unwrap().parse().unwrap();
         let Some((_, f)) = boxes.iter().find(|(t, _)| *t == task) else {
@@ -259,12 +259,11 @@ fn region_inputs_match_reference() {
         let ours = region.to_bins(w, h).unwrap();
         let coords = [region.x1, region.y1, region.x2, region.y2];
         for k in 0..4 {
+            assert_eq!(ours[k], recorded[k], "{label} [{k}]");
             let per_bin = if k % 2 == 0 { wf } else { hf } / 1000.0;
             let python = python_floor_div(coords[k], per_bin).clamp(0.0, 999.0) as u32;
-            assert_eq!(recorded[k], python, "{label} [{k}]: the fixture used Python's //");
-            if ours[k] != recorded[k] {
-                assert_eq!(ours[k], recorded[k] + 1, "{label} [{k}]");
-                one_bin_higher += 1;
+            if python != recorded[k] {
+                on_boundary += 1;
             }
         }
         let expected_prompt = task
@@ -275,12 +274,17 @@ fn region_inputs_match_reference() {
             expected_prompt,
             "{label}"
         );
+        assert_eq!(
+            case["text_input"].as_str().unwrap(),
+            ours.map(loc_token).concat(),
+            "{label}"
+        );
         checked += 1;
     }
     assert_eq!(checked, 4 * 7);
     assert_eq!(
-        one_bin_higher, 34,
-        "boundary coordinates where Python's // is one bin lower"
+        on_boundary, 34,
+        "boundary coordinates where Python's // would be one bin lower"
     );
 }
 

@@ -67,7 +67,7 @@ fn every_reference_sequence_is_reproduced() {
         );
         // Encode once, run every task on the same encoded image.
         let encoded = model
-            .encode_pixels(&pv, h, w, width, height)
+            .encode_pixels(&pv, h, w, width, height, &CancelFlag::new())
             .expect("vision encoder");
         for case in reference["cases"]
             .as_array()

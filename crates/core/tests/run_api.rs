@@ -40,7 +40,7 @@ fn file_to_result_matches_the_reference_end_to_end() {
         .find(|c| c["image"] == "chelsea_451x300.png" && c["task"] == "<OD>")
         .unwrap();
     let image = florence2_preprocess::open(fixtures().join("images/chelsea_451x300.png")).unwrap();
-    let (encoded, _) = model.encode_image(image.view()).unwrap();
+    let (encoded, _) = model.encode_image(image.view(), &CancelFlag::new()).unwrap();
     let task: Task = "<OD>".parse().unwrap();
     let run = model
         .run(
@@ -70,7 +70,7 @@ fn file_to_result_matches_the_reference_end_to_end() {
 fn streaming_reports_every_step_and_ends_with_the_final_text() {
     let mut model = load();
     let image = florence2_preprocess::open(fixtures().join("images/coffee_600x400.png")).unwrap();
-    let (encoded, _) = model.encode_image(image.view()).unwrap();
+    let (encoded, _) = model.encode_image(image.view(), &CancelFlag::new()).unwrap();
     let mut texts: Vec<String> = Vec::new();
     let mut stream = TextStream::new(model.tokenizer().clone(), |text: &str, _id| {
         texts.push(text.to_string());
@@ -95,7 +95,7 @@ fn streaming_reports_every_step_and_ends_with_the_final_text() {
 fn cancellation_from_the_callback_and_the_flag() {
     let mut model = load();
     let image = florence2_preprocess::open(fixtures().join("images/coffee_600x400.png")).unwrap();
-    let (encoded, _) = model.encode_image(image.view()).unwrap();
+    let (encoded, _) = model.encode_image(image.view(), &CancelFlag::new()).unwrap();
     let mut seen = 0;
     let mut stop_after_3 = |_: &[u32]| {
         seen += 1;
@@ -143,7 +143,7 @@ fn cancellation_from_the_callback_and_the_flag() {
 fn invalid_requests_are_typed_errors() {
     let mut model = load();
     let image = florence2_preprocess::open(fixtures().join("images/coffee_tiny_23x17.png")).unwrap();
-    let (encoded, _) = model.encode_image(image.view()).unwrap();
+    let (encoded, _) = model.encode_image(image.view(), &CancelFlag::new()).unwrap();
     let cancel = CancelFlag::new();
     let mut run = |task: Task, text: Option<&str>, options: GenerateOptions| {
         model
@@ -185,6 +185,48 @@ fn invalid_requests_are_typed_errors() {
 #[test]
 fn wrong_pixel_buffer_is_refused() {
     let mut model = load();
-    let err = model.encode_pixels(&[0.0; 10], 160, 160, 10, 10).unwrap_err();
+    let err = model
+        .encode_pixels(&[0.0; 10], 160, 160, 10, 10, &CancelFlag::new())
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }));
+}
+
+#[test]
+fn cancel_from_another_thread_stops_within_a_step() {
+    let mut model = load();
+    let image = florence2_preprocess::open(fixtures().join("images/coffee_600x400.png")).unwrap();
+    let cancel = CancelFlag::new();
+    let (encoded, _) = model.encode_image(image.view(), &cancel).unwrap();
+    let remote = cancel.clone();
+    let mut steps = 0;
+    let mut observer = |_: &[u32]| {
+        steps += 1;
+        if steps == 2 {
+            // Cancel from another thread, as the SDK does when a coroutine is cancelled.
+            let r = remote.clone();
+            std::thread::spawn(move || r.cancel()).join().unwrap();
+        }
+        true
+    };
+    let options = GenerateOptions {
+        max_new_tokens: Some(100),
+        num_beams: Some(3),
+        ..Default::default()
+    };
+    let err = model
+        .run(&encoded, Task::Caption, None, &options, &cancel, &mut observer)
+        .unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err:?}");
+    assert!(steps <= 3, "{steps} steps ran after cancelling at step 2");
+    // A cancelled flag poisons nothing: a fresh flag runs normally.
+    model
+        .run(
+            &encoded,
+            Task::Caption,
+            None,
+            &greedy(4),
+            &CancelFlag::new(),
+            &mut NoObserver,
+        )
+        .unwrap();
 }

@@ -159,7 +159,7 @@ fn run(args: RunArgs) -> Result<()> {
             florence2_preprocess::open(path).with_context(|| format!("reading {}", path.display()))?;
         let decode_ms = t0.elapsed().as_secs_f64() * 1e3;
         let t1 = Instant::now();
-        let (encoded, preprocess_ms) = model.encode_image(image.view())?;
+        let (encoded, preprocess_ms) = model.encode_image(image.view(), &CancelFlag::new())?;
         let vision_ms = t1.elapsed().as_secs_f64() * 1e3 - preprocess_ms;
         let mut result = model.run(
             &encoded,

@@ -7,8 +7,10 @@ mod beam;
 mod greedy;
 pub mod processors;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ort::session::RunOptions;
 
 pub use beam::beam_search;
 pub use greedy::greedy_search;
@@ -67,9 +69,22 @@ pub trait StepModel {
     fn step(&mut self, last_tokens: &[u32], reorder: Option<&[usize]>) -> Result<&[f32]>;
 }
 
-/// Cooperative cancellation: checked between decoder steps.
-#[derive(Debug, Clone, Default)]
-pub struct CancelFlag(Arc<AtomicBool>);
+/// Cancellation of a running call: a flag checked between decoder steps, plus ONNX Runtime's run
+/// termination for the graph that is running when [`CancelFlag::cancel`] is called (so a long vision
+/// or encoder pass stops too). Clone it to cancel from another thread.
+#[derive(Clone, Default)]
+pub struct CancelFlag {
+    flag: Arc<AtomicBool>,
+    run_options: Arc<Mutex<Option<Arc<RunOptions>>>>,
+}
+
+impl std::fmt::Debug for CancelFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancelFlag")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
 
 impl CancelFlag {
     /// A flag that is not set.
@@ -77,14 +92,41 @@ impl CancelFlag {
         Self::default()
     }
 
-    /// Requests cancellation.
+    /// Requests cancellation: the current ONNX Runtime run is terminated and no further step starts.
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.flag.store(true, Ordering::SeqCst);
+        if let Ok(guard) = self.run_options.lock()
+            && let Some(options) = guard.as_ref()
+        {
+            // Terminating a finished run is harmless; a failure here only means nothing was running.
+            let _ = options.terminate();
+        }
     }
 
     /// Whether cancellation was requested.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// The run options every ONNX Runtime call of this request uses (created on first use, after
+    /// ONNX Runtime is loaded); terminated if the flag is already set.
+    pub(crate) fn run_options(&self) -> crate::Result<Arc<RunOptions>> {
+        let mut guard = self
+            .run_options
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(options) = guard.as_ref() {
+            return Ok(Arc::clone(options));
+        }
+        let options = Arc::new(RunOptions::new().map_err(|source| crate::Error::Inference {
+            stage: crate::Component::Decoder,
+            source,
+        })?);
+        if self.is_cancelled() {
+            let _ = options.terminate();
+        }
+        *guard = Some(Arc::clone(&options));
+        Ok(options)
     }
 }
 
