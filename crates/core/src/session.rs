@@ -41,8 +41,12 @@ pub struct SessionOptions {
     pub intra_threads: usize,
     /// Graph optimisation level.
     pub optimization_level: OptimizationLevel,
-    /// ONNX Runtime's memory-pattern planning (helps fixed shapes; the decoder's shapes grow each step).
+    /// ONNX Runtime's memory-pattern planning for the fixed-shape graphs (vision, embeddings, text
+    /// encoder); never used for the decoder, whose shapes grow every step.
     pub memory_pattern: bool,
+    /// ONNX Runtime's CPU memory arena: faster repeated allocations, but memory it grabs is kept
+    /// for the session's lifetime. Turn off to lower the resident set on memory-tight devices.
+    pub cpu_arena: bool,
     /// Execution provider.
     pub execution_provider: ExecutionProvider,
 }
@@ -53,6 +57,7 @@ impl Default for SessionOptions {
             intra_threads: 0,
             optimization_level: OptimizationLevel::All,
             memory_pattern: true,
+            cpu_arena: true,
             execution_provider: ExecutionProvider::Cpu,
         }
     }
@@ -76,8 +81,16 @@ pub fn load_session(
         OptimizationLevel::Extended => GraphOptimizationLevel::Level2,
         OptimizationLevel::All => GraphOptimizationLevel::All,
     };
+    let provider = match options.execution_provider {
+        ExecutionProvider::Cpu => ort::ep::CPU::default()
+            .with_arena_allocator(options.cpu_arena)
+            .build()
+            .error_on_failure(),
+    };
     let mut builder = Session::builder(runtime.environment())
         .map_err(wrap)?
+        .with_execution_providers([provider])
+        .map_err(|e| wrap(e.into()))?
         .with_optimization_level(level)
         .map_err(|e| wrap(e.into()))?
         .with_memory_pattern(options.memory_pattern && component != Component::Decoder)
