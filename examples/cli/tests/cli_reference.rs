@@ -174,3 +174,45 @@ fn errors_are_one_line_and_exit_non_zero() {
             .contains("/nonexistent.png")
     );
 }
+
+#[test]
+fn draw_writes_the_image_with_the_result() {
+    let dir = std::env::temp_dir().join(format!("florence2-draw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out_png = dir.join("drawn.png");
+    let image = fixtures().join("images/astronaut_512x512.png");
+    let out = Command::new(env!("CARGO_BIN_EXE_florence2"))
+        .args([
+            "run",
+            "--json",
+            "--task",
+            "<OD>",
+            "--num-beams",
+            "1",
+            "--max-new-tokens",
+            "128",
+            "--model",
+        ])
+        .arg(fixtures().join("tiny-random"))
+        .arg("--draw")
+        .arg(&out_png)
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !line["result"]["<OD>"]["bboxes"].as_array().unwrap().is_empty(),
+        "needs boxes to draw"
+    );
+    let original = image::open(&image).unwrap().to_rgb8();
+    let drawn = image::open(&out_png).unwrap().to_rgb8();
+    assert_eq!(drawn.dimensions(), original.dimensions());
+    let changed = drawn
+        .pixels()
+        .zip(original.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(changed > 50, "only {changed} pixels changed");
+    std::fs::remove_dir_all(&dir).ok();
+}
