@@ -64,6 +64,83 @@ pub enum PreprocessError {
         height: u32,
     },
 
+    /// A YUV plane's row stride is smaller than the bytes one of its rows spans.
+    #[error(
+        "{plane} plane row stride {stride} bytes is below the {min_stride} bytes a row of {samples} samples (pixel stride {pixel_stride}) spans"
+    )]
+    PlaneStrideTooSmall {
+        /// `"Y"`, `"U"` or `"V"`.
+        plane: &'static str,
+        /// The row stride that was passed, in bytes.
+        stride: usize,
+        /// The smallest valid row stride: `(samples - 1) * pixel_stride + 1`.
+        min_stride: usize,
+        /// Samples per row of this plane (`width` for Y, `ceil(width / 2)` for chroma).
+        samples: u32,
+        /// Distance between two samples of a row, in bytes.
+        pixel_stride: usize,
+    },
+
+    /// A YUV plane's buffer is shorter than its geometry requires (the last row need not be
+    /// padded to the full row stride).
+    #[error("{plane} plane holds {received} bytes, but its geometry needs {expected}")]
+    PlaneTooShort {
+        /// `"Y"`, `"U"`, `"V"`, or `"NV21"`/`"NV12"`/`"I420"` for a single packed buffer.
+        plane: &'static str,
+        /// Bytes needed: `row_stride * (rows - 1) + (samples - 1) * pixel_stride + 1`.
+        expected: usize,
+        /// Bytes received.
+        received: usize,
+    },
+
+    /// A YUV plane's pixel stride is not supported (1 = planar, 2 = interleaved chroma; the Y
+    /// plane must be 1).
+    #[error("{plane} plane pixel stride {pixel_stride} is not supported (expected {expected})")]
+    PixelStride {
+        /// `"Y"`, `"U"` or `"V"`.
+        plane: &'static str,
+        /// The pixel stride that was passed.
+        pixel_stride: usize,
+        /// What is accepted, e.g. `"1 or 2"`.
+        expected: &'static str,
+    },
+
+    /// A rotation that is not a multiple of 90 degrees.
+    #[error("rotation of {degrees} degrees is not a multiple of 90")]
+    InvalidRotation {
+        /// The rotation that was passed.
+        degrees: i32,
+    },
+
+    /// A crop rectangle that is empty, reaches outside the frame, or starts at an odd position
+    /// (4:2:0 chroma covers 2x2 pixel blocks, so a crop must start on an even column and row).
+    #[error(
+        "crop {crop_width}x{crop_height} at ({x}, {y}) is invalid for a {width}x{height} frame: {detail}"
+    )]
+    InvalidCrop {
+        /// Left column of the crop.
+        x: u32,
+        /// Top row of the crop.
+        y: u32,
+        /// Crop width.
+        crop_width: u32,
+        /// Crop height.
+        crop_height: u32,
+        /// Frame width.
+        width: u32,
+        /// Frame height.
+        height: u32,
+        /// `"empty"`, `"outside the frame"` or `"odd origin"`.
+        detail: &'static str,
+    },
+
+    /// The requested SIMD backend cannot run on this CPU (or is not built for this architecture).
+    #[error("SIMD backend {backend} is not available on this CPU")]
+    BackendUnavailable {
+        /// The backend's name.
+        backend: &'static str,
+    },
+
     /// The caller's output buffer does not have exactly the required number of elements.
     #[error("output buffer holds {received} elements, expected {expected}")]
     OutputLength {

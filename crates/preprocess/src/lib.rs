@@ -26,12 +26,16 @@
 //! twins will sit beside it), `normalize.rs` (rescale/normalise table), `decode/` (PNG/JPEG via the
 //! `image` crate, header checks), `config.rs`, `preprocessor.rs` (the reusable façade).
 //!
-//! Camera frames (NV21 / YUV_420_888), SIMD kernels and a fast resize mode come later; they will
-//! need `unsafe` for intrinsics (the workspace denies `unsafe_op_in_unsafe_fn`). Until then the
-//! crate has no unsafe code at all.
+//! Camera frames: `yuv/` ([`YuvView`]: NV21, NV12, I420, Android `YUV_420_888` with strides;
+//! BT.601 limited range, rotation, crop) through [`Preprocessor::process_yuv`].
+//!
+//! `unsafe` is denied crate-wide and allowed only in the SIMD kernel modules (`yuv/avx2.rs`,
+//! `yuv/neon.rs`), each use with a `// SAFETY:` note; every kernel has a scalar twin it is tested
+//! against, and [`Backend`] picks one at run time.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
+mod backend;
 mod config;
 mod convert;
 mod decode;
@@ -40,9 +44,12 @@ mod normalize;
 mod pixels;
 mod preprocessor;
 mod resize;
+mod yuv;
 
+pub use backend::Backend;
 pub use config::{MAX_TARGET_SIDE, PreprocessConfig};
 pub use decode::{DecodeLimits, decode, decode_with_limits, open, open_with_limits};
 pub use error::{PreprocessError, Result};
 pub use pixels::{ImageView, PixelFormat, RgbImage};
 pub use preprocessor::Preprocessor;
+pub use yuv::{CropRect, Rotation, YuvFormat, YuvPlane, YuvView, yuv420_to_rgb8};

@@ -1,11 +1,13 @@
 //! [`Preprocessor`]: image → `pixel_values`, reusing its scratch memory between calls.
 
+use crate::backend::Backend;
 use crate::config::PreprocessConfig;
 use crate::convert::{gray8_to_rgb8, working_channels};
 use crate::error::{PreprocessError, Result};
 use crate::normalize::NormalizeTable;
 use crate::pixels::ImageView;
 use crate::resize::Resizer;
+use crate::yuv::{Rotation, YuvView, convert};
 
 /// Turns images into the vision encoder's `pixel_values`, exactly as the PyTorch reference
 /// (transformers' PIL-backend `CLIPImageProcessor`) computes them.
@@ -21,6 +23,12 @@ pub struct Preprocessor {
     resizer: Resizer,
     /// The resized image in the resizer's working layout (gray or RGB).
     resized: Vec<u8>,
+    /// SIMD kernels in use.
+    backend: Backend,
+    /// A camera frame converted to RGB8 (and rotated), before resizing.
+    frame_rgb: Vec<u8>,
+    /// One converted row (rotations).
+    frame_row: Vec<u8>,
 }
 
 impl Preprocessor {
@@ -37,7 +45,49 @@ impl Preprocessor {
             table,
             resizer: Resizer::default(),
             resized,
+            backend: Backend::detect(),
+            frame_rgb: Vec::new(),
+            frame_row: Vec::new(),
         })
+    }
+
+    /// The SIMD backend in use ([`Backend::detect`] unless set).
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Uses `backend`'s kernels (e.g. [`Backend::Scalar`] to compare). All backends give the same
+    /// bytes.
+    ///
+    /// # Errors
+    /// [`PreprocessError::BackendUnavailable`] if this CPU cannot run it.
+    pub fn set_backend(&mut self, backend: Backend) -> Result<()> {
+        self.backend = backend.checked()?;
+        Ok(())
+    }
+
+    /// Writes the normalised CHW tensor of a camera frame, turned clockwise by `rotation` (crop
+    /// first with [`YuvView::crop`]): BT.601 limited-range conversion to RGB8 (see [`YuvView`]),
+    /// then the same resize and normalisation as [`process`](Self::process). After the first call
+    /// for a frame size, allocation-free.
+    ///
+    /// # Errors
+    /// As [`process`](Self::process).
+    pub fn process_yuv(&mut self, frame: &YuvView<'_>, rotation: Rotation, out: &mut [f32]) -> Result<()> {
+        check_len(self.output_len(), out.len())?;
+        let (w, h) = rotation.rotated_size(frame.width(), frame.height());
+        let len = (w as usize)
+            .checked_mul(h as usize)
+            .and_then(|n| n.checked_mul(3))
+            .ok_or(PreprocessError::SizeOverflow { width: w, height: h })?;
+        let mut rgb = std::mem::take(&mut self.frame_rgb);
+        rgb.resize(len, 0);
+        convert(self.backend, frame, rotation, &mut rgb, &mut self.frame_row);
+        let result =
+            ImageView::packed(&rgb, w, h, crate::PixelFormat::Rgb8).and_then(|view| self.process(view, out));
+        self.frame_rgb = rgb;
+        result
     }
 
     /// The configuration.

@@ -7,7 +7,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use florence2_preprocess::{ImageView, PixelFormat, PreprocessConfig, Preprocessor};
+use florence2_preprocess::{
+    CropRect, ImageView, PixelFormat, PreprocessConfig, Preprocessor, Rotation, YuvFormat, YuvPlane, YuvView,
+};
 
 struct Counting;
 
@@ -117,5 +119,51 @@ fn process_allocates_nothing_after_warm_up() {
     });
     report.push(format!("alternating between all sizes: {switching} allocations"));
     assert_eq!(switching, 0);
+    println!("{}", report.join("\n"));
+}
+
+#[test]
+fn process_yuv_allocates_nothing_after_warm_up() {
+    let mut pre = Preprocessor::new(PreprocessConfig::florence2().with_size(96, 96)).unwrap();
+    let mut out = vec![0f32; pre.output_len()];
+    // 640x480 NV21 (packed), and a 3-plane YUV_420_888 with padded strides and odd size.
+    let nv21 = noise(YuvFormat::Nv21.frame_len(640, 480) as usize);
+    let (w, h, ys, cs) = (321u32, 239u32, 384usize, 384usize);
+    let luma = noise(ys * (h as usize - 1) + w as usize);
+    let chroma = noise(cs * (h.div_ceil(2) as usize - 1) + 2 * w.div_ceil(2) as usize);
+    let planar = || {
+        YuvView::new(
+            w,
+            h,
+            YuvPlane::new(&luma, ys, 1),
+            YuvPlane::new(&chroma[1..], cs, 2),
+            YuvPlane::new(&chroma, cs, 2),
+        )
+        .unwrap()
+    };
+    let packed = || YuvView::from_packed(&nv21, 640, 480, YuvFormat::Nv21).unwrap();
+    let crop = CropRect::new(10, 20, 300, 200);
+    let mut report = Vec::new();
+    for rotation in [
+        Rotation::None,
+        Rotation::Clockwise90,
+        Rotation::Rotate180,
+        Rotation::Clockwise270,
+    ] {
+        for (name, view) in [
+            ("nv21", packed()),
+            ("yuv_420_888", planar()),
+            ("cropped", planar().crop(crop).unwrap()),
+        ] {
+            let first = allocations_during(|| pre.process_yuv(&view, rotation, &mut out).unwrap());
+            let steady = allocations_during(|| {
+                for _ in 0..2 {
+                    pre.process_yuv(&view, rotation, &mut out).unwrap();
+                }
+            });
+            report.push(format!("{name} {rotation:?}: first call {first}, then {steady}"));
+            assert_eq!(steady, 0, "{name} {rotation:?}");
+        }
+    }
     println!("{}", report.join("\n"));
 }
