@@ -39,6 +39,25 @@ impl NormalizeTable {
         }
     }
 
+    /// One RGB pixel's three normalised values.
+    #[inline]
+    pub(crate) fn pixel(&self, px: &[u8]) -> [f32; 3] {
+        [
+            self.lut[0][usize::from(px[0])],
+            self.lut[1][usize::from(px[1])],
+            self.lut[2][usize::from(px[2])],
+        ]
+    }
+
+    /// Interleaved RGB (`3 * n` bytes) into three separate rows of `n` values.
+    pub(crate) fn rgb8_to_planes(&self, rgb: &[u8], [r, g, b]: [&mut [f32]; 3]) {
+        for (((px, r), g), b) in rgb.chunks_exact(3).zip(r).zip(g).zip(b) {
+            *r = self.lut[0][usize::from(px[0])];
+            *g = self.lut[1][usize::from(px[1])];
+            *b = self.lut[2][usize::from(px[2])];
+        }
+    }
+
     /// Gray (`n` bytes, replicated to R, G and B) to three planes of `n` values in `out`.
     pub(crate) fn gray8_to_chw_f32(&self, gray: &[u8], out: &mut [f32]) {
         if gray.is_empty() {

@@ -4,13 +4,31 @@ use crate::backend::Backend;
 use crate::config::PreprocessConfig;
 use crate::convert::{gray8_to_rgb8, working_channels};
 use crate::error::{PreprocessError, Result};
+use crate::fast::FastYuv;
 use crate::normalize::NormalizeTable;
 use crate::pixels::ImageView;
 use crate::resize::Resizer;
+use crate::resize::pillow::Filter;
 use crate::yuv::{Rotation, YuvView, convert};
 
+/// How the image is brought to the model's size.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ResizeMode {
+    /// Pillow 13's antialiased `BICUBIC` on 8-bit RGB, bit-exact with the PyTorch reference
+    /// (camera frames are converted to RGB8 first, at full resolution).
+    #[default]
+    Reference,
+    /// For live frames: Pillow's antialiased `BILINEAR` (triangle) kernel, about half the taps.
+    /// Camera frames are resized in YUV space and converted and normalised in the same pass over
+    /// the output rows (no full-resolution RGB image). Not bit-exact with the reference: see the
+    /// crate docs for the measured deviation.
+    Fast,
+}
+
 /// Turns images into the vision encoder's `pixel_values`, exactly as the PyTorch reference
-/// (transformers' PIL-backend `CLIPImageProcessor`) computes them.
+/// (transformers' PIL-backend `CLIPImageProcessor`) computes them ([`ResizeMode::Reference`], the
+/// default), or faster and close to it ([`ResizeMode::Fast`]).
 ///
 /// Steps: RGB conversion (see [`PixelFormat`](crate::PixelFormat)), Pillow-exact bicubic resize
 /// to `width x height`, rescale and normalise, channels first. The preprocessor owns every scratch
@@ -29,6 +47,8 @@ pub struct Preprocessor {
     frame_rgb: Vec<u8>,
     /// One converted row (rotations).
     frame_row: Vec<u8>,
+    mode: ResizeMode,
+    fast: FastYuv,
 }
 
 impl Preprocessor {
@@ -48,7 +68,27 @@ impl Preprocessor {
             backend: Backend::detect(),
             frame_rgb: Vec::new(),
             frame_row: Vec::new(),
+            mode: ResizeMode::Reference,
+            fast: FastYuv::default(),
         })
+    }
+
+    /// The same preprocessor with another [`ResizeMode`].
+    #[must_use]
+    pub fn with_resize_mode(mut self, mode: ResizeMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Switches the [`ResizeMode`] (scratch memory is kept).
+    pub fn set_resize_mode(&mut self, mode: ResizeMode) {
+        self.mode = mode;
+    }
+
+    /// The [`ResizeMode`] in use ([`ResizeMode::Reference`] unless set).
+    #[must_use]
+    pub fn resize_mode(&self) -> ResizeMode {
+        self.mode
     }
 
     /// The SIMD backend in use ([`Backend::detect`] unless set).
@@ -76,6 +116,12 @@ impl Preprocessor {
     /// As [`process`](Self::process).
     pub fn process_yuv(&mut self, frame: &YuvView<'_>, rotation: Rotation, out: &mut [f32]) -> Result<()> {
         check_len(self.output_len(), out.len())?;
+        if self.mode == ResizeMode::Fast {
+            let size = (self.config.width as usize, self.config.height as usize);
+            return self
+                .fast
+                .process(self.backend, &self.table, frame, rotation, size, out);
+        }
         let (w, h) = rotation.rotated_size(frame.width(), frame.height());
         let len = (w as usize)
             .checked_mul(h as usize)
@@ -148,7 +194,11 @@ impl Preprocessor {
         let channels = working_channels(image.format());
         let (w, h) = (self.config.width as usize, self.config.height as usize);
         let dst = &mut self.resized[..w * h * channels];
-        self.resizer.resize(image, w, h, dst)?;
+        let filter = match self.mode {
+            ResizeMode::Reference => Filter::Bicubic,
+            ResizeMode::Fast => Filter::Bilinear,
+        };
+        self.resizer.resize(image, w, h, dst, filter)?;
         Ok(channels)
     }
 }

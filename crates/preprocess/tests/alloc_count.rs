@@ -8,7 +8,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use florence2_preprocess::{
-    CropRect, ImageView, PixelFormat, PreprocessConfig, Preprocessor, Rotation, YuvFormat, YuvPlane, YuvView,
+    CropRect, ImageView, PixelFormat, PreprocessConfig, Preprocessor, ResizeMode, Rotation, YuvFormat,
+    YuvPlane, YuvView,
 };
 
 struct Counting;
@@ -144,12 +145,17 @@ fn process_yuv_allocates_nothing_after_warm_up() {
     let packed = || YuvView::from_packed(&nv21, 640, 480, YuvFormat::Nv21).unwrap();
     let crop = CropRect::new(10, 20, 300, 200);
     let mut report = Vec::new();
-    for rotation in [
+    let rotations = [
         Rotation::None,
         Rotation::Clockwise90,
         Rotation::Rotate180,
         Rotation::Clockwise270,
-    ] {
+    ];
+    for (mode, rotation) in [ResizeMode::Reference, ResizeMode::Fast]
+        .into_iter()
+        .flat_map(|m| rotations.map(|r| (m, r)))
+    {
+        pre.set_resize_mode(mode);
         for (name, view) in [
             ("nv21", packed()),
             ("yuv_420_888", planar()),
@@ -161,9 +167,24 @@ fn process_yuv_allocates_nothing_after_warm_up() {
                     pre.process_yuv(&view, rotation, &mut out).unwrap();
                 }
             });
-            report.push(format!("{name} {rotation:?}: first call {first}, then {steady}"));
-            assert_eq!(steady, 0, "{name} {rotation:?}");
+            report.push(format!(
+                "{mode:?} {name} {rotation:?}: first call {first}, then {steady}"
+            ));
+            assert_eq!(steady, 0, "{mode:?} {name} {rotation:?}");
         }
     }
     println!("{}", report.join("\n"));
+}
+
+#[test]
+fn fast_mode_on_images_allocates_nothing_after_warm_up() {
+    let mut pre = Preprocessor::new(PreprocessConfig::florence2().with_size(96, 96))
+        .unwrap()
+        .with_resize_mode(ResizeMode::Fast);
+    let mut out = vec![0f32; pre.output_len()];
+    let data = noise(640 * 480 * 4);
+    let view = ImageView::packed(&data, 640, 480, PixelFormat::Rgba8).unwrap();
+    pre.process(view, &mut out).unwrap();
+    let steady = allocations_during(|| pre.process(view, &mut out).unwrap());
+    assert_eq!(steady, 0);
 }

@@ -27,7 +27,7 @@ pub(crate) mod scalar;
 use crate::convert::{working_channels, working_row};
 use crate::error::{PreprocessError, Result};
 use crate::pixels::ImageView;
-use pillow::Coefficients;
+use pillow::{Coefficients, Filter};
 
 /// Whether Pillow 13 runs the vertical pass before the horizontal one (both passes needed).
 fn vertical_first(in_w: usize, in_h: usize, out_w: usize, out_h: usize) -> bool {
@@ -64,6 +64,7 @@ impl Resizer {
         out_w: usize,
         out_h: usize,
         dst: &mut [u8],
+        filter: Filter,
     ) -> Result<()> {
         let (in_w, in_h) = src.dims();
         let format = src.format();
@@ -75,10 +76,10 @@ impl Resizer {
         };
         let need_horizontal = in_w != out_w;
         let need_vertical = in_h != out_h;
-        if need_horizontal && !self.horizontal.is_for(in_w, out_w) && !self.horizontal.compute(in_w, out_w) {
+        if need_horizontal && !self.horizontal.ensure(in_w, in_w as f32, out_w, filter) {
             return Err(overflow());
         }
-        if need_vertical && !self.vertical.is_for(in_h, out_h) && !self.vertical.compute(in_h, out_h) {
+        if need_vertical && !self.vertical.ensure(in_h, in_h as f32, out_h, filter) {
             return Err(overflow());
         }
         let in_row_len = in_w.checked_mul(channels).ok_or_else(overflow)?;

@@ -40,6 +40,39 @@ fn bicubic(x: f64) -> f64 {
 /// Support of [`bicubic`] at scale 1.
 const BICUBIC_SUPPORT: f64 = 2.0;
 
+/// Pillow's triangle (`BILINEAR`) kernel, support 1. Stretched when downscaling like every Pillow
+/// filter, so a downscale averages over the whole input footprint (area-like, no aliasing).
+fn triangle(x: f64) -> f64 {
+    let x = x.abs();
+    if x < 1.0 { 1.0 - x } else { 0.0 }
+}
+
+/// Which kernel a coefficient table uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Filter {
+    /// Pillow `BICUBIC` (a = -0.5): the reference.
+    #[default]
+    Bicubic,
+    /// Pillow `BILINEAR` (triangle): the fast mode, about half the taps.
+    Bilinear,
+}
+
+impl Filter {
+    fn support(self) -> f64 {
+        match self {
+            Self::Bicubic => BICUBIC_SUPPORT,
+            Self::Bilinear => 1.0,
+        }
+    }
+
+    fn eval(self, x: f64) -> f64 {
+        match self {
+            Self::Bicubic => bicubic(x),
+            Self::Bilinear => triangle(x),
+        }
+    }
+}
+
 /// Converts a normalised weight to fixed point as Pillow's `normalize_coeffs_8bpc`: round half
 /// away from zero, then truncate toward zero (`as` truncates like C's `(int)`).
 fn to_fixed(w: f64) -> i32 {
@@ -58,6 +91,9 @@ fn to_fixed(w: f64) -> i32 {
 pub(crate) struct Coefficients {
     in_size: usize,
     out_size: usize,
+    /// Width of the input box (`in_size` unless a sub-sampled plane covers a different extent).
+    extent: f32,
+    filter: Filter,
     ksize: usize,
     /// `(first input index, number of taps)` per output pixel.
     bounds: Vec<(usize, usize)>,
@@ -69,21 +105,51 @@ pub(crate) struct Coefficients {
 
 impl Coefficients {
     /// Whether the table currently describes `in_size -> out_size`.
+    #[cfg(test)]
     pub(crate) fn is_for(&self, in_size: usize, out_size: usize) -> bool {
-        self.ksize != 0 && self.in_size == in_size && self.out_size == out_size
+        self.is_for_box(in_size, in_size as f32, out_size, Filter::Bicubic)
+    }
+
+    /// Whether the table currently describes `in_size -> out_size` with this box and filter.
+    pub(crate) fn is_for_box(&self, in_size: usize, extent: f32, out_size: usize, filter: Filter) -> bool {
+        self.ksize != 0
+            && self.in_size == in_size
+            && self.out_size == out_size
+            && self.extent.to_bits() == extent.to_bits()
+            && self.filter == filter
+    }
+
+    /// [`compute`](Self::compute) unless the table is already for these parameters; `false` on
+    /// overflow.
+    pub(crate) fn ensure(&mut self, in_size: usize, extent: f32, out_size: usize, filter: Filter) -> bool {
+        self.is_for_box(in_size, extent, out_size, filter)
+            || self.compute_box(in_size, extent, out_size, filter)
     }
 
     /// Recomputes the table for `in_size -> out_size` (both ≥ 1), reusing the existing buffers
     /// (no allocation when they are already large enough).
     ///
     /// Returns `false` when the table would not fit in memory (`out_size * ksize` overflows).
+    #[cfg(test)]
     pub(crate) fn compute(&mut self, in_size: usize, out_size: usize) -> bool {
+        self.compute_box(in_size, in_size as f32, out_size, Filter::Bicubic)
+    }
+
+    /// Pillow's table for resampling the box `(0, extent)` of `in_size` samples to `out_size`
+    /// with `filter` (taps clipped to the `in_size` samples).
+    pub(crate) fn compute_box(
+        &mut self,
+        in_size: usize,
+        extent: f32,
+        out_size: usize,
+        filter: Filter,
+    ) -> bool {
         debug_assert!(in_size > 0 && out_size > 0);
         // Pillow passes the source box as `float`s: (0, in_size).
-        let in1 = in_size as f32;
+        let in1 = extent;
         let scale = f64::from(in1 - 0.0f32) / out_size as f64;
         let filterscale = scale.max(1.0);
-        let support = BICUBIC_SUPPORT * filterscale;
+        let support = filter.support() * filterscale;
         // `ceil(support)` is at most 2 * in_size + 2 here, so the cast is exact.
         let ksize = (support.ceil() as usize).saturating_mul(2).saturating_add(1);
         let Some(total) = out_size.checked_mul(ksize) else {
@@ -112,7 +178,7 @@ impl Coefficients {
             let mut sum = 0.0f64;
             for (j, slot) in w.iter_mut().enumerate() {
                 let x = ((first + j) as f64 - center + 0.5) * inv_filterscale;
-                *slot = bicubic(x);
+                *slot = filter.eval(x);
                 sum += *slot;
             }
             if sum != 0.0 {
@@ -127,6 +193,8 @@ impl Coefficients {
         }
         self.in_size = in_size;
         self.out_size = out_size;
+        self.extent = extent;
+        self.filter = filter;
         self.ksize = ksize;
         true
     }
