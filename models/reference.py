@@ -111,38 +111,6 @@ def text_input_for(spec: str | None, width: int, height: int) -> str | None:
     return loc_tokens((fx1 * width, fy1 * height, fx2 * width, fy2 * height), width, height)
 
 
-def greedy_with_margin(model, pv, ids, max_new_tokens):
-    """Greedy ids plus the smallest top-1/top-2 gap of the processed scores (forced steps skipped)."""
-    import torch
-
-    from florence2_tools.verify import reference_encode
-
-    with torch.no_grad():
-        enc, mask = reference_encode(model, pv, ids)
-        out = model.generate(
-            encoder_outputs=enc,
-            attention_mask=mask,
-            max_new_tokens=max_new_tokens,
-            num_beams=1,
-            do_sample=False,
-            no_repeat_ngram_size=3,
-            forced_bos_token_id=0,
-            forced_eos_token_id=2,
-            decoder_start_token_id=2,
-            bos_token_id=0,
-            eos_token_id=2,
-            pad_token_id=1,
-            output_scores=True,
-            return_dict_in_generate=True,
-        )
-    margin = float("inf")
-    for s in out.scores:
-        top = torch.topk(s[0].float(), 2).values
-        if torch.isfinite(top).all():
-            margin = min(margin, float(top[0] - top[1]))
-    return [int(t) for t in out.sequences[0]], margin
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, required=True, help="exported model folder (configs + tokenizer)")
@@ -250,7 +218,7 @@ def main(argv=None) -> int:
             hf_ids = hf_tok(prompt)["input_ids"]
             if ids != hf_ids:
                 raise AssertionError(f"tokenizers and transformers disagree on {prompt!r}: {ids} vs {hf_ids}")
-            g_ids, margin = greedy_with_margin(model, pv, ids, args.max_new_tokens)
+            g_ids, margin = verify.reference_greedy_with_margin(model, pv, ids, args.max_new_tokens)
             case = {
                 "image": path.name,
                 "task": task,

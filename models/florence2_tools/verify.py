@@ -29,10 +29,26 @@ def reference_encode(model, pixel_values: np.ndarray, input_ids: list[int]):
 
 
 def reference_generate(model, pixel_values: np.ndarray, input_ids: list[int], max_new_tokens: int, num_beams: int = 1):
-    """transformers `generate` with the Florence-2 generation_config processors."""
+    """transformers `generate` with the Florence-2 generation_config processors; returns the ids."""
+    return _generate(model, pixel_values, input_ids, max_new_tokens, num_beams).sequences[0].tolist()
+
+
+def reference_greedy_with_margin(model, pixel_values: np.ndarray, input_ids: list[int], max_new_tokens: int):
+    """Greedy ids plus the smallest top-1/top-2 gap of the processed scores (forced steps skipped):
+    how close the nearest tie was, i.e. how robust token-exact parity with this sequence is."""
+    out = _generate(model, pixel_values, input_ids, max_new_tokens, 1, output_scores=True)
+    margin = float("inf")
+    for s in out.scores:
+        top = torch.topk(s[0].float(), 2).values
+        if torch.isfinite(top).all():
+            margin = min(margin, float(top[0] - top[1]))
+    return out.sequences[0].tolist(), margin
+
+
+def _generate(model, pixel_values, input_ids, max_new_tokens, num_beams, **extra):
     with torch.no_grad():
         enc, mask = reference_encode(model, pixel_values, input_ids)
-        out = model.generate(
+        return model.generate(
             encoder_outputs=enc,
             attention_mask=mask,
             max_new_tokens=max_new_tokens,
@@ -47,8 +63,9 @@ def reference_generate(model, pixel_values: np.ndarray, input_ids: list[int], ma
             eos_token_id=2,
             pad_token_id=1,
             length_penalty=1.0,
+            return_dict_in_generate=True,
+            **extra,
         )
-    return [int(t) for t in out[0]]
 
 
 def _maxdiff(a, b) -> float:
