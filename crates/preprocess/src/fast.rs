@@ -19,7 +19,7 @@ use crate::backend::Backend;
 use crate::error::{PreprocessError, Result};
 use crate::normalize::NormalizeTable;
 use crate::resize::pillow::{Coefficients, Filter};
-use crate::resize::scalar;
+use crate::resize::{horizontal_row_c1, scalar};
 use crate::yuv::{Plane, Rotation, YuvView, yuv_row_to_rgb8};
 
 /// One plane's two coefficient tables and its horizontally resampled rows.
@@ -52,17 +52,20 @@ impl PlaneResizer {
 
     /// The horizontal pass over every row the vertical pass reads. `gather` is scratch for
     /// de-interleaving a plane with pixel stride 2.
-    fn horizontal_pass(&mut self, plane: &Plane<'_>, samples: usize, gather: &mut Vec<u8>) {
+    fn horizontal_pass(&mut self, backend: Backend, plane: &Plane<'_>, samples: usize, gather: &mut Vec<u8>) {
         for (r, out) in (self.span.0..self.span.1).zip(self.rows.chunks_exact_mut(self.out_w)) {
             let row = plane.row(r);
             let row = if plane.pixel_stride == 1 {
                 row
             } else {
-                gather.clear();
-                gather.extend(row.iter().step_by(plane.pixel_stride).take(samples));
+                // Pixel stride 2 (validated: the only other value): every other byte.
+                gather.resize(samples, 0);
+                for (g, pair) in gather.iter_mut().zip(row.chunks(2)) {
+                    *g = pair[0];
+                }
                 gather.as_slice()
             };
-            scalar::horizontal_row::<1>(row, out, &self.horizontal);
+            horizontal_row_c1(backend, row, out, &self.horizontal);
         }
     }
 
@@ -125,9 +128,9 @@ impl FastYuv {
                 height: frame.height(),
             });
         }
-        self.y.horizontal_pass(&frame.y, w, &mut self.gather);
-        self.u.horizontal_pass(&frame.u, cw, &mut self.gather);
-        self.v.horizontal_pass(&frame.v, cw, &mut self.gather);
+        self.y.horizontal_pass(backend, &frame.y, w, &mut self.gather);
+        self.u.horizontal_pass(backend, &frame.u, cw, &mut self.gather);
+        self.v.horizontal_pass(backend, &frame.v, cw, &mut self.gather);
 
         self.y_row.resize(tw, 0);
         self.u_row.resize(ctw, 0);

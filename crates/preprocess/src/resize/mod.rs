@@ -24,6 +24,28 @@
 pub(crate) mod pillow;
 pub(crate) mod scalar;
 
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod avx2;
+#[cfg(target_arch = "aarch64")]
+#[allow(unsafe_code)]
+mod neon;
+
+use crate::backend::Backend;
+
+/// One row of one channel through the horizontal pass, on `backend`'s kernel (bit-identical to
+/// [`scalar::horizontal_row`]).
+pub(crate) fn horizontal_row_c1(backend: Backend, src: &[u8], dst: &mut [u8], coeffs: &Coefficients) {
+    let done = match backend {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => avx2::horizontal_row_c1(src, dst, coeffs),
+        #[cfg(target_arch = "aarch64")]
+        Backend::Neon => neon::horizontal_row_c1(src, dst, coeffs),
+        _ => 0,
+    };
+    scalar::horizontal_row_from::<1>(src, dst, coeffs, done);
+}
+
 use crate::convert::{working_channels, working_row};
 use crate::error::{PreprocessError, Result};
 use crate::pixels::ImageView;
@@ -160,7 +182,35 @@ impl Resizer {
 
 #[cfg(test)]
 mod tests {
-    use super::vertical_first;
+    use super::pillow::{Coefficients, Filter};
+    use super::{Backend, horizontal_row_c1, scalar, vertical_first};
+
+    #[test]
+    fn horizontal_kernels_match_scalar() {
+        let backends: Vec<Backend> = [Backend::Avx2, Backend::Neon]
+            .into_iter()
+            .filter(|b| b.is_available())
+            .collect();
+        let src: Vec<u8> = (0..400u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        let mut c = Coefficients::default();
+        for in_size in (1..=67).chain([100, 191, 400]) {
+            for out_size in [1, 2, 7, 8, 9, 15, 16, 17, 33, 64, 67, 150, 768] {
+                for filter in [Filter::Bicubic, Filter::Bilinear] {
+                    assert!(c.ensure(in_size, in_size as f32, out_size, filter));
+                    let row = &src[..in_size];
+                    let mut expected = vec![0u8; out_size];
+                    scalar::horizontal_row::<1>(row, &mut expected, &c);
+                    for &b in &backends {
+                        let mut got = vec![0u8; out_size];
+                        horizontal_row_c1(b, row, &mut got, &c);
+                        assert_eq!(got, expected, "{b:?} {in_size} -> {out_size} {filter:?}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn pass_order_rule() {

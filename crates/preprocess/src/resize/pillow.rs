@@ -99,6 +99,9 @@ pub(crate) struct Coefficients {
     bounds: Vec<(usize, usize)>,
     /// `out_size * ksize` weights.
     weights: Vec<i32>,
+    /// The same weights in rows of `ksize` rounded up to a multiple of 8 (zeros after the taps),
+    /// for SIMD kernels that read 8 taps at a time.
+    padded: Vec<i32>,
     /// Floating-point weights of one output pixel (scratch, `ksize` long).
     scratch: Vec<f64>,
 }
@@ -191,12 +194,39 @@ impl Coefficients {
             }
             self.bounds.push((first, taps));
         }
+        let k8 = ksize.div_ceil(8) * 8;
+        self.padded.clear();
+        self.padded.resize(out_size * k8, 0);
+        for (p, w) in self
+            .padded
+            .chunks_exact_mut(k8)
+            .zip(self.weights.chunks_exact(ksize))
+        {
+            p[..ksize].copy_from_slice(w);
+        }
         self.in_size = in_size;
         self.out_size = out_size;
         self.extent = extent;
         self.filter = filter;
         self.ksize = ksize;
         true
+    }
+
+    /// Number of output pixels.
+    pub(crate) fn out_size(&self) -> usize {
+        self.out_size
+    }
+
+    /// Slots per row of [`padded_taps`](Self::padded_taps): a multiple of 8.
+    pub(crate) fn padded_len(&self) -> usize {
+        self.ksize.div_ceil(8) * 8
+    }
+
+    /// First input index and the [`padded_len`](Self::padded_len) weights of output pixel `i`
+    /// (zeros after its taps).
+    pub(crate) fn padded_taps(&self, i: usize) -> (usize, &[i32]) {
+        let k8 = self.padded_len();
+        (self.bounds[i].0, &self.padded[i * k8..(i + 1) * k8])
     }
 
     /// First input index and the weights of output pixel `i`.

@@ -11,7 +11,17 @@ use super::pillow::{Coefficients, ROUNDING, clip8};
 ///
 /// `src` holds the input row (`in_size * C` bytes), `dst` the output row (`out_size * C`).
 pub(crate) fn horizontal_row<const C: usize>(src: &[u8], dst: &mut [u8], coeffs: &Coefficients) {
-    for (i, out) in dst.chunks_exact_mut(C).enumerate() {
+    horizontal_row_from::<C>(src, dst, coeffs, 0);
+}
+
+/// [`horizontal_row`] for output pixels `start..` only (SIMD kernels leave the tail to it).
+pub(crate) fn horizontal_row_from<const C: usize>(
+    src: &[u8],
+    dst: &mut [u8],
+    coeffs: &Coefficients,
+    start: usize,
+) {
+    for (i, out) in dst.chunks_exact_mut(C).enumerate().skip(start) {
         let (first, weights) = coeffs.taps(i);
         let pixels = &src[first * C..(first + weights.len()) * C];
         let mut acc = [ROUNDING; C];
