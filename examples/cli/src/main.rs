@@ -4,6 +4,8 @@
 //! florence2 run --model DIR --task '<OD>' photo.jpg
 //! florence2 run --model DIR --task '<CAPTION_TO_PHRASE_GROUNDING>' --text 'a red car' --json a.png b.png
 //! florence2 parse --task '<OD>' --image-size 640,480 '</s><s>car<loc_53><loc_333><loc_933><loc_774></s>'
+//! florence2 preprocess --model DIR photo.jpg --out pixel_values.npy
+//! florence2 preprocess --model DIR --yuv nv21 --size 1920x1080 --rotate 90 --fast frame.nv21 --out pv.npy
 //! ```
 
 mod draw;
@@ -45,6 +47,41 @@ enum Command {
         /// The generated text.
         text: String,
     },
+    /// Write the vision encoder's `pixel_values` of an image or raw camera frame as `.npy`
+    /// (float32, `[1, 3, H, W]`), for calibration data and debugging.
+    Preprocess(PreprocessArgs),
+}
+
+#[derive(clap::Args)]
+struct PreprocessArgs {
+    /// Model folder (its `preprocessor_config.json` gives size, rescale, mean and std).
+    #[arg(long)]
+    model: PathBuf,
+    /// The input is a raw 4:2:0 frame in this layout (needs `--size`); else a PNG or JPEG.
+    #[arg(long, value_parser = ["nv21", "nv12", "i420"])]
+    yuv: Option<String>,
+    /// Size `WxH` of a raw frame.
+    #[arg(long, value_parser = parse_wxh)]
+    size: Option<(u32, u32)>,
+    /// Clockwise rotation of a raw frame in degrees (a multiple of 90).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    rotate: i32,
+    /// Use the fast resize mode instead of the Pillow-exact reference.
+    #[arg(long)]
+    fast: bool,
+    /// Output `.npy` file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Image file, or raw frame with `--yuv`.
+    input: PathBuf,
+}
+
+fn parse_wxh(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s.split_once(['x', 'X']).ok_or("expected WxH")?;
+    Ok((
+        w.trim().parse().map_err(|e| format!("{e}"))?,
+        h.trim().parse().map_err(|e| format!("{e}"))?,
+    ))
 }
 
 #[derive(clap::Args)]
@@ -132,7 +169,68 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Run(args) => run(args),
+        Command::Preprocess(args) => preprocess(&args),
     }
+}
+
+fn preprocess(args: &PreprocessArgs) -> Result<()> {
+    use florence2_preprocess::{PreprocessConfig, Preprocessor, ResizeMode, Rotation, YuvFormat, YuvView};
+    let config = PreprocessConfig::from_model_dir(&args.model)?;
+    let mode = if args.fast {
+        ResizeMode::Fast
+    } else {
+        ResizeMode::Reference
+    };
+    let mut pre = Preprocessor::new(config)?.with_resize_mode(mode);
+    let mut out = vec![0f32; pre.output_len()];
+    let t0 = Instant::now();
+    if let Some(layout) = &args.yuv {
+        let format = match layout.as_str() {
+            "nv21" => YuvFormat::Nv21,
+            "nv12" => YuvFormat::Nv12,
+            _ => YuvFormat::I420,
+        };
+        let (w, h) = args.size.context("--yuv needs --size WxH")?;
+        let data = std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
+        let frame = YuvView::from_packed(&data, w, h, format)?;
+        pre.process_yuv(&frame, Rotation::from_degrees(args.rotate)?, &mut out)?;
+    } else {
+        if args.rotate != 0 || args.size.is_some() {
+            bail!("--rotate and --size apply to raw frames (--yuv)");
+        }
+        let image = florence2_preprocess::open(&args.input)
+            .with_context(|| format!("reading {}", args.input.display()))?;
+        pre.process(image.view(), &mut out)?;
+    }
+    let ms = t0.elapsed().as_secs_f64() * 1e3;
+    let [c, h, w] = pre.output_shape();
+    write_npy_f32(&args.out, &[1, c, h, w], &out)?;
+    eprintln!(
+        "wrote {} [1, {c}, {h}, {w}] ({mode:?}, {ms:.1} ms)",
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// Writes a C-order little-endian float32 `.npy` (format version 1.0).
+fn write_npy_f32(path: &std::path::Path, shape: &[usize], values: &[f32]) -> Result<()> {
+    let dims: Vec<String> = shape.iter().map(ToString::to_string).collect();
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}",
+        dims.join(", ")
+    );
+    // Magic (6) + version (2) + length (2) + header + newline, padded to a multiple of 64.
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    header.push('\n');
+    let mut bytes = Vec::with_capacity(10 + header.len() + values.len() * 4);
+    bytes.extend_from_slice(b"\x93NUMPY\x01\x00");
+    bytes.extend_from_slice(&u16::try_from(header.len())?.to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    for v in values {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 fn run(args: RunArgs) -> Result<()> {
