@@ -198,7 +198,7 @@ impl Preprocessor {
             ResizeMode::Reference => Filter::Bicubic,
             ResizeMode::Fast => Filter::Bilinear,
         };
-        self.resizer.resize(image, w, h, dst, filter)?;
+        self.resizer.resize(image, w, h, dst, filter, self.backend)?;
         Ok(channels)
     }
 }

@@ -46,6 +46,21 @@ pub(crate) fn horizontal_row_c1(backend: Backend, src: &[u8], dst: &mut [u8], co
     scalar::horizontal_row_from::<1>(src, dst, coeffs, done);
 }
 
+/// One interleaved RGB row through the horizontal pass, on `backend`'s kernel (bit-identical to
+/// [`scalar::horizontal_row`], hence to Pillow for the bicubic tables).
+pub(crate) fn horizontal_row_c3(backend: Backend, src: &[u8], dst: &mut [u8], coeffs: &Coefficients) {
+    let done = match backend {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => avx2::horizontal_row_c3(src, dst, coeffs),
+        #[cfg(target_arch = "aarch64")]
+        Backend::Neon => neon::horizontal_row_c3(src, dst, coeffs),
+        _ => false,
+    };
+    if !done {
+        scalar::horizontal_row::<3>(src, dst, coeffs);
+    }
+}
+
 use crate::convert::{working_channels, working_row};
 use crate::error::{PreprocessError, Result};
 use crate::pixels::ImageView;
@@ -87,6 +102,7 @@ impl Resizer {
         out_h: usize,
         dst: &mut [u8],
         filter: Filter,
+        backend: Backend,
     ) -> Result<()> {
         let (in_w, in_h) = src.dims();
         let format = src.format();
@@ -125,7 +141,7 @@ impl Resizer {
                 .zip(dst.chunks_exact_mut(out_row_len))
             {
                 let row = working_row(format, temp_row, &mut self.row);
-                Self::horizontal_into(&self.horizontal, channels, row, out_row);
+                Self::horizontal_into(backend, &self.horizontal, channels, row, out_row);
             }
             return Ok(());
         }
@@ -149,7 +165,7 @@ impl Resizer {
         for (y, out_row) in (row_first..row_end).zip(rows.chunks_exact_mut(out_row_len)) {
             let row = working_row(format, src.row(y), &mut self.row);
             if need_horizontal {
-                Self::horizontal_into(&self.horizontal, channels, row, out_row);
+                Self::horizontal_into(backend, &self.horizontal, channels, row, out_row);
             } else {
                 out_row.copy_from_slice(row);
             }
@@ -171,11 +187,17 @@ impl Resizer {
         Ok(())
     }
 
-    fn horizontal_into(coeffs: &Coefficients, channels: usize, row: &[u8], out_row: &mut [u8]) {
+    fn horizontal_into(
+        backend: Backend,
+        coeffs: &Coefficients,
+        channels: usize,
+        row: &[u8],
+        out_row: &mut [u8],
+    ) {
         if channels == 1 {
-            scalar::horizontal_row::<1>(row, out_row, coeffs);
+            horizontal_row_c1(backend, row, out_row, coeffs);
         } else {
-            scalar::horizontal_row::<3>(row, out_row, coeffs);
+            horizontal_row_c3(backend, row, out_row, coeffs);
         }
     }
 }
@@ -183,7 +205,7 @@ impl Resizer {
 #[cfg(test)]
 mod tests {
     use super::pillow::{Coefficients, Filter};
-    use super::{Backend, horizontal_row_c1, scalar, vertical_first};
+    use super::{Backend, horizontal_row_c1, horizontal_row_c3, scalar, vertical_first};
 
     #[test]
     fn horizontal_kernels_match_scalar() {
@@ -191,7 +213,7 @@ mod tests {
             .into_iter()
             .filter(|b| b.is_available())
             .collect();
-        let src: Vec<u8> = (0..400u32)
+        let src: Vec<u8> = (0..1200u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
             .collect();
         let mut c = Coefficients::default();
@@ -202,10 +224,16 @@ mod tests {
                     let row = &src[..in_size];
                     let mut expected = vec![0u8; out_size];
                     scalar::horizontal_row::<1>(row, &mut expected, &c);
+                    let rgb = &src[..3 * in_size];
+                    let mut expected3 = vec![0u8; 3 * out_size];
+                    scalar::horizontal_row::<3>(rgb, &mut expected3, &c);
                     for &b in &backends {
                         let mut got = vec![0u8; out_size];
                         horizontal_row_c1(b, row, &mut got, &c);
                         assert_eq!(got, expected, "{b:?} {in_size} -> {out_size} {filter:?}");
+                        let mut got3 = vec![0u8; 3 * out_size];
+                        horizontal_row_c3(b, rgb, &mut got3, &c);
+                        assert_eq!(got3, expected3, "{b:?} RGB {in_size} -> {out_size} {filter:?}");
                     }
                 }
             }

@@ -8,7 +8,57 @@ use std::arch::aarch64::{
     vst1_u8,
 };
 
+use std::arch::aarch64::{vdupq_n_s32 as splat, vget_lane_u32, vmulq_n_s32, vreinterpret_u32_u8, vtbl1_u8};
+
 use super::pillow::{Coefficients, PRECISION_BITS, ROUNDING};
+use super::scalar;
+
+/// The horizontal pass of one interleaved RGB row (`3 * in` bytes to `3 * out`), two taps per
+/// step in 32-bit lanes; pixels whose 8-byte loads would leave `src` go through the scalar code.
+pub(crate) fn horizontal_row_c3(src: &[u8], dst: &mut [u8], coeffs: &Coefficients) -> bool {
+    // SAFETY: NEON is part of the aarch64 baseline; the kernel checks every bound itself.
+    unsafe { kernel_c3(src, dst, coeffs) };
+    true
+}
+
+#[target_feature(enable = "neon")]
+unsafe fn kernel_c3(src: &[u8], dst: &mut [u8], coeffs: &Coefficients) {
+    // Bytes 0..6 of a load = two RGB pixels -> [R0 G0 B0 0 R1 G1 B1 0] (index 255 gives 0).
+    let spread_bytes: [u8; 8] = [0, 1, 2, 255, 3, 4, 5, 255];
+    // SAFETY: reading 8 bytes from an 8-byte array.
+    let spread = unsafe { vld1_u8(spread_bytes.as_ptr()) };
+    let rounding = splat(ROUNDING);
+    for (i, out) in dst.chunks_exact_mut(3).enumerate().take(coeffs.out_size()) {
+        let (first, weights) = coeffs.taps(i);
+        let pairs = weights.len().div_ceil(2);
+        let base = 3 * first;
+        if pairs == 0 || base + 6 * (pairs - 1) + 8 > src.len() {
+            scalar::horizontal_pixel::<3>(src, out, first, weights);
+            continue;
+        }
+        let (mut acc0, mut acc1) = (splat(0), splat(0));
+        for p in 0..pairs {
+            // SAFETY: `base + 6p + 8 <= src.len()` (checked above).
+            let raw = unsafe { vld1_u8(src.as_ptr().add(base + 6 * p)) };
+            let px = vmovl_u8(vtbl1_u8(raw, spread));
+            let w0 = weights[2 * p];
+            let w1 = weights.get(2 * p + 1).copied().unwrap_or(0);
+            acc0 = vaddq_s32(
+                acc0,
+                vmulq_n_s32(vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(px))), w0),
+            );
+            acc1 = vaddq_s32(
+                acc1,
+                vmulq_n_s32(vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(px))), w1),
+            );
+        }
+        let shifted = vshrq_n_s32::<{ PRECISION_BITS as i32 }>(vaddq_s32(vaddq_s32(acc0, acc1), rounding));
+        let words = vqmovn_s32(shifted);
+        let bytes = vqmovun_s16(vcombine_s16(words, words));
+        let packed = vget_lane_u32::<0>(vreinterpret_u32_u8(bytes)).to_le_bytes();
+        out.copy_from_slice(&packed[..3]);
+    }
+}
 
 /// Resamples the longest prefix of 8-pixel blocks whose reads stay inside `src`; returns the
 /// number of output pixels written (the caller finishes with scalar code).

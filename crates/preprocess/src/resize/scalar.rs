@@ -23,16 +23,22 @@ pub(crate) fn horizontal_row_from<const C: usize>(
 ) {
     for (i, out) in dst.chunks_exact_mut(C).enumerate().skip(start) {
         let (first, weights) = coeffs.taps(i);
-        let pixels = &src[first * C..(first + weights.len()) * C];
-        let mut acc = [ROUNDING; C];
-        for (px, &k) in pixels.chunks_exact(C).zip(weights) {
-            for (a, &p) in acc.iter_mut().zip(px) {
-                *a = a.wrapping_add(i32::from(p).wrapping_mul(k));
-            }
+        horizontal_pixel::<C>(src, out, first, weights);
+    }
+}
+
+/// One output pixel of the horizontal pass: `C` channels from input pixels `first..`.
+#[inline]
+pub(crate) fn horizontal_pixel<const C: usize>(src: &[u8], out: &mut [u8], first: usize, weights: &[i32]) {
+    let pixels = &src[first * C..(first + weights.len()) * C];
+    let mut acc = [ROUNDING; C];
+    for (px, &k) in pixels.chunks_exact(C).zip(weights) {
+        for (a, &p) in acc.iter_mut().zip(px) {
+            *a = a.wrapping_add(i32::from(p).wrapping_mul(k));
         }
-        for (o, &a) in out.iter_mut().zip(&acc) {
-            *o = clip8(a);
-        }
+    }
+    for (o, &a) in out.iter_mut().zip(&acc) {
+        *o = clip8(a);
     }
 }
 
