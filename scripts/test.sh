@@ -34,6 +34,9 @@ run "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warning
 # --no-fail-fast: report every failing test binary, not only the first.
 # ONNX Runtime is found in .cache/onnxruntime by the code itself; no ORT_DYLIB_PATH needed.
 run "cargo test" cargo test --workspace --locked --no-fail-fast
+# The Kotlin API on the desktop JVM: bindings up to date, one kotlinc compile, the JVM tests
+# (fixture results equal the CLI's, errors, cancellation, concurrency, close, Flow streaming).
+run "kotlin tests" tests/kotlin/run.sh
 
 if [ -d models/tests ]; then
   if [ -x .venv/bin/python ]; then

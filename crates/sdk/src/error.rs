@@ -1,14 +1,51 @@
-//! The error type Kotlin sees (`Florence2Exception`).
+//! The error type Kotlin sees (`Florence2Exception`), mapped from core in exactly one place.
 
-/// Errors returned to Kotlin, where they arrive as subclasses of `Florence2Exception`.
+/// Errors returned to Kotlin, where they arrive as subclasses of the sealed class
+/// `Florence2Exception` (`Florence2Exception.ModelLoad`, `.InvalidInput`, …), so an app can `when`
+/// over them.
 ///
-/// Each variant is something an app can act on. Field names avoid `message`, which would clash
-/// with `Throwable.message` in Kotlin.
+/// Each variant is something an app can act on. The Kotlin `message` of every exception is the
+/// readable sentence shown after each variant below (`reason` / `detail` hold the specifics). Field
+/// names avoid `message`, which would clash with `Throwable.message` in Kotlin.
+///
+/// Exported as a *flat* error: Kotlin gets the readable sentence as `message` (a structured UniFFI
+/// error would show `reason=…` instead); the structured fields stay available to Rust callers.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi(flat_error)]
 #[non_exhaustive]
 pub enum Florence2Error {
+    /// The model folder could not be loaded: a missing or unreadable file, a precision whose files
+    /// are not in the folder, a graph that does not match Florence-2, a broken config or tokenizer.
+    /// Check the folder (the message names the file and what the folder holds).
+    #[error("could not load the model: {reason}")]
+    ModelLoad {
+        /// What went wrong, naming the file.
+        reason: String,
+    },
+    /// The call's input is unusable: an image that cannot be decoded or read, pixel buffers whose
+    /// size does not match their dimensions, a task given text it does not take (or none when it
+    /// needs some), an unsupported option. Fix the input; retrying will not help.
+    #[error("invalid input: {reason}")]
+    InvalidInput {
+        /// What is wrong with the input.
+        reason: String,
+    },
+    /// ONNX Runtime failed while running a graph (e.g. out of memory); the message names the graph.
+    #[error("inference failed in the {stage}: {reason}")]
+    Inference {
+        /// The graph that failed: vision encoder, token embeddings, text encoder or decoder.
+        stage: String,
+        /// ONNX Runtime's description.
+        reason: String,
+    },
+    /// The call was cancelled: its coroutine was cancelled, or a streaming listener returned false.
+    #[error("cancelled")]
+    Cancelled,
+    /// The model was unloaded (`unload()`) before or during this call; create a new `Florence2`.
+    #[error("the model was unloaded (Florence2.unload() was called)")]
+    Closed,
     /// ONNX Runtime could not be found, loaded or initialised. Ship or point at a compatible
-    /// `libonnxruntime` (see `reason` for the paths tried).
+    /// `libonnxruntime` (the message lists the paths tried).
     #[error("ONNX Runtime is unavailable: {reason}")]
     RuntimeUnavailable {
         /// What went wrong, including the paths that were tried.
@@ -33,7 +70,51 @@ impl From<florence2_core::Error> for Florence2Error {
             | E::OnnxRuntimeVersion { .. }
             | E::OnnxRuntimeAlreadyInitialized { .. }
             | E::Environment { .. } => Self::RuntimeUnavailable { reason },
+            E::ModelFolder { .. }
+            | E::ModelFileMissing { .. }
+            | E::Config { .. }
+            | E::SessionLoad { .. }
+            | E::Contract { .. }
+            | E::Tokenizer { .. } => Self::ModelLoad { reason },
+            E::Inference { stage, source } => Self::Inference {
+                stage: stage.to_string(),
+                reason: source.to_string(),
+            },
+            // Core's own text already starts with "invalid input: ".
+            E::InvalidInput { detail } => Self::InvalidInput { reason: detail },
+            E::Image(_) | E::Task(_) => Self::InvalidInput { reason },
+            E::Cancelled => Self::Cancelled,
             _ => Self::Internal { reason },
         }
+    }
+}
+
+impl Florence2Error {
+    /// The same error, its text prefixed with the batch item it happened on.
+    pub(crate) fn for_batch_item(self, index: usize) -> Self {
+        let at = |reason: String| format!("image {index} of the batch: {reason}");
+        match self {
+            Self::ModelLoad { reason } => Self::ModelLoad { reason: at(reason) },
+            Self::InvalidInput { reason } => Self::InvalidInput { reason: at(reason) },
+            Self::Inference { stage, reason } => Self::Inference {
+                stage,
+                reason: at(reason),
+            },
+            Self::RuntimeUnavailable { reason } => Self::RuntimeUnavailable { reason: at(reason) },
+            Self::Internal { reason } => Self::Internal { reason: at(reason) },
+            other @ (Self::Cancelled | Self::Closed) => other,
+        }
+    }
+}
+
+impl From<florence2_preprocess::PreprocessError> for Florence2Error {
+    fn from(error: florence2_preprocess::PreprocessError) -> Self {
+        florence2_core::Error::from(error).into()
+    }
+}
+
+impl From<florence2_core::TaskError> for Florence2Error {
+    fn from(error: florence2_core::TaskError) -> Self {
+        florence2_core::Error::from(error).into()
     }
 }

@@ -1,11 +1,20 @@
 //! Florence-2 for Kotlin (Android and the desktop JVM), generated with UniFFI.
 //!
 //! This crate is the thin FFI layer over `florence2-core`: every exported item converts its
-//! arguments, calls core, and maps the result; logic lives in core. It will own the async Kotlin
-//! API (a `Florence2` object with `suspend` task methods, cancellation, streaming callbacks).
+//! arguments, calls core, and maps the result; logic lives in core.
 //!
-//! For now it exports one function, [`onnx_runtime_info`], which exercises the whole chain:
-//! Kotlin → this library → ONNX Runtime located and initialised by core.
+//! | file | what Kotlin sees |
+//! |---|---|
+//! | `florence2.rs` | `Florence2` (async factory `create`, `suspend` task methods, `encode` → `EncodedImage`, `unload`, `AutoCloseable`), `TokenListener` |
+//! | `types.rs` | `Florence2Options`, `PrecisionPlan`, `Precision`, `Task`, `ImageInput`, `TaskResult`, `TaskOutput` and geometry |
+//! | `error.rs` | `Florence2Exception` (sealed), mapped from core in one `From` impl |
+//!
+//! Threads: exported async methods run in a tokio context; ONNX Runtime work goes to
+//! `spawn_blocking`, never the Kotlin thread that polls the future. Dropping the future (the
+//! coroutine was cancelled) cancels the call's `CancelFlag`, which stops generation within one
+//! decoder step and terminates the running ONNX Runtime graph.
+//!
+//! [`onnx_runtime_info`] checks the whole chain: Kotlin → this library → ONNX Runtime.
 //!
 //! Kotlin bindings are generated from the built library with the workspace's `uniffi-bindgen`
 //! and the root `uniffi.toml` (Kotlin package `ai.florence2`).
@@ -13,10 +22,17 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod florence2;
+mod types;
 
 use std::path::Path;
 
 pub use error::Florence2Error;
+pub use florence2::{EncodedImage, Florence2, TokenListener};
+pub use types::{
+    BoundingBox, ExecutionProvider, FinishReason, Florence2Options, ImageInput, Point, Polygon, PolygonMask,
+    Precision, PrecisionPlan, Quad, Task, TaskOutput, TaskResult, Timings,
+};
 
 uniffi::setup_scaffolding!();
 
@@ -55,9 +71,37 @@ pub fn onnx_runtime_info(library_path: Option<String>) -> Result<OnnxRuntimeInfo
     })
 }
 
+/// The task named by its token, e.g. `"<OD>"` → `Task.OBJECT_DETECTION` (case-sensitive).
+///
+/// # Errors
+/// [`Florence2Error::InvalidInput`] for an unknown token (the message lists the valid ones).
+#[uniffi::export]
+pub fn task_from_token(token: String) -> Result<Task, Florence2Error> {
+    Ok(token.parse::<florence2_core::Task>()?.into())
+}
+
+/// The token of a task, e.g. `Task.OBJECT_DETECTION` → `"<OD>"` (the key of the task's result in
+/// the Python `post_process_generation` output).
+#[uniffi::export]
+pub fn task_token(task: Task) -> String {
+    florence2_core::Task::from(task).token().to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_tokens_round_trip() {
+        for task in florence2_core::Task::ALL {
+            let sdk = Task::from(task);
+            assert_eq!(task_from_token(task_token(sdk)).unwrap(), sdk);
+        }
+        assert!(matches!(
+            task_from_token("<NOPE>".into()),
+            Err(Florence2Error::InvalidInput { .. })
+        ));
+    }
 
     #[test]
     fn describes_the_setup_cache_runtime_and_maps_errors() {

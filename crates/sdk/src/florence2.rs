@@ -1,0 +1,532 @@
+//! The `Florence2` object: async task methods over a core model, with cancellation and unloading.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use florence2_core::{self as core, CancelFlag, TextStream, task::PixelBox};
+
+use crate::Florence2Error;
+use crate::types::{BoundingBox, Florence2Options, ImageInput, Task, TaskResult};
+
+/// Receives the generated text while a task runs (see `Florence2.runStreaming`, and the
+/// `Florence2.stream` extension that turns it into a `Flow<String>`).
+#[uniffi::export(foreign)]
+pub trait TokenListener: Send + Sync {
+    /// Called after every generated token with the whole text so far (special tokens kept) and the
+    /// newest token id. Runs on a background thread; return `false` to cancel the call (it then
+    /// fails with `Florence2Exception.Cancelled`).
+    fn on_token(&self, text_so_far: String, token_id: u32) -> bool;
+}
+
+/// An image after the vision encoder: run any number of tasks on it with `Florence2.runEncoded`
+/// without paying for the vision encoder again.
+#[derive(Debug, uniffi::Object)]
+pub struct EncodedImage {
+    inner: core::EncodedImage,
+    preprocess_ms: f64,
+    vision_ms: f64,
+}
+
+#[uniffi::export]
+impl EncodedImage {
+    /// Width of the original image in pixels.
+    pub fn width(&self) -> u32 {
+        self.inner.width
+    }
+
+    /// Height of the original image in pixels.
+    pub fn height(&self) -> u32 {
+        self.inner.height
+    }
+
+    /// Number of image tokens the vision encoder produced.
+    pub fn tokens(&self) -> u32 {
+        u32::try_from(self.inner.tokens()).unwrap_or(u32::MAX)
+    }
+
+    /// Milliseconds spent decoding, resizing and normalising the image.
+    pub fn preprocess_ms(&self) -> f64 {
+        self.preprocess_ms
+    }
+
+    /// Milliseconds spent in the vision encoder.
+    pub fn vision_ms(&self) -> f64 {
+        self.vision_ms
+    }
+}
+
+/// The loaded model and the defaults of every call.
+struct Model {
+    engine: Mutex<core::Florence2>,
+    tokenizer: Arc<core::tokenizer::PromptTokenizer>,
+    defaults: core::GenerateOptions,
+}
+
+/// Cancels the call's [`CancelFlag`] when dropped: the future of an exported method is dropped
+/// when its Kotlin coroutine is cancelled, and this stops the blocking job within one decoder step
+/// (ONNX Runtime's running graph is terminated too). Harmless after the job finished.
+struct CancelOnDrop(CancelFlag);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// A Florence-2 model loaded from a folder in the onnx-community layout.
+///
+/// Every task method is a `suspend` function: the work runs on a background thread, never on the
+/// caller's. Calls may be made from many coroutines at once; they take turns on the model.
+/// Cancelling a call's coroutine stops it within one decoder step.
+///
+/// `close()` (it is `AutoCloseable`) releases the native object once in-flight calls finish;
+/// `unload()` releases the model right away for later calls, which then fail with
+/// `Florence2Exception.Closed`.
+#[derive(uniffi::Object)]
+pub struct Florence2 {
+    model: Mutex<Option<Arc<Model>>>,
+}
+
+impl std::fmt::Debug for Florence2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Florence2")
+            .field("loaded", &self.slot().is_some())
+            .finish()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic inside a call is reported as an error by UniFFI; the model stays usable.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Florence2 {
+    fn slot(&self) -> Option<Arc<Model>> {
+        lock(&self.model).clone()
+    }
+
+    /// Runs `job` on the blocking pool with the model locked, cancelling it if the future is
+    /// dropped.
+    async fn with_model<T, F>(&self, job: F) -> Result<T, Florence2Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Model, &mut core::Florence2, &CancelFlag) -> Result<T, Florence2Error> + Send + 'static,
+    {
+        let model = self.slot().ok_or(Florence2Error::Closed)?;
+        let cancel = CancelFlag::new();
+        let guard = CancelOnDrop(cancel.clone());
+        let handle = tokio::task::spawn_blocking(move || {
+            let mut engine = lock(&model.engine);
+            if cancel.is_cancelled() {
+                return Err(Florence2Error::Cancelled);
+            }
+            job(&model, &mut engine, &cancel)
+        });
+        let result = handle.await.map_err(|e| Florence2Error::Internal {
+            reason: format!("the worker thread failed: {e}"),
+        })?;
+        drop(guard);
+        result
+    }
+
+    async fn run_impl(
+        &self,
+        image: ImageInput,
+        task: Task,
+        text: Option<String>,
+        region: Option<BoundingBox>,
+        listener: Option<Arc<dyn TokenListener>>,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.with_model(move |model, engine, cancel| {
+            let started = Instant::now();
+            let (encoded, preprocess_ms, vision_ms) =
+                image.with_view(|view| encode(engine, view, cancel, started))?;
+            run_encoded(model, engine, cancel, &encoded, task, text, region, listener)
+                .map(|run| TaskResult::from_run(run, preprocess_ms, vision_ms))
+        })
+        .await
+    }
+
+    async fn run_encoded_impl(
+        &self,
+        image: Arc<EncodedImage>,
+        task: Task,
+        text: Option<String>,
+        region: Option<BoundingBox>,
+        listener: Option<Arc<dyn TokenListener>>,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.with_model(move |model, engine, cancel| {
+            run_encoded(model, engine, cancel, &image.inner, task, text, region, listener)
+                .map(|run| TaskResult::from_run(run, 0.0, 0.0))
+        })
+        .await
+    }
+}
+
+/// Preprocesses and encodes `view`; returns the preprocessing time (counted from `started`, so
+/// decoding a file or bytes is included) and the vision encoder's time, in milliseconds.
+fn encode(
+    engine: &mut core::Florence2,
+    view: florence2_preprocess::ImageView<'_>,
+    cancel: &CancelFlag,
+    started: Instant,
+) -> Result<(core::EncodedImage, f64, f64), Florence2Error> {
+    let t0 = Instant::now();
+    let decode_ms = t0.duration_since(started).as_secs_f64() * 1e3;
+    let (encoded, preprocess_ms) = engine.encode_image(view, cancel)?;
+    let vision_ms = (t0.elapsed().as_secs_f64() * 1e3 - preprocess_ms).max(0.0);
+    Ok((encoded, decode_ms + preprocess_ms, vision_ms))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_encoded(
+    model: &Model,
+    engine: &mut core::Florence2,
+    cancel: &CancelFlag,
+    image: &core::EncodedImage,
+    task: Task,
+    text: Option<String>,
+    region: Option<BoundingBox>,
+    listener: Option<Arc<dyn TokenListener>>,
+) -> Result<core::TaskRun, Florence2Error> {
+    let task: core::Task = task.into();
+    let text = match region {
+        Some(b) => {
+            let prompt_input =
+                PixelBox::new(b.x1, b.y1, b.x2, b.y2).to_loc_tokens(image.width, image.height)?;
+            if !task.takes_region() {
+                return Err(core::TaskError::NotARegionTask { task }.into());
+            }
+            Some(prompt_input)
+        }
+        None => text,
+    };
+    let run = match listener {
+        Some(listener) => {
+            let mut stream = TextStream::new(Arc::clone(&model.tokenizer), |so_far: &str, id: u32| {
+                listener.on_token(so_far.to_owned(), id)
+            });
+            engine.run(image, task, text.as_deref(), &model.defaults, cancel, &mut stream)?
+        }
+        None => engine.run(
+            image,
+            task,
+            text.as_deref(),
+            &model.defaults,
+            cancel,
+            &mut core::generate::NoObserver,
+        )?,
+    };
+    Ok(run)
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl Florence2 {
+    /// Loads a model folder (`config.json`, `tokenizer.json`, the `onnx` folder of graphs, …) on a background
+    /// thread. Kotlin: `Florence2.create(modelDir, Florence2Options())`.
+    ///
+    /// # Errors
+    /// `ModelLoad` for a missing, incomplete or inconsistent folder, `RuntimeUnavailable` if ONNX
+    /// Runtime cannot be loaded.
+    #[uniffi::constructor]
+    pub async fn create(model_dir: String, options: Florence2Options) -> Result<Arc<Self>, Florence2Error> {
+        let load = options.load_options();
+        let defaults = options.generate_options();
+        let engine =
+            tokio::task::spawn_blocking(move || core::Florence2::load(&PathBuf::from(model_dir), &load))
+                .await
+                .map_err(|e| Florence2Error::Internal {
+                    reason: format!("the loading thread failed: {e}"),
+                })??;
+        let tokenizer = Arc::clone(engine.tokenizer());
+        Ok(Arc::new(Self {
+            model: Mutex::new(Some(Arc::new(Model {
+                engine: Mutex::new(engine),
+                tokenizer,
+                defaults,
+            }))),
+        }))
+    }
+
+    /// Runs `task` on `image`. `text` is the task's input (a phrase for grounding, an expression
+    /// for segmentation, `<loc_..>` tokens for region tasks) or `null` for tasks without one.
+    ///
+    /// # Errors
+    /// `InvalidInput` (bad image, text given to a task without input or missing), `Inference`,
+    /// `Cancelled`, `Closed`.
+    pub async fn run(
+        &self,
+        image: ImageInput,
+        task: Task,
+        text: Option<String>,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.run_impl(image, task, text, None, None).await
+    }
+
+    /// Like `run`, calling `listener` with the text so far after every generated token.
+    ///
+    /// # Errors
+    /// As `run`; `Cancelled` if the listener returns false.
+    pub async fn run_streaming(
+        &self,
+        image: ImageInput,
+        task: Task,
+        text: Option<String>,
+        listener: Arc<dyn TokenListener>,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.run_impl(image, task, text, None, Some(listener)).await
+    }
+
+    /// Runs the vision encoder once; pass the result to `runEncoded` for any number of tasks.
+    ///
+    /// # Errors
+    /// `InvalidInput`, `Inference`, `Cancelled`, `Closed`.
+    pub async fn encode(&self, image: ImageInput) -> Result<Arc<EncodedImage>, Florence2Error> {
+        self.with_model(move |_, engine, cancel| {
+            let started = Instant::now();
+            let (inner, preprocess_ms, vision_ms) =
+                image.with_view(|view| encode(engine, view, cancel, started))?;
+            Ok(Arc::new(EncodedImage {
+                inner,
+                preprocess_ms,
+                vision_ms,
+            }))
+        })
+        .await
+    }
+
+    /// Runs `task` on an image encoded by `encode` (of this model).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn run_encoded(
+        &self,
+        image: Arc<EncodedImage>,
+        task: Task,
+        text: Option<String>,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.run_encoded_impl(image, task, text, None, None).await
+    }
+
+    /// Like `runEncoded`, calling `listener` after every generated token.
+    ///
+    /// # Errors
+    /// As `runStreaming`.
+    pub async fn run_encoded_streaming(
+        &self,
+        image: Arc<EncodedImage>,
+        task: Task,
+        text: Option<String>,
+        listener: Arc<dyn TokenListener>,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.run_encoded_impl(image, task, text, None, Some(listener))
+            .await
+    }
+
+    /// Runs `task` (with `text`, as in `run`) on every image; results are in input order.
+    ///
+    /// The whole batch holds the model, so calls from other coroutines do not interleave with it.
+    /// Images are processed one after another for now (vision encoding of the next image does not
+    /// yet overlap decoding of the current one).
+    ///
+    /// # Errors
+    /// As `run`, for the first image that fails (the message names its index); cancelling the
+    /// coroutine cancels the rest of the batch.
+    pub async fn run_batch(
+        &self,
+        images: Vec<ImageInput>,
+        task: Task,
+        text: Option<String>,
+    ) -> Result<Vec<TaskResult>, Florence2Error> {
+        self.with_model(move |model, engine, cancel| {
+            let mut results = Vec::with_capacity(images.len());
+            for (index, image) in images.into_iter().enumerate() {
+                let started = Instant::now();
+                let one = image
+                    .with_view(|view| encode(engine, view, cancel, started))
+                    .and_then(|(encoded, preprocess_ms, vision_ms)| {
+                        run_encoded(model, engine, cancel, &encoded, task, text.clone(), None, None)
+                            .map(|run| TaskResult::from_run(run, preprocess_ms, vision_ms))
+                    })
+                    .map_err(|error| error.for_batch_item(index))?;
+                results.push(one);
+            }
+            Ok(results)
+        })
+        .await
+    }
+
+    /// Runs a region task (`REGION_TO_SEGMENTATION`, `REGION_TO_CATEGORY`,
+    /// `REGION_TO_DESCRIPTION`, `REGION_TO_OCR`) on the box `region`, given in image pixels.
+    ///
+    /// # Errors
+    /// As `run`; `InvalidInput` if `task` does not take a region.
+    pub async fn run_region(
+        &self,
+        image: ImageInput,
+        task: Task,
+        region: BoundingBox,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.run_impl(image, task, None, Some(region), None).await
+    }
+
+    /// `<CAPTION>`: a one-sentence caption (`TaskOutput.Text`).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn caption(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
+        self.run(image, Task::Caption, None).await
+    }
+
+    /// `<DETAILED_CAPTION>`: a caption of a few sentences (`TaskOutput.Text`).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn detailed_caption(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
+        self.run(image, Task::DetailedCaption, None).await
+    }
+
+    /// `<MORE_DETAILED_CAPTION>`: a paragraph (`TaskOutput.Text`).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn more_detailed_caption(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
+        self.run(image, Task::MoreDetailedCaption, None).await
+    }
+
+    /// `<OD>`: objects with category names (`TaskOutput.Boxes`).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn detect_objects(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
+        self.run(image, Task::ObjectDetection, None).await
+    }
+
+    /// `<DENSE_REGION_CAPTION>`: boxes with short descriptions (`TaskOutput.Boxes`).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn dense_region_caption(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
+        self.run(image, Task::DenseRegionCaption, None).await
+    }
+
+    /// `<REGION_PROPOSAL>`: unlabelled boxes (`TaskOutput.Boxes`).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn propose_regions(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
+        self.run(image, Task::RegionProposal, None).await
+    }
+
+    /// `<OCR>`: all text as one string (`TaskOutput.Text`).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn ocr(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
+        self.run(image, Task::Ocr, None).await
+    }
+
+    /// `<OCR_WITH_REGION>`: text lines with their quadrilaterals (`TaskOutput.Quads`).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn ocr_with_regions(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
+        self.run(image, Task::OcrWithRegion, None).await
+    }
+
+    /// `<CAPTION_TO_PHRASE_GROUNDING>`: boxes for the phrases of `caption` (`TaskOutput.Boxes`).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn ground_phrases(
+        &self,
+        image: ImageInput,
+        caption: String,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.run(image, Task::CaptionToPhraseGrounding, Some(caption))
+            .await
+    }
+
+    /// `<REFERRING_EXPRESSION_SEGMENTATION>`: the mask of what `expression` refers to
+    /// (`TaskOutput.Polygons`).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn segment(&self, image: ImageInput, expression: String) -> Result<TaskResult, Florence2Error> {
+        self.run(image, Task::ReferringExpressionSegmentation, Some(expression))
+            .await
+    }
+
+    /// `<OPEN_VOCABULARY_DETECTION>`: boxes (or polygons) of the objects `query` names.
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn detect_open_vocabulary(
+        &self,
+        image: ImageInput,
+        query: String,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.run(image, Task::OpenVocabularyDetection, Some(query)).await
+    }
+
+    /// `<REGION_TO_SEGMENTATION>`: the mask of the object inside `region` (`TaskOutput.Polygons`).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn segment_region(
+        &self,
+        image: ImageInput,
+        region: BoundingBox,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.run_region(image, Task::RegionToSegmentation, region).await
+    }
+
+    /// `<REGION_TO_CATEGORY>`: the category of `region` (`TaskOutput.Text`).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn classify_region(
+        &self,
+        image: ImageInput,
+        region: BoundingBox,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.run_region(image, Task::RegionToCategory, region).await
+    }
+
+    /// `<REGION_TO_DESCRIPTION>`: a description of `region` (`TaskOutput.Text`).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn describe_region(
+        &self,
+        image: ImageInput,
+        region: BoundingBox,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.run_region(image, Task::RegionToDescription, region).await
+    }
+
+    /// `<REGION_TO_OCR>`: the text inside `region` (`TaskOutput.Text`).
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn ocr_region(
+        &self,
+        image: ImageInput,
+        region: BoundingBox,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.run_region(image, Task::RegionToOcr, region).await
+    }
+
+    /// Releases the model now: calls in flight finish normally, later calls fail with
+    /// `Florence2Exception.Closed`, and the memory is freed when the last call in flight ends.
+    /// Idempotent. (`close()` additionally frees the native object itself.)
+    pub fn unload(&self) {
+        lock(&self.model).take();
+    }
+
+    /// Whether `unload()` has been called.
+    pub fn is_unloaded(&self) -> bool {
+        self.slot().is_none()
+    }
+}

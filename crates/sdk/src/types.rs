@@ -1,0 +1,503 @@
+//! The records and enums Kotlin sees, and their conversions to and from core types.
+
+use std::path::PathBuf;
+
+use florence2_core as core;
+use florence2_preprocess::{ImageView, PixelFormat, RgbImage};
+
+use crate::Florence2Error;
+
+macro_rules! tasks {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// One of the 15 Florence-2 tasks (Kotlin `Task.CAPTION`, `Task.OBJECT_DETECTION`, …).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+        pub enum Task {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl From<Task> for core::Task {
+            fn from(task: Task) -> Self {
+                match task {
+                    $(Task::$name => core::Task::$name,)*
+                }
+            }
+        }
+
+        impl From<core::Task> for Task {
+            fn from(task: core::Task) -> Self {
+                match task {
+                    $(core::Task::$name => Task::$name,)*
+                }
+            }
+        }
+    };
+}
+
+tasks! {
+    /// `<CAPTION>`: a one-sentence caption.
+    Caption,
+    /// `<DETAILED_CAPTION>`: a caption of a few sentences.
+    DetailedCaption,
+    /// `<MORE_DETAILED_CAPTION>`: a paragraph describing the image.
+    MoreDetailedCaption,
+    /// `<OCR>`: all text in the image, as one string.
+    Ocr,
+    /// `<OCR_WITH_REGION>`: text lines with a quadrilateral each.
+    OcrWithRegion,
+    /// `<OD>`: object detection (boxes with category names).
+    ObjectDetection,
+    /// `<DENSE_REGION_CAPTION>`: boxes with short descriptions.
+    DenseRegionCaption,
+    /// `<REGION_PROPOSAL>`: boxes without labels.
+    RegionProposal,
+    /// `<CAPTION_TO_PHRASE_GROUNDING>`: boxes for the phrases of a caption given as text.
+    CaptionToPhraseGrounding,
+    /// `<REFERRING_EXPRESSION_SEGMENTATION>`: polygon mask of the object an expression refers to.
+    ReferringExpressionSegmentation,
+    /// `<REGION_TO_SEGMENTATION>`: polygon mask of the object in a region given as text
+    /// (`<loc_..>` tokens; the region methods build them from a box).
+    RegionToSegmentation,
+    /// `<OPEN_VOCABULARY_DETECTION>`: boxes (or polygons) of objects named by the text.
+    OpenVocabularyDetection,
+    /// `<REGION_TO_CATEGORY>`: category name of a region.
+    RegionToCategory,
+    /// `<REGION_TO_DESCRIPTION>`: description of a region.
+    RegionToDescription,
+    /// `<REGION_TO_OCR>`: text inside a region.
+    RegionToOcr,
+}
+
+/// The weight precision of one graph, named like the model folder's file suffixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Precision {
+    /// Float32 (no suffix).
+    Fp32,
+    /// Float16 weights (`_fp16`).
+    Fp16,
+    /// 8-bit dynamic quantisation (`_quantized`, transformers.js `q8`).
+    Q8,
+    /// int8 dynamic quantisation (`_int8`).
+    Int8,
+    /// uint8 dynamic quantisation (`_uint8`).
+    Uint8,
+    /// 4-bit `MatMulNBits` (`_q4`).
+    Q4,
+    /// 4-bit plus float16 (`_q4f16`).
+    Q4f16,
+    /// 4-bit NF4 (`_bnb4`).
+    Bnb4,
+}
+
+impl From<Precision> for core::Precision {
+    fn from(precision: Precision) -> Self {
+        match precision {
+            Precision::Fp32 => core::Precision::Fp32,
+            Precision::Fp16 => core::Precision::Fp16,
+            Precision::Q8 => core::Precision::Quantized,
+            Precision::Int8 => core::Precision::Int8,
+            Precision::Uint8 => core::Precision::Uint8,
+            Precision::Q4 => core::Precision::Q4,
+            Precision::Q4f16 => core::Precision::Q4f16,
+            Precision::Bnb4 => core::Precision::Bnb4,
+        }
+    }
+}
+
+/// The precision of each of the four graphs; `null` means float32. Mixing is common, e.g. an
+/// fp16 vision encoder with an int8 decoder.
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
+pub struct PrecisionPlan {
+    /// `onnx/vision_encoder*.onnx`.
+    #[uniffi(default = None)]
+    pub vision_encoder: Option<Precision>,
+    /// `onnx/embed_tokens*.onnx`.
+    #[uniffi(default = None)]
+    pub embed_tokens: Option<Precision>,
+    /// `onnx/encoder_model*.onnx`.
+    #[uniffi(default = None)]
+    pub text_encoder: Option<Precision>,
+    /// `onnx/decoder_model_merged*.onnx`.
+    #[uniffi(default = None)]
+    pub decoder: Option<Precision>,
+}
+
+impl From<&PrecisionPlan> for core::PrecisionPlan {
+    fn from(plan: &PrecisionPlan) -> Self {
+        let pick = |p: Option<Precision>| p.map_or(core::Precision::Fp32, Into::into);
+        core::PrecisionPlan {
+            vision_encoder: pick(plan.vision_encoder),
+            embed_tokens: pick(plan.embed_tokens),
+            text_encoder: pick(plan.text_encoder),
+            decoder: pick(plan.decoder),
+        }
+    }
+}
+
+/// Where the graphs run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ExecutionProvider {
+    /// ONNX Runtime's CPU kernels. Available everywhere.
+    Cpu,
+}
+
+/// How to load a model: `Florence2Options()` gives sensible defaults.
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
+pub struct Florence2Options {
+    /// Precision of each graph (default: float32 everywhere).
+    #[uniffi(default)]
+    pub precision: PrecisionPlan,
+    /// Intra-op threads per graph; 0 lets ONNX Runtime choose (one per core).
+    #[uniffi(default = 0)]
+    pub threads: u32,
+    /// Where the graphs run (`null`: CPU).
+    #[uniffi(default = None)]
+    pub execution_provider: Option<ExecutionProvider>,
+    /// Default token limit of every call (`null`: the model's, else 1024, enough for polygons).
+    #[uniffi(default = None)]
+    pub max_new_tokens: Option<u32>,
+    /// Default beam width of every call (`null`: the model's `generation_config.json`, 3 for
+    /// Florence-2; 1 is greedy and fastest).
+    #[uniffi(default = None)]
+    pub num_beams: Option<u32>,
+    /// An explicit `libonnxruntime` to load (`null`: found automatically; on Android the one
+    /// packaged with the app).
+    #[uniffi(default = None)]
+    pub onnx_runtime_path: Option<String>,
+}
+
+impl Florence2Options {
+    pub(crate) fn load_options(&self) -> core::LoadOptions {
+        let execution_provider = match self.execution_provider.unwrap_or(ExecutionProvider::Cpu) {
+            ExecutionProvider::Cpu => core::ExecutionProvider::Cpu,
+        };
+        core::LoadOptions {
+            precision: (&self.precision).into(),
+            session: core::SessionOptions {
+                intra_threads: self.threads as usize,
+                execution_provider,
+                ..core::SessionOptions::default()
+            },
+            onnx_runtime: self.onnx_runtime_path.as_ref().map(PathBuf::from),
+        }
+    }
+
+    pub(crate) fn generate_options(&self) -> core::GenerateOptions {
+        core::GenerateOptions {
+            max_new_tokens: self.max_new_tokens.map(|n| n as usize),
+            num_beams: self.num_beams.map(|n| n as usize),
+            ..core::GenerateOptions::default()
+        }
+    }
+}
+
+/// An image to run a task on.
+#[derive(Debug, Clone, uniffi::Enum)]
+pub enum ImageInput {
+    /// A PNG or JPEG file's bytes.
+    EncodedBytes {
+        /// The file's content.
+        bytes: Vec<u8>,
+    },
+    /// A PNG or JPEG file on disk.
+    FilePath {
+        /// Absolute or working-directory-relative path.
+        path: String,
+    },
+    /// RGBA pixels, 4 bytes each, rows `row_stride` bytes apart (alpha is ignored).
+    Rgba {
+        /// `row_stride * (height - 1) + 4 * width` bytes at least.
+        bytes: Vec<u8>,
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Bytes from one row to the next (≥ `4 * width`).
+        row_stride: u32,
+    },
+    /// BGRA pixels (Android `Bitmap.Config.ARGB_8888` copied to a buffer), 4 bytes each.
+    Bgra {
+        /// `row_stride * (height - 1) + 4 * width` bytes at least.
+        bytes: Vec<u8>,
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Bytes from one row to the next (≥ `4 * width`).
+        row_stride: u32,
+    },
+    /// A camera frame in Android's `YUV_420_888` layout (CameraX `ImageProxy` planes).
+    ///
+    /// Not implemented yet: calls with it fail with `Florence2Exception.InvalidInput`.
+    Yuv420 {
+        /// Luma plane.
+        y: Vec<u8>,
+        /// Cb plane.
+        u: Vec<u8>,
+        /// Cr plane.
+        v: Vec<u8>,
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Bytes between luma rows.
+        y_row_stride: u32,
+        /// Bytes between chroma rows.
+        uv_row_stride: u32,
+        /// Bytes between chroma samples in a row (1 planar, 2 semi-planar).
+        uv_pixel_stride: u32,
+        /// Clockwise rotation to apply (0, 90, 180 or 270), as `ImageInfo.rotationDegrees`.
+        rotation_degrees: u32,
+    },
+}
+
+impl ImageInput {
+    /// Decodes or wraps the input and hands a view of its pixels to `f`.
+    pub(crate) fn with_view<R>(
+        &self,
+        f: impl FnOnce(ImageView<'_>) -> Result<R, Florence2Error>,
+    ) -> Result<R, Florence2Error> {
+        let decoded: RgbImage;
+        let view = match self {
+            ImageInput::EncodedBytes { bytes } => {
+                decoded = florence2_preprocess::decode(bytes)?;
+                decoded.view()
+            }
+            ImageInput::FilePath { path } => {
+                decoded = florence2_preprocess::open(path)?;
+                decoded.view()
+            }
+            ImageInput::Rgba {
+                bytes,
+                width,
+                height,
+                row_stride,
+            } => ImageView::new(bytes, *width, *height, *row_stride as usize, PixelFormat::Rgba8)?,
+            ImageInput::Bgra {
+                bytes,
+                width,
+                height,
+                row_stride,
+            } => ImageView::new(bytes, *width, *height, *row_stride as usize, PixelFormat::Bgra8)?,
+            ImageInput::Yuv420 { .. } => {
+                return Err(Florence2Error::InvalidInput {
+                    reason: "YUV_420_888 input is not implemented yet; convert the frame to RGBA \
+                             or BGRA (e.g. ImageProxy.toBitmap()) for now"
+                        .into(),
+                });
+            }
+        };
+        f(view)
+    }
+}
+
+/// An axis-aligned box in image pixels: `(x1, y1)` top-left, `(x2, y2)` bottom-right.
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct BoundingBox {
+    /// Left edge.
+    pub x1: f64,
+    /// Top edge.
+    pub y1: f64,
+    /// Right edge.
+    pub x2: f64,
+    /// Bottom edge.
+    pub y2: f64,
+}
+
+/// A point in image pixels.
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct Point {
+    /// Horizontal coordinate.
+    pub x: f64,
+    /// Vertical coordinate.
+    pub y: f64,
+}
+
+/// A quadrilateral (OCR text line), four corners in the model's order.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Quad {
+    /// The four corners.
+    pub points: Vec<Point>,
+}
+
+/// One closed polygon.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Polygon {
+    /// Its vertices.
+    pub points: Vec<Point>,
+}
+
+/// The mask of one object: one or more polygons.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PolygonMask {
+    /// Its polygons.
+    pub polygons: Vec<Polygon>,
+}
+
+/// The typed result of a task; coordinates are in pixels of the original image.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum TaskOutput {
+    /// Captions, OCR, region category/description/OCR.
+    Text {
+        /// The text, without special tokens.
+        text: String,
+    },
+    /// Object detection, dense region captions, region proposals, phrase grounding, open-vocabulary
+    /// detection: one label per box (empty labels for region proposals).
+    Boxes {
+        /// The boxes.
+        boxes: Vec<BoundingBox>,
+        /// One label per box.
+        labels: Vec<String>,
+    },
+    /// OCR with regions: one text line per quadrilateral.
+    Quads {
+        /// The quadrilaterals.
+        quads: Vec<Quad>,
+        /// One text line per quadrilateral.
+        labels: Vec<String>,
+    },
+    /// Segmentation: one mask per object.
+    Polygons {
+        /// The masks.
+        polygons: Vec<PolygonMask>,
+        /// One label per mask (often empty).
+        labels: Vec<String>,
+    },
+    /// Open-vocabulary detection of a fine-tune that answers with boxes and polygons.
+    Mixed {
+        /// The boxes.
+        boxes: Vec<BoundingBox>,
+        /// One label per box.
+        box_labels: Vec<String>,
+        /// The masks.
+        polygons: Vec<PolygonMask>,
+        /// One label per mask.
+        polygon_labels: Vec<String>,
+    },
+}
+
+fn point(p: &core::task::Point) -> Point {
+    Point { x: p.x, y: p.y }
+}
+
+fn bbox(b: &core::task::BoundingBox) -> BoundingBox {
+    BoundingBox {
+        x1: b.x1,
+        y1: b.y1,
+        x2: b.x2,
+        y2: b.y2,
+    }
+}
+
+fn mask(m: &core::task::PolygonMask) -> PolygonMask {
+    PolygonMask {
+        polygons: m
+            .polygons
+            .iter()
+            .map(|p| Polygon {
+                points: p.points.iter().map(point).collect(),
+            })
+            .collect(),
+    }
+}
+
+impl From<core::TaskOutput> for TaskOutput {
+    fn from(output: core::TaskOutput) -> Self {
+        match output {
+            core::TaskOutput::Text(text) => TaskOutput::Text { text },
+            core::TaskOutput::Boxes { boxes, labels } => TaskOutput::Boxes {
+                boxes: boxes.iter().map(bbox).collect(),
+                labels,
+            },
+            core::TaskOutput::Quads { quads, labels } => TaskOutput::Quads {
+                quads: quads
+                    .iter()
+                    .map(|q| Quad {
+                        points: q.points.iter().map(point).collect(),
+                    })
+                    .collect(),
+                labels,
+            },
+            core::TaskOutput::Polygons { polygons, labels } => TaskOutput::Polygons {
+                polygons: polygons.iter().map(mask).collect(),
+                labels,
+            },
+            core::TaskOutput::Mixed {
+                boxes,
+                box_labels,
+                polygons,
+                polygon_labels,
+            } => TaskOutput::Mixed {
+                boxes: boxes.iter().map(bbox).collect(),
+                box_labels,
+                polygons: polygons.iter().map(mask).collect(),
+                polygon_labels,
+            },
+        }
+    }
+}
+
+/// Why generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum FinishReason {
+    /// The model ended its answer.
+    Eos,
+    /// The token limit was reached (the answer may be cut short).
+    MaxTokens,
+}
+
+/// Wall-clock time of each stage of a call, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct Timings {
+    /// Image decoding, resize and normalisation (0 for an already encoded image).
+    pub preprocess_ms: f64,
+    /// Vision encoder (0 for an already encoded image).
+    pub vision_ms: f64,
+    /// Prompt embedding and text encoder.
+    pub encoder_ms: f64,
+    /// Decode loop.
+    pub decoder_ms: f64,
+    /// Everything.
+    pub total_ms: f64,
+}
+
+/// Everything one task call produced.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct TaskResult {
+    /// The task that ran.
+    pub task: Task,
+    /// The typed result (coordinates in pixels of the original image).
+    pub output: TaskOutput,
+    /// The generated text with special tokens kept (`"</s><s>…</s>"`).
+    pub text: String,
+    /// The generated token ids, starting with the decoder start token.
+    pub generated_ids: Vec<u32>,
+    /// Why generation stopped.
+    pub finish_reason: FinishReason,
+    /// Stage timings.
+    pub timings: Timings,
+}
+
+impl TaskResult {
+    /// Converts core's result, adding the image stages that the caller timed.
+    pub(crate) fn from_run(run: core::TaskRun, preprocess_ms: f64, vision_ms: f64) -> Self {
+        let t = run.timings;
+        TaskResult {
+            task: run.task.into(),
+            output: run.output.into(),
+            text: run.text,
+            generated_ids: run.generated.ids,
+            finish_reason: match run.generated.finish {
+                core::FinishReason::Eos => FinishReason::Eos,
+                core::FinishReason::MaxTokens => FinishReason::MaxTokens,
+            },
+            timings: Timings {
+                preprocess_ms,
+                vision_ms,
+                encoder_ms: t.encoder,
+                decoder_ms: t.decoder,
+                total_ms: t.total + preprocess_ms + vision_ms,
+            },
+        }
+    }
+}

@@ -1,0 +1,363 @@
+// Kotlin/JVM tests of the generated bindings + the hand-written façade, run by scripts/test.sh
+// (step "kotlin tests") from the repository root:
+//   java -Djna.library.path=target/debug -cp ... Florence2TestsKt
+// Prints one line per test and the CI-recognised summary `N passed, N failed`; exits 1 on failure.
+import ai.florence2.*
+import java.io.File
+import kotlin.system.exitProcess
+import kotlin.test.*
+import kotlinx.coroutines.*
+import kotlinx.coroutines.flow.*
+
+val ROOT: File = File(System.getProperty("florence2.root") ?: ".").absoluteFile
+val MODEL = File(ROOT, "tests/fixtures/tiny-random").path
+val CLI = File(ROOT, "target/debug/florence2").path
+fun image(name: String) = File(ROOT, "tests/fixtures/images/$name").path
+
+/** Greedy, 128 tokens: what the reference fixture and the CLI comparisons use. */
+val GREEDY = Florence2Options(maxNewTokens = 128u, numBeams = 1u)
+
+// ---------------------------------------------------------------------------------------------
+// A minimal JSON reader (for the CLI's --json output); numbers as Double, objects as Map.
+class Json(private val s: String) {
+    private var i = 0
+    fun parse(): Any? { val v = value(); ws(); check(i == s.length) { "trailing JSON at $i" }; return v }
+    private fun ws() { while (i < s.length && s[i].isWhitespace()) i++ }
+    private fun value(): Any? {
+        ws()
+        return when (s[i]) {
+            '{' -> { i++; val m = LinkedHashMap<String, Any?>(); ws()
+                if (s[i] == '}') { i++; return m }
+                while (true) { ws(); val k = str(); ws(); check(s[i++] == ':'); m[k] = value(); ws()
+                    if (s[i++] == '}') return m } ; @Suppress("UNREACHABLE_CODE") m }
+            '[' -> { i++; val l = ArrayList<Any?>(); ws()
+                if (s[i] == ']') { i++; return l }
+                while (true) { l.add(value()); ws(); if (s[i++] == ']') return l } ; @Suppress("UNREACHABLE_CODE") l }
+            '"' -> str()
+            't' -> { i += 4; true }
+            'f' -> { i += 5; false }
+            'n' -> { i += 4; null }
+            else -> { val st = i; while (i < s.length && (s[i].isDigit() || s[i] in "+-.eE")) i++; s.substring(st, i).toDouble() }
+        }
+    }
+    private fun str(): String {
+        check(s[i++] == '"'); val b = StringBuilder()
+        while (true) {
+            val c = s[i++]
+            when (c) {
+                '"' -> return b.toString()
+                '\\' -> when (val e = s[i++]) {
+                    'n' -> b.append('\n'); 't' -> b.append('\t'); 'r' -> b.append('\r'); 'b' -> b.append('\b')
+                    'f' -> b.append('\u000c'); 'u' -> { b.append(s.substring(i, i + 4).toInt(16).toChar()); i += 4 }
+                    else -> b.append(e)
+                }
+                else -> b.append(c)
+            }
+        }
+    }
+}
+
+/** `florence2 run --json` for one image, greedy, 128 tokens. */
+fun cli(task: String, imagePath: String, text: String? = null): Map<String, Any?> {
+    val cmd = mutableListOf(CLI, "run", "--model", MODEL, "--task", task, "--json", "--num-beams", "1",
+        "--max-new-tokens", "128")
+    if (text != null) { cmd += "--text"; cmd += text }
+    cmd += imagePath
+    val p = ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start()
+    val out = p.inputStream.bufferedReader().readText()
+    check(p.waitFor() == 0) { "CLI failed: $cmd" }
+    @Suppress("UNCHECKED_CAST")
+    return Json(out.trim().lines().first()).parse() as Map<String, Any?>
+}
+
+/** The SDK's output in the CLI's JSON shape (numbers as Double), for comparison. */
+fun asCliResult(o: TaskOutput): Any? = when (o) {
+    is TaskOutput.Text -> o.text
+    is TaskOutput.Boxes -> mapOf("bboxes" to o.boxes.map { listOf(it.x1, it.y1, it.x2, it.y2) }, "labels" to o.labels)
+    is TaskOutput.Quads -> mapOf("quad_boxes" to o.quads.map { q -> q.points.flatMap { listOf(it.x, it.y) } }, "labels" to o.labels)
+    is TaskOutput.Polygons -> mapOf("polygons" to o.polygons.map { m -> m.polygons.map { p -> p.points.flatMap { listOf(it.x, it.y) } } }, "labels" to o.labels)
+    is TaskOutput.Mixed -> mapOf(
+        "bboxes" to o.boxes.map { listOf(it.x1, it.y1, it.x2, it.y2) }, "bboxes_labels" to o.boxLabels,
+        "polygons" to o.polygons.map { m -> m.polygons.map { p -> p.points.flatMap { listOf(it.x, it.y) } } },
+        "polygons_labels" to o.polygonLabels)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The harness.
+var passed = 0
+var failed = 0
+fun test(name: String, body: suspend CoroutineScope.() -> Unit) {
+    val t0 = System.nanoTime()
+    try {
+        runBlocking { withTimeout(120_000) { body() } }
+        passed++
+        println("ok    $name (${(System.nanoTime() - t0) / 1_000_000} ms)")
+    } catch (t: Throwable) {
+        failed++
+        println("FAIL  $name: $t")
+        t.printStackTrace(System.out)
+    }
+}
+
+suspend fun <T : Throwable> assertThrowsSuspend(type: Class<T>, block: suspend () -> Unit): T {
+    try { block() } catch (t: Throwable) {
+        if (type.isInstance(t)) return type.cast(t)
+        throw AssertionError("expected ${type.simpleName}, got $t", t)
+    }
+    throw AssertionError("expected ${type.simpleName}, nothing was thrown")
+}
+
+/** A listener that records every callback's time; optional stop after N tokens. */
+class Recorder(private val stopAfter: Int = Int.MAX_VALUE) : TokenListener {
+    val times = java.util.concurrent.ConcurrentLinkedQueue<Long>()
+    val texts = java.util.concurrent.ConcurrentLinkedQueue<String>()
+    val threads = java.util.concurrent.ConcurrentHashMap.newKeySet<String>()
+    override fun onToken(textSoFar: String, tokenId: UInt): Boolean {
+        times.add(System.nanoTime()); texts.add(textSoFar); threads.add(Thread.currentThread().name)
+        return times.size < stopAfter
+    }
+}
+
+fun main() {
+    println("florence2 Kotlin tests (model: $MODEL)")
+    val chelsea = ImageInput.FilePath(image("chelsea_451x300.png"))
+    val astronaut = ImageInput.FilePath(image("astronaut_512x512.png"))
+
+    // One greedy model for most tests; one with long generations (the random model never stops
+    // early; its decoder has 1024 positions) for cancellation and close.
+    val model = runBlocking { Florence2.create(MODEL, GREEDY) }
+    val longOptions = Florence2Options(numBeams = 1u, maxNewTokens = 1000u)
+    val long = runBlocking { Florence2.create(MODEL, longOptions) }
+
+    test("onnx runtime loads in the JVM") {
+        val info = onnxRuntimeInfo(null)
+        assertTrue(info.version?.startsWith("1.") ?: false, "$info")
+    }
+
+    for ((task, imageName, text) in listOf(
+        Triple(Task.CAPTION, "chelsea_451x300.png", null),
+        Triple(Task.OBJECT_DETECTION, "chelsea_451x300.png", null),
+        Triple(Task.OCR, "astronaut_512x512.png", null),
+        Triple(Task.OCR_WITH_REGION, "coffee_600x400.png", null),
+        Triple(Task.CAPTION_TO_PHRASE_GROUNDING, "camera_gray_300x220.png", "A cat sitting next to a red cup."),
+        Triple(Task.REFERRING_EXPRESSION_SEGMENTATION, "logo_rgba_250x250.png", "the cup on the left"),
+    )) {
+        val token = mapOf(Task.CAPTION to "<CAPTION>", Task.OBJECT_DETECTION to "<OD>", Task.OCR to "<OCR>",
+            Task.OCR_WITH_REGION to "<OCR_WITH_REGION>", Task.CAPTION_TO_PHRASE_GROUNDING to "<CAPTION_TO_PHRASE_GROUNDING>",
+            Task.REFERRING_EXPRESSION_SEGMENTATION to "<REFERRING_EXPRESSION_SEGMENTATION>")[task]!!
+        test("$token on $imageName equals the Rust CLI") {
+            val r = model.run(ImageInput.FilePath(image(imageName)), task, text)
+            val expected = cli(token, image(imageName), text)
+            assertEquals((expected["generated_ids"] as List<*>).map { (it as Double).toUInt() }, r.generatedIds)
+            assertEquals(expected["text"], r.text)
+            assertEquals((expected["result"] as Map<*, *>)[token], asCliResult(r.output))
+            assertEquals(if (expected["finish_reason"] == "eos") FinishReason.EOS else FinishReason.MAX_TOKENS, r.finishReason)
+            assertEquals(task, r.task)
+            assertTrue(r.timings.visionMs > 0 && r.timings.totalMs >= r.timings.decoderMs)
+        }
+    }
+
+    test("conveniences, region tasks and pixel inputs") {
+        val bytes = File(image("chelsea_451x300.png")).readBytes()
+        val viaFile = model.caption(chelsea)
+        assertEquals(viaFile.generatedIds, model.caption(ImageInput.EncodedBytes(bytes)).generatedIds)
+        assertIs<TaskOutput.Text>(viaFile.output)
+        assertNotNull(viaFile.outputText)
+        assertIs<TaskOutput.Boxes>(model.detectObjects(chelsea).output)
+        assertIs<TaskOutput.Quads>(model.ocrWithRegions(chelsea).output)
+        assertIs<TaskOutput.Polygons>(model.segment(chelsea, "the cat").output)
+        assertIs<TaskOutput.Boxes>(model.groundPhrases(chelsea, "a cat").output)
+        model.detectOpenVocabulary(chelsea, "cat")
+        val region = BoundingBox(45.1, 60.0, 270.6, 270.0)
+        assertIs<TaskOutput.Polygons>(model.segmentRegion(chelsea, region).output)
+        assertIs<TaskOutput.Text>(model.classifyRegion(chelsea, region).output)
+        // The region API and hand-written <loc_> tokens give the same prompt.
+        assertEquals(model.describeRegion(chelsea, region).generatedIds,
+            model.run(chelsea, Task.REGION_TO_DESCRIPTION, "<loc_100><loc_200><loc_600><loc_900>").generatedIds)
+        // RGBA with padded rows == the decoded file: build it from a 2x2 image by hand.
+        val w = 2; val h = 2; val stride = 12
+        val rgba = ByteArray(stride * h) { 0x7f }
+        val bgra = rgba.copyOf()
+        val a = model.caption(ImageInput.Rgba(rgba, w.toUInt(), h.toUInt(), stride.toUInt()))
+        val b = model.caption(ImageInput.Bgra(bgra, w.toUInt(), h.toUInt(), stride.toUInt()))
+        assertEquals(a.generatedIds, b.generatedIds) // grey: channel order does not matter
+    }
+
+    test("typed exceptions: bad model folder, bad images, bad task input") {
+        val e1 = assertThrowsSuspend(Florence2Exception.ModelLoad::class.java) {
+            Florence2.create(File(ROOT, "tests/fixtures/images").path, Florence2Options())
+        }
+        assertTrue(e1.message!!.contains("tests/fixtures/images"), e1.message)
+        assertThrowsSuspend(Florence2Exception.ModelLoad::class.java) { Florence2.create("/nonexistent/model", Florence2Options()) }
+        val e2 = assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
+            model.caption(ImageInput.EncodedBytes(byteArrayOf(1, 2, 3, 4)))
+        }
+        println("      bad bytes -> ${e2::class.simpleName}: ${e2.message}")
+        assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) { model.caption(ImageInput.FilePath("/nonexistent.png")) }
+        assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
+            model.caption(ImageInput.Rgba(ByteArray(10), 4u, 4u, 16u))
+        }
+        val yuv = assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
+            model.caption(ImageInput.Yuv420(ByteArray(16), ByteArray(4), ByteArray(4), 4u, 4u, 4u, 2u, 1u, 0u))
+        }
+        assertTrue(yuv.message!!.contains("YUV"), yuv.message)
+        assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) { model.run(chelsea, Task.CAPTION, "unexpected") }
+        assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) { model.run(chelsea, Task.CAPTION_TO_PHRASE_GROUNDING, null) }
+        assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
+            model.runRegion(chelsea, Task.CAPTION, BoundingBox(0.0, 0.0, 1.0, 1.0))
+        }
+        // Sealed: exhaustive `when` compiles without an else branch.
+        val kind = when (e2 as Florence2Exception) {
+            is Florence2Exception.ModelLoad, is Florence2Exception.InvalidInput, is Florence2Exception.Inference,
+            is Florence2Exception.Cancelled, is Florence2Exception.Closed, is Florence2Exception.RuntimeUnavailable,
+            is Florence2Exception.Internal -> "typed"
+        }
+        assertEquals("typed", kind)
+    }
+
+    test("work runs off the caller's thread") {
+        val rec = Recorder()
+        model.runStreaming(chelsea, Task.CAPTION, null, rec)
+        assertFalse(rec.threads.contains(Thread.currentThread().name), "${rec.threads}")
+    }
+
+    test("cancelling the coroutine stops generation within one step") {
+        val tiny = ImageInput.FilePath(image("coffee_tiny_23x17.png"))
+        long.encode(tiny)
+        val e0 = System.nanoTime()
+        long.encode(tiny)
+        val encodeMs = (System.nanoTime() - e0) / 1e6
+        val rec = Recorder()
+        val job = launch(Dispatchers.Default) { long.runStreaming(astronaut, Task.CAPTION, null, rec) }
+        withTimeout(10_000) { while (rec.times.size < 20) delay(1) }
+        val tCancel = System.nanoTime()
+        val before = rec.times.size
+        job.cancelAndJoin()
+        val joinMs = (System.nanoTime() - tCancel) / 1e6
+        delay(300) // anything still running would keep calling back
+        val after = rec.times.size - before
+        val steps = rec.times.toList()
+        val stepMs = (steps[19] - steps[1]) / 18 / 1e6
+        val lastMs = maxOf(0.0, (steps.last() - tCancel) / 1e6)
+        println("      cancellation: cancelAndJoin %.2f ms, last callback %.2f ms after cancel, %d callback(s) after cancel, step %.2f ms"
+            .format(joinMs, lastMs, after, stepMs))
+        assertTrue(after <= 1, "$after callbacks after cancel")
+        assertTrue(rec.times.size < 1000)
+        // The model is free again right away.
+        val t0 = System.nanoTime()
+        long.encode(tiny)
+        val afterMs = (System.nanoTime() - t0) / 1e6
+        println("      model free again: encode right after cancelAndJoin %.1f ms (alone %.1f ms)".format(afterMs, encodeMs))
+    }
+
+    test("a listener returning false cancels with Cancelled") {
+        val rec = Recorder(stopAfter = 3)
+        assertThrowsSuspend(Florence2Exception.Cancelled::class.java) { long.runStreaming(chelsea, Task.CAPTION, null, rec) }
+        assertEquals(3, rec.times.size)
+    }
+
+    test("withTimeout cancels a long call") {
+        val t0 = System.nanoTime()
+        val r = withTimeoutOrNull(50) { long.caption(astronaut) }
+        assertNull(r)
+        assertTrue((System.nanoTime() - t0) / 1e6 < 1000)
+    }
+
+    test("8 concurrent coroutines get the sequential results") {
+        val images = listOf("chelsea_451x300.png", "astronaut_512x512.png", "coffee_600x400.png", "logo_rgba_250x250.png")
+            .map { ImageInput.FilePath(image(it)) }
+        val sequential = images.map { model.caption(it).generatedIds }
+        val t0 = System.nanoTime()
+        val concurrent = (0 until 8).map { i -> async(Dispatchers.Default) { model.caption(images[i % 4]).generatedIds } }.awaitAll()
+        println("      8 concurrent captions: %.0f ms".format((System.nanoTime() - t0) / 1e6))
+        for (i in 0 until 8) assertEquals(sequential[i % 4], concurrent[i], "coroutine $i")
+    }
+
+    test("runBatch keeps input order and equals single runs") {
+        val names = listOf("coffee_600x400.png", "chelsea_451x300.png", "astronaut_512x512.png", "logo_rgba_250x250.png")
+        val images = names.map { ImageInput.FilePath(image(it)) }
+        val t0 = System.nanoTime()
+        val single = images.map { model.run(it, Task.OBJECT_DETECTION, null) }
+        val t1 = System.nanoTime()
+        val batch = model.runBatch(images, Task.OBJECT_DETECTION, null)
+        val t2 = System.nanoTime()
+        println("      4 images: sequential runs %.0f ms, runBatch %.0f ms".format((t1 - t0) / 1e6, (t2 - t1) / 1e6))
+        assertEquals(single.map { it.generatedIds }, batch.map { it.generatedIds })
+        assertEquals(single.map { it.output }, batch.map { it.output })
+        val e = assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
+            model.runBatch(listOf(images[0], ImageInput.EncodedBytes(byteArrayOf(0))), Task.CAPTION, null)
+        }
+        assertTrue(e.message!!.contains("image 1 of the batch"), e.message)
+        assertEquals(emptyList(), model.runBatch(emptyList(), Task.CAPTION, null))
+    }
+
+    test("encode once, run many") {
+        val encoded = model.encode(chelsea)
+        assertEquals(451u, encoded.width()); assertEquals(300u, encoded.height())
+        assertTrue(encoded.tokens() > 0u && encoded.visionMs() > 0)
+        for (task in listOf(Task.CAPTION, Task.OBJECT_DETECTION, Task.OCR)) {
+            val fromEncoded = model.runEncoded(encoded, task, null)
+            assertEquals(model.run(chelsea, task, null).generatedIds, fromEncoded.generatedIds, "$task")
+            assertEquals(0.0, fromEncoded.timings.visionMs)
+        }
+        encoded.close()
+    }
+
+    test("Flow streaming: every token, final text, cancellation by take()") {
+        val full = model.caption(chelsea)
+        val texts = model.stream(chelsea, Task.CAPTION).toList()
+        assertEquals(full.generatedIds.size - 1, texts.size)
+        assertEquals(full.text, texts.last())
+        val encoded = model.encode(chelsea)
+        assertEquals(texts, model.stream(encoded, Task.CAPTION).toList())
+        val rec = Recorder()
+        val firstThree = long.stream(astronaut, Task.CAPTION).take(3).toList()
+        assertEquals(3, firstThree.size)
+        // Errors surface as the flow's exception.
+        assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) { model.stream(chelsea, Task.CAPTION, "x").collect {} }
+        model.runStreaming(chelsea, Task.CAPTION, null, rec)
+        assertEquals(full.generatedIds.size - 1, rec.times.size)
+        long.encode(chelsea) // the model whose flow was cut short is free again
+    }
+
+    test("examples/kotlin prints the same JSON result as the CLI") {
+        val args = arrayOf(MODEL, "<OD>", image("coffee_600x400.png"), "--beams", "1", "--max-new-tokens", "128")
+        val buffer = java.io.ByteArrayOutputStream()
+        val stdout = System.out
+        System.setOut(java.io.PrintStream(buffer, true, "UTF-8"))
+        try { withContext(Dispatchers.IO) { ai.florence2.example.main(args) } } finally { System.setOut(stdout) }
+        val printed = Json(buffer.toString("UTF-8").trim()).parse() as Map<*, *>
+        val expected = cli("<OD>", image("coffee_600x400.png"))
+        for (key in listOf("generated_ids", "text", "result", "finish_reason", "task")) assertEquals(expected[key], printed[key], key)
+    }
+
+    test("unload during inference: the call finishes or fails with Closed; later calls fail with Closed") {
+        val m = Florence2.create(MODEL, longOptions)
+        val rec = Recorder()
+        val call = async(Dispatchers.Default) { runCatching { m.runStreaming(astronaut, Task.CAPTION, null, rec) } }
+        withTimeout(10_000) { while (rec.times.isEmpty()) delay(1) }
+        m.unload()
+        assertTrue(m.isUnloaded())
+        val outcome = call.await()
+        assertTrue(outcome.isSuccess || outcome.exceptionOrNull() is Florence2Exception.Closed, "$outcome")
+        assertThrowsSuspend(Florence2Exception.Closed::class.java) { m.caption(chelsea) }
+        m.unload() // idempotent
+        m.close()
+    }
+
+    test("close() during inference: the call finishes; later calls fail") {
+        val m = Florence2.create(MODEL, longOptions)
+        val rec = Recorder()
+        val call = async(Dispatchers.Default) { m.runStreaming(astronaut, Task.CAPTION, null, rec) }
+        withTimeout(10_000) { while (rec.times.isEmpty()) delay(1) }
+        m.close()
+        val result = call.await() // finished normally (EOS or the token limit), not cancelled
+        assertTrue(result.generatedIds.size > 1 && result.generatedIds.last() == 2u, "${result.generatedIds.size}")
+        assertThrowsSuspend(IllegalStateException::class.java) { m.caption(chelsea) }
+    }
+
+    model.close()
+    long.close()
+    println("$passed passed, $failed failed")
+    exitProcess(if (failed == 0) 0 else 1)
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The Kotlin/JVM tests: build the SDK cdylib (and the CLI the tests compare against), check the
+# committed bindings are up to date, compile generated + façade + example + tests in ONE kotlinc call, run.
+# Called by scripts/test.sh (step "kotlin tests"); needs scripts/setup.sh (kotlinc, JNA).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+KOTLIN_HOME=${KOTLIN_HOME:-$ROOT/.cache/kotlin/kotlinc}
+KT=$KOTLIN_HOME/lib
+JNA=${JNA_JAR:-/usr/share/java/jna.jar}
+for f in "$KOTLIN_HOME/bin/kotlinc-jvm" "$JNA" "$KT/kotlinx-coroutines-core-jvm.jar"; do
+  [ -e "$f" ] || { echo "missing $f: run scripts/setup.sh" >&2; exit 1; }
+done
+
+cargo build --locked -q -p florence2-sdk -p florence2-cli -p uniffi-bindgen
+scripts/gen-bindings.sh --check
+
+OUT=target/kotlin-tests
+mkdir -p "$OUT"
+CP=$JNA:$KT/kotlinx-coroutines-core-jvm.jar:$KT/kotlin-test.jar
+t0=$(date +%s)
+# -nowarn: the generated code has unused-variable warnings we do not own.
+"$KOTLIN_HOME/bin/kotlinc-jvm" -nowarn -cp "$CP" -d "$OUT/tests.jar" \
+  bindings/kotlin/generated/ai/florence2/*.kt bindings/kotlin/src/ai/florence2/*.kt examples/kotlin/*.kt tests/kotlin/*.kt
+echo "kotlinc: $(($(date +%s) - t0))s"
+java -Djna.library.path="$ROOT/target/debug" -Dflorence2.root="$ROOT" \
+  -cp "$OUT/tests.jar:$KT/kotlin-stdlib.jar:$CP" Florence2TestsKt
