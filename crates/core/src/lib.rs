@@ -1,12 +1,26 @@
 //! Florence-2 inference on ONNX Runtime, in plain Rust.
 //!
 //! This crate holds everything a Kotlin user never sees directly; the `florence2-sdk` crate is a
-//! thin UniFFI layer over it. Today it provides:
+//! thin UniFFI layer over it.
 //!
-//! - [`runtime`]: finding the ONNX Runtime shared library and initialising it once per process;
-//! - [`Error`]: the crate's error type.
+//! ```no_run
+//! use florence2_core::generate::NoObserver;
+//! use florence2_core::{CancelFlag, Florence2, GenerateOptions, LoadOptions, Task};
 //!
-//! Model loading, the generation loop and the task post-processing arrive in later modules.
+//! let mut model = Florence2::load("models/out/base-ft".as_ref(), &LoadOptions::default())?;
+//! let image = florence2_preprocess::open("photo.jpg")?;
+//! let (encoded, _) = model.encode_image(image.view(), &CancelFlag::new())?; // once per image
+//! for task in [Task::Caption, Task::ObjectDetection] {
+//!     let run = model.run(&encoded, task, None, &GenerateOptions::default(), &CancelFlag::new(), &mut NoObserver)?;
+//!     println!("{}", run.output.to_json(task));
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Modules: [`runtime`] (finding and initialising ONNX Runtime), [`model_files`] (the folder layout
+//! and precision variants), [`config`], [`session`] (loading and contract checks), [`tokenizer`],
+//! [`generate`] (greedy and beam search, processors, cancellation, streaming), [`task`] (the 15
+//! tasks, prompts, post-processing), [`pipeline`] (the [`Florence2`] façade), [`error`].
 
 #![forbid(unsafe_code)]
 
