@@ -183,6 +183,19 @@ fun main() {
         assertEquals(a.generatedIds, b.generatedIds) // grey: channel order does not matter
     }
 
+    test("YUV_420_888 frames: white frame == white RGBA, rotation swaps the sides") {
+        // 8x4 frame, semi-planar chroma (pixel stride 2, as most Android cameras), padded rows.
+        val w = 8; val h = 4; val yStride = 12; val uvStride = 12
+        val y = ByteArray(yStride * h) { 235.toByte() }           // BT.601 limited-range white
+        val uv = ByteArray(uvStride * (h / 2)) { 128.toByte() }
+        val frame = { rot: UInt -> ImageInput.Yuv420(y, uv, uv.copyOfRange(1, uv.size), w.toUInt(), h.toUInt(),
+            yStride.toUInt(), uvStride.toUInt(), 2u, rot) }
+        val white = ImageInput.Rgba(ByteArray(w * 4 * h) { -1 }, w.toUInt(), h.toUInt(), (w * 4).toUInt())
+        assertEquals(model.caption(white).generatedIds, model.caption(frame(0u)).generatedIds)
+        val rotated = model.encode(frame(90u))
+        assertEquals(4u, rotated.width()); assertEquals(8u, rotated.height())
+    }
+
     test("typed exceptions: bad model folder, bad images, bad task input") {
         val e1 = assertThrowsSuspend(Florence2Exception.ModelLoad::class.java) {
             Florence2.create(File(ROOT, "tests/fixtures/images").path, Florence2Options())
@@ -198,9 +211,12 @@ fun main() {
             model.caption(ImageInput.Rgba(ByteArray(10), 4u, 4u, 16u))
         }
         val yuv = assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
-            model.caption(ImageInput.Yuv420(ByteArray(16), ByteArray(4), ByteArray(4), 4u, 4u, 4u, 2u, 1u, 0u))
+            model.caption(ImageInput.Yuv420(ByteArray(16), ByteArray(4), ByteArray(4), 4u, 4u, 4u, 2u, 1u, 45u))
         }
-        assertTrue(yuv.message!!.contains("YUV"), yuv.message)
+        println("      bad rotation -> ${yuv.message}")
+        assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
+            model.caption(ImageInput.Yuv420(ByteArray(3), ByteArray(4), ByteArray(4), 4u, 4u, 4u, 2u, 1u, 0u))
+        }
         assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) { model.run(chelsea, Task.CAPTION, "unexpected") }
         assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) { model.run(chelsea, Task.CAPTION_TO_PHRASE_GROUNDING, null) }
         assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use florence2_core as core;
-use florence2_preprocess::{ImageView, PixelFormat, RgbImage};
+use florence2_preprocess::{ImageView, PixelFormat, RgbImage, Rotation, YuvPlane, YuvView, yuv420_to_rgb8};
 
 use crate::Florence2Error;
 
@@ -225,9 +225,9 @@ pub enum ImageInput {
         /// Bytes from one row to the next (≥ `4 * width`).
         row_stride: u32,
     },
-    /// A camera frame in Android's `YUV_420_888` layout (CameraX `ImageProxy` planes).
-    ///
-    /// Not implemented yet: calls with it fail with `Florence2Exception.InvalidInput`.
+    /// A camera frame in Android's `YUV_420_888` layout (CameraX `ImageProxy` planes; NV21, NV12
+    /// and I420 buffers are special cases), converted with BT.601 limited range and turned
+    /// clockwise by `rotation_degrees`; coordinates in results refer to the rotated image.
     Yuv420 {
         /// Luma plane.
         y: Vec<u8>,
@@ -245,7 +245,7 @@ pub enum ImageInput {
         uv_row_stride: u32,
         /// Bytes between chroma samples in a row (1 planar, 2 semi-planar).
         uv_pixel_stride: u32,
-        /// Clockwise rotation to apply (0, 90, 180 or 270), as `ImageInfo.rotationDegrees`.
+        /// Clockwise rotation to apply (a multiple of 90), as `ImageInfo.rotationDegrees`.
         rotation_degrees: u32,
     },
 }
@@ -278,12 +278,31 @@ impl ImageInput {
                 height,
                 row_stride,
             } => ImageView::new(bytes, *width, *height, *row_stride as usize, PixelFormat::Bgra8)?,
-            ImageInput::Yuv420 { .. } => {
-                return Err(Florence2Error::InvalidInput {
-                    reason: "YUV_420_888 input is not implemented yet; convert the frame to RGBA \
-                             or BGRA (e.g. ImageProxy.toBitmap()) for now"
-                        .into(),
-                });
+            ImageInput::Yuv420 {
+                y,
+                u,
+                v,
+                width,
+                height,
+                y_row_stride,
+                uv_row_stride,
+                uv_pixel_stride,
+                rotation_degrees,
+            } => {
+                let (uv_row, uv_pixel) = (*uv_row_stride as usize, *uv_pixel_stride as usize);
+                let frame = YuvView::new(
+                    *width,
+                    *height,
+                    YuvPlane::new(y, *y_row_stride as usize, 1),
+                    YuvPlane::new(u, uv_row, uv_pixel),
+                    YuvPlane::new(v, uv_row, uv_pixel),
+                )?;
+                let rotation = Rotation::from_degrees(i32::try_from(*rotation_degrees).unwrap_or(i32::MAX))?;
+                let (w, h) = rotation.rotated_size(*width, *height);
+                let mut rgb = vec![0; w as usize * h as usize * 3];
+                yuv420_to_rgb8(&frame, rotation, &mut rgb)?;
+                decoded = RgbImage::new(w, h, rgb)?;
+                decoded.view()
             }
         };
         f(view)

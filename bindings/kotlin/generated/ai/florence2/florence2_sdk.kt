@@ -4190,9 +4190,9 @@ sealed class ImageInput {
     }
     
     /**
-     * A camera frame in Android's `YUV_420_888` layout (CameraX `ImageProxy` planes).
-     *
-     * Not implemented yet: calls with it fail with `Florence2Exception.InvalidInput`.
+     * A camera frame in Android's `YUV_420_888` layout (CameraX `ImageProxy` planes; NV21, NV12
+     * and I420 buffers are special cases), converted with BT.601 limited range and turned
+     * clockwise by `rotation_degrees`; coordinates in results refer to the rotated image.
      */
     data class Yuv420(
         /**
@@ -4228,7 +4228,7 @@ sealed class ImageInput {
          */
         val `uvPixelStride`: kotlin.UInt, 
         /**
-         * Clockwise rotation to apply (0, 90, 180 or 270), as `ImageInfo.rotationDegrees`.
+         * Clockwise rotation to apply (a multiple of 90), as `ImageInfo.rotationDegrees`.
          */
         val `rotationDegrees`: kotlin.UInt) : ImageInput()
         
