@@ -22,9 +22,12 @@
 //! ```
 //!
 //! Files: `pixels.rs` (input views, [`RgbImage`]), `convert.rs` (pixel formats → RGB rows),
-//! `resize/` (`pillow.rs`: Pillow's coefficient tables; `scalar.rs`: the reference passes; SIMD
-//! twins will sit beside it), `normalize.rs` (rescale/normalise table), `decode/` (PNG/JPEG via the
-//! `image` crate, header checks), `config.rs`, `preprocessor.rs` (the reusable façade).
+//! `resize/` (`pillow.rs`: Pillow's coefficient tables; `scalar.rs`: the reference passes;
+//! `avx2.rs`, `neon.rs`: bit-exact SIMD twins of the horizontal pass), `normalize.rs`
+//! (rescale/normalise table), `decode/` (PNG/JPEG via the `image` crate, header checks),
+//! `config.rs`, `preprocessor.rs` (the reusable façade), `yuv/` (camera frames: views, BT.601
+//! conversion, `scalar.rs`/`avx2.rs`/`neon.rs` row kernels), `fast.rs` (the fused fast camera
+//! path), `backend.rs` ([`Backend`], detected once).
 //!
 //! Camera frames: `yuv/` ([`YuvView`]: NV21, NV12, I420, Android `YUV_420_888` with strides;
 //! BT.601 limited range, rotation, crop) through [`Preprocessor::process_yuv`].

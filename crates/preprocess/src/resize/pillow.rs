@@ -213,17 +213,20 @@ impl Coefficients {
     }
 
     /// Number of output pixels.
+    #[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), allow(dead_code))]
     pub(crate) fn out_size(&self) -> usize {
         self.out_size
     }
 
     /// Slots per row of [`padded_taps`](Self::padded_taps): a multiple of 8.
+    #[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), allow(dead_code))]
     pub(crate) fn padded_len(&self) -> usize {
         self.ksize.div_ceil(8) * 8
     }
 
     /// First input index and the [`padded_len`](Self::padded_len) weights of output pixel `i`
     /// (zeros after its taps).
+    #[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), allow(dead_code))]
     pub(crate) fn padded_taps(&self, i: usize) -> (usize, &[i32]) {
         let k8 = self.padded_len();
         (self.bounds[i].0, &self.padded[i * k8..(i + 1) * k8])
