@@ -19,7 +19,7 @@ use crate::backend::Backend;
 use crate::error::{PreprocessError, Result};
 use crate::normalize::NormalizeTable;
 use crate::resize::pillow::{Coefficients, Filter};
-use crate::resize::{horizontal_row_c1, scalar};
+use crate::resize::{horizontal_row_c1, vertical_row};
 use crate::yuv::{Plane, Rotation, YuvView, yuv_row_to_rgb8};
 
 /// One plane's two coefficient tables and its horizontally resampled rows.
@@ -70,10 +70,18 @@ impl PlaneResizer {
     }
 
     /// Output row `i` of the vertical pass into `dst` (`out_w` bytes).
-    fn vertical_row(&self, i: usize, acc: &mut Vec<i32>, dst: &mut [u8]) {
+    fn vertical_row(&self, backend: Backend, i: usize, acc: &mut Vec<i32>, dst: &mut [u8]) {
         let (first, weights) = self.vertical.taps(i);
         acc.resize(dst.len(), 0);
-        scalar::vertical_row(&self.rows, self.out_w, first - self.span.0, weights, acc, dst);
+        vertical_row(
+            backend,
+            &self.rows,
+            self.out_w,
+            first - self.span.0,
+            weights,
+            acc,
+            dst,
+        );
     }
 }
 
@@ -140,9 +148,9 @@ impl FastYuv {
         let (r_plane, rest) = out.split_at_mut(plane);
         let (g_plane, b_plane) = rest.split_at_mut(plane);
         for i in 0..th {
-            self.y.vertical_row(i, &mut self.acc, &mut self.y_row);
-            self.u.vertical_row(i, &mut self.acc, &mut self.u_row);
-            self.v.vertical_row(i, &mut self.acc, &mut self.v_row);
+            self.y.vertical_row(backend, i, &mut self.acc, &mut self.y_row);
+            self.u.vertical_row(backend, i, &mut self.acc, &mut self.u_row);
+            self.v.vertical_row(backend, i, &mut self.acc, &mut self.v_row);
             yuv_row_to_rgb8(
                 backend,
                 &self.y_row,

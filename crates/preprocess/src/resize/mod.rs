@@ -46,6 +46,24 @@ pub(crate) fn horizontal_row_c1(backend: Backend, src: &[u8], dst: &mut [u8], co
     scalar::horizontal_row_from::<1>(src, dst, coeffs, done);
 }
 
+/// One output row of the vertical pass (see [`scalar::vertical_row`]) on `backend`.
+pub(crate) fn vertical_row(
+    backend: Backend,
+    src: &[u8],
+    stride: usize,
+    first: usize,
+    weights: &[i32],
+    acc: &mut [i32],
+    dst: &mut [u8],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if backend == Backend::Avx2 && avx2::vertical_row(src, stride, first, weights, acc, dst) {
+        return;
+    }
+    let _ = backend;
+    scalar::vertical_row(src, stride, first, weights, acc, dst);
+}
+
 /// One interleaved RGB row through the horizontal pass, on `backend`'s kernel (bit-identical to
 /// [`scalar::horizontal_row`], hence to Pillow for the bicubic tables).
 pub(crate) fn horizontal_row_c3(backend: Backend, src: &[u8], dst: &mut [u8], coeffs: &Coefficients) {
@@ -133,7 +151,15 @@ impl Resizer {
             self.acc.resize(raw_row_len, 0);
             for (i, temp_row) in self.temp.chunks_exact_mut(raw_row_len).enumerate() {
                 let (first, weights) = self.vertical.taps(i);
-                scalar::vertical_row(src.data(), src.stride(), first, weights, &mut self.acc, temp_row);
+                vertical_row(
+                    backend,
+                    src.data(),
+                    src.stride(),
+                    first,
+                    weights,
+                    &mut self.acc,
+                    temp_row,
+                );
             }
             for (temp_row, out_row) in self
                 .temp
@@ -174,7 +200,8 @@ impl Resizer {
             self.acc.resize(out_row_len, 0);
             for (i, out_row) in dst.chunks_exact_mut(out_row_len).enumerate() {
                 let (first, weights) = self.vertical.taps(i);
-                scalar::vertical_row(
+                vertical_row(
+                    backend,
                     &self.temp,
                     out_row_len,
                     first - row_first,
@@ -234,6 +261,33 @@ mod tests {
                         let mut got3 = vec![0u8; 3 * out_size];
                         horizontal_row_c3(b, rgb, &mut got3, &c);
                         assert_eq!(got3, expected3, "{b:?} RGB {in_size} -> {out_size} {filter:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn vertical_kernels_match_scalar() {
+        let backends: Vec<Backend> = [Backend::Avx2, Backend::Neon]
+            .into_iter()
+            .filter(|b| b.is_available())
+            .collect();
+        let mut c = Coefficients::default();
+        for row_len in (1..=67).chain([100, 768 * 3]) {
+            for (in_h, out_h) in [(1, 3), (9, 4), (40, 17), (5, 5)] {
+                assert!(c.ensure(in_h, in_h as f32, out_h, Filter::Bicubic));
+                let stride = row_len + 3;
+                let src: Vec<u8> = (0..stride * in_h).map(|i| (i * 7919 % 256) as u8).collect();
+                for i in 0..out_h {
+                    let (first, weights) = c.taps(i);
+                    let mut acc = vec![0; row_len];
+                    let mut expected = vec![0u8; row_len];
+                    scalar::vertical_row(&src, stride, first, weights, &mut acc, &mut expected);
+                    for &b in &backends {
+                        let mut got = vec![0u8; row_len];
+                        super::vertical_row(b, &src, stride, first, weights, &mut acc, &mut got);
+                        assert_eq!(got, expected, "{b:?} {row_len} {in_h}->{out_h} row {i}");
                     }
                 }
             }

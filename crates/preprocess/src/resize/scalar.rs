@@ -48,6 +48,7 @@ pub(crate) fn horizontal_pixel<const C: usize>(src: &[u8], out: &mut [u8], first
 /// `first..first + weights.len()`. The pass is channel-agnostic (every byte is a sample). `acc` is
 /// scratch of `dst.len()` accumulators. Accumulating a whole row per tap gives each sample the
 /// same sum, in the same order, as Pillow's per-pixel loop.
+#[inline(always)]
 pub(crate) fn vertical_row(
     src: &[u8],
     stride: usize,
