@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
     match (selector >> 2) % 4 {
         0 => {
             // Three planes with arbitrary strides and lengths.
-            let mut plane = |b: &mut Bytes<'_>| {
+            let plane = |b: &mut Bytes<'_>| {
                 let row_stride = usize::from(b.u8());
                 let pixel_stride = usize::from(b.u8() % 4);
                 let len = usize::from(b.u16() % 8192);
