@@ -94,7 +94,7 @@ pub enum PreprocessError {
     },
 
     /// A YUV plane's pixel stride is not supported (1 = planar, 2 = interleaved chroma; the Y
-    /// plane must be 1).
+    /// plane must be 1, and U and V must share one).
     #[error("{plane} plane pixel stride {pixel_stride} is not supported (expected {expected})")]
     PixelStride {
         /// `"Y"`, `"U"` or `"V"`.

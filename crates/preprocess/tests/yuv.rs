@@ -112,6 +112,19 @@ fn geometry_errors_carry_sizes() {
         ),
         "{err:?}"
     );
+    // U and V must share a pixel stride (found by the fuzz target: a mismatch used to panic).
+    let err = YuvView::new(8, 4, y, YuvPlane::new(&data, 64, 1), c).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PreprocessError::PixelStride {
+                plane: "V",
+                pixel_stride: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     // Interleaved chroma rows need (cw - 1) * 2 + 1 bytes: 7 chroma samples -> 13.
     let err = YuvView::new(13, 4, y, YuvPlane::new(&data, 12, 2), c).unwrap_err();
     assert!(

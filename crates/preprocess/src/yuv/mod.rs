@@ -329,20 +329,34 @@ impl<'a> YuvView<'a> {
     /// its own slice starting at its first sample, and the order (NV12 or NV21) does not matter.
     ///
     /// # Errors
-    /// [`PreprocessError::ZeroSize`], [`PreprocessError::PixelStride`],
-    /// [`PreprocessError::PlaneStrideTooSmall`], [`PreprocessError::PlaneTooShort`] or
+    /// [`PreprocessError::ZeroSize`], [`PreprocessError::PixelStride`] (also when U and V
+    /// differ), [`PreprocessError::PlaneStrideTooSmall`], [`PreprocessError::PlaneTooShort`] or
     /// [`PreprocessError::SizeOverflow`].
     pub fn new(width: u32, height: u32, y: YuvPlane<'a>, u: YuvPlane<'a>, v: YuvPlane<'a>) -> Result<Self> {
         if width == 0 || height == 0 {
             return Err(PreprocessError::ZeroSize { width, height });
         }
         let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        let (y, u, v) = (
+            Plane::validate("Y", y, width, height, false)?,
+            Plane::validate("U", u, cw, ch, true)?,
+            Plane::validate("V", v, cw, ch, true)?,
+        );
+        // The kernels read both chroma planes with one pixel stride (Android guarantees that
+        // they share it).
+        if u.pixel_stride != v.pixel_stride {
+            return Err(PreprocessError::PixelStride {
+                plane: "V",
+                pixel_stride: v.pixel_stride,
+                expected: "the U plane's pixel stride",
+            });
+        }
         Ok(Self {
             width,
             height,
-            y: Plane::validate("Y", y, width, height, false)?,
-            u: Plane::validate("U", u, cw, ch, true)?,
-            v: Plane::validate("V", v, cw, ch, true)?,
+            y,
+            u,
+            v,
         })
     }
 
