@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use florence2_core::{Component, Error, Florence2, LoadOptions, Precision};
 
 fn fixture() -> PathBuf {
@@ -12,19 +14,7 @@ fn fixture() -> PathBuf {
 
 /// A copy of the fixture folder (ONNX files symlinked unless `replace` swaps one out).
 fn folder_with(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = fixture();
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-        }
-    }
-    std::fs::create_dir(dir.path().join("onnx")).unwrap();
-    for entry in std::fs::read_dir(src.join("onnx")).unwrap() {
-        let entry = entry.unwrap();
-        std::os::unix::fs::symlink(entry.path(), dir.path().join("onnx").join(entry.file_name())).unwrap();
-    }
+    let dir = common::fixture_copy(true);
     edit(dir.path());
     dir
 }

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 use florence2_core::generate::NoObserver;
 use florence2_core::{CancelFlag, Florence2, GenerateOptions, LoadOptions, Precision, PrecisionPlan, Task};
 
@@ -15,19 +17,7 @@ fn root() -> PathBuf {
 }
 
 fn quantized_fixture() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = root().join("tests/fixtures/tiny-random");
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-        }
-    }
-    std::fs::create_dir(dir.path().join("onnx")).unwrap();
-    for entry in std::fs::read_dir(src.join("onnx")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join("onnx").join(entry.file_name())).unwrap();
-    }
+    let dir = common::fixture_copy(false);
     let python = root().join(".venv/bin/python");
     assert!(
         python.exists(),
