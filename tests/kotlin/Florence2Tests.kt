@@ -250,14 +250,19 @@ fun main() {
         val before = rec.times.size
         job.cancelAndJoin()
         val joinMs = (System.nanoTime() - tCancel) / 1e6
+        val atJoin = rec.times.size
         delay(300) // anything still running would keep calling back
         val after = rec.times.size - before
+        assertEquals(atJoin, rec.times.size, "callbacks arrived after cancelAndJoin returned")
         val steps = rec.times.toList()
         val stepMs = (steps[19] - steps[1]) / 18 / 1e6
         val lastMs = maxOf(0.0, (steps.last() - tCancel) / 1e6)
         println("      cancellation: cancelAndJoin %.2f ms, last callback %.2f ms after cancel, %d callback(s) after cancel, step %.2f ms"
             .format(joinMs, lastMs, after, stepMs))
-        assertTrue(after <= 1, "$after callbacks after cancel")
+        // The callback being delivered when `before` was sampled, plus the decoder step already in
+        // flight when the cancel reached Rust: at most two. (Core's own test pins the exact rule:
+        // no step starts after the flag is set.)
+        assertTrue(after <= 2, "$after callbacks after cancel")
         assertTrue(rec.times.size < 1000)
         // The model is free again right away.
         val t0 = System.nanoTime()
