@@ -204,8 +204,11 @@ fn run_encoded(
     };
     let run = match listener {
         Some(listener) => {
+            // Once the call is cancelled (the Kotlin coroutine's future was dropped), the decoder
+            // step already in flight may still finish on the blocking thread: deliver nothing more,
+            // so no callback reaches Kotlin after `cancelAndJoin` returns.
             let mut stream = TextStream::new(Arc::clone(&model.tokenizer), |so_far: &str, id: u32| {
-                listener.on_token(so_far.to_owned(), id)
+                !cancel.is_cancelled() && listener.on_token(so_far.to_owned(), id)
             });
             engine.run(image, task, text.as_deref(), &model.defaults, cancel, &mut stream)?
         }
