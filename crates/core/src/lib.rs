@@ -20,7 +20,8 @@
 //! Modules: [`runtime`] (finding and initialising ONNX Runtime), [`model_files`] (the folder layout
 //! and precision variants), [`config`], [`session`] (loading and contract checks), [`tokenizer`],
 //! [`generate`] (greedy and beam search, processors, cancellation, streaming), [`task`] (the 15
-//! tasks, prompts, post-processing), [`pipeline`] (the [`Florence2`] façade), [`error`].
+//! tasks, prompts, post-processing), [`vision`] and [`text`] (the two
+//! independent halves of a model), [`pipeline`] (the [`Florence2`] façade), [`error`].
 
 #![forbid(unsafe_code)]
 
@@ -33,13 +34,17 @@ pub mod pipeline;
 pub mod runtime;
 pub mod session;
 pub mod task;
+pub mod text;
 pub mod tokenizer;
+pub mod vision;
 
 pub use config::{GenerationConfig, ModelConfig};
 pub use error::{Error, Result};
 pub use generate::{CancelFlag, FinishReason, Generated, TokenObserver};
 pub use model_files::{Component, Precision, PrecisionPlan};
-pub use pipeline::{EncodedImage, Florence2, GenerateOptions, LoadOptions, TaskRun, TextStream, Timings};
+pub use pipeline::{Florence2, GenerateOptions, LoadOptions, TaskRun, TextStream, Timings};
 pub use runtime::{LibrarySource, OnnxRuntime, OrtLibrary};
 pub use session::{ExecutionProvider, OptimizationLevel, SessionOptions};
 pub use task::{Task, TaskError, TaskOutput};
+pub use text::TextGenerator;
+pub use vision::{EncodedImage, VisionEncoder};

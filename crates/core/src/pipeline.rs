@@ -2,21 +2,20 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use florence2_preprocess::{ImageView, PreprocessConfig, Preprocessor};
 use ort::session::Session;
-use ort::value::Tensor;
 
 use crate::config::{GenerationConfig, ModelConfig};
-use crate::decoder::{DecoderLayout, EncoderState, OrtStepModel};
 use crate::error::{Error, Result};
-use crate::generate::{self, CancelFlag, Generated, Processors, SearchOptions, TokenObserver};
+use crate::generate::{CancelFlag, Generated, SearchOptions, TokenObserver};
 use crate::model_files::{Component, ModelFiles, PrecisionPlan};
 use crate::runtime::OnnxRuntime;
 use crate::session::{SessionOptions, check_contract, load_session};
-use crate::task::{Task, TaskOutput, post_process};
+use crate::task::{Task, TaskOutput};
+use crate::text::TextGenerator;
 use crate::tokenizer::PromptTokenizer;
+use crate::vision::{EncodedImage, VisionEncoder};
 
 /// How to load a model.
 #[derive(Debug, Clone, Default)]
@@ -45,25 +44,6 @@ pub struct GenerateOptions {
 /// Default `max_new_tokens` when neither the call nor generation_config sets one: long enough for
 /// polygons (shorter limits truncate segmentation masks, a common complaint).
 pub const DEFAULT_MAX_NEW_TOKENS: usize = 1024;
-
-/// An image after the vision encoder: reusable for any number of tasks.
-#[derive(Debug, Clone)]
-pub struct EncodedImage {
-    /// Image tokens, `tokens * d_model` values.
-    features: Vec<f32>,
-    tokens: usize,
-    /// The original image's width in pixels (for coordinates).
-    pub width: u32,
-    /// The original image's height in pixels.
-    pub height: u32,
-}
-
-impl EncodedImage {
-    /// Number of image tokens (`(H/32)*(W/32) + 1`).
-    pub fn tokens(&self) -> usize {
-        self.tokens
-    }
-}
 
 /// Wall-clock time of each stage of a call, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
@@ -112,25 +92,21 @@ impl TaskRun {
 }
 
 /// A loaded Florence-2 model (four ONNX sessions, configs, tokenizer).
+///
+/// It is made of two independent halves, [`VisionEncoder`] and [`TextGenerator`]; take them apart
+/// with [`Florence2::into_parts`] (or borrow both with [`Florence2::parts_mut`]) to encode one image
+/// while another is being decoded.
 pub struct Florence2 {
     files: ModelFiles,
-    config: ModelConfig,
-    generation: GenerationConfig,
-    tokenizer: Arc<PromptTokenizer>,
-    vision: Session,
-    embed: Session,
-    encoder: Session,
-    decoder: Session,
-    layout: DecoderLayout,
-    preprocessor: Preprocessor,
-    pixels: Vec<f32>,
+    vision: VisionEncoder,
+    text: TextGenerator,
 }
 
 impl std::fmt::Debug for Florence2 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Florence2")
             .field("root", &self.files.root)
-            .field("config", &self.config)
+            .field("config", self.text.config())
             .finish()
     }
 }
@@ -145,52 +121,33 @@ impl Florence2 {
         let generation = GenerationConfig::load(&files.generation_config)?;
         let tokenizer = Arc::new(PromptTokenizer::load(&files.tokenizer, config.vocab_size)?);
         let preprocessor = Preprocessor::new(PreprocessConfig::from_file(&files.preprocessor_config)?)?;
-        let pixels = vec![0.0; preprocessor.output_len()];
         let open = |component: Component| -> Result<Session> {
             let path = files.graph(component);
             let session = load_session(&runtime, component, path, &options.session)?;
             check_contract(&session, component, path, &config)?;
             Ok(session)
         };
-        let vision = open(Component::VisionEncoder)?;
+        let vision = VisionEncoder::new(open(Component::VisionEncoder)?, preprocessor, config.d_model);
         let embed = open(Component::EmbedTokens)?;
         let encoder = open(Component::TextEncoder)?;
         let decoder = open(Component::Decoder)?;
-        let layout = DecoderLayout::new(
-            &decoder,
-            config.decoder_layers,
-            config.decoder_attention_heads,
-            config.decoder_head_dim(),
-            config.vocab_size,
-        );
-        Ok(Self {
-            files,
-            config,
-            generation,
-            tokenizer,
-            vision,
-            embed,
-            encoder,
-            decoder,
-            layout,
-            preprocessor,
-            pixels,
-        })
+        let text = TextGenerator::new(config, generation, tokenizer, embed, encoder, decoder);
+        Ok(Self { files, vision, text })
     }
 
     /// The model's architecture numbers.
     pub fn config(&self) -> &ModelConfig {
-        &self.config
+        self.text.config()
     }
 
     /// The model's decoding defaults.
     pub fn generation_config(&self) -> &GenerationConfig {
-        &self.generation
+        self.text.generation_config()
     }
 
     /// The tokenizer (shared: cheap to clone, e.g. for decoding in a streaming callback).
     pub fn tokenizer(&self) -> &Arc<PromptTokenizer> {
-        &self.tokenizer
+        self.text.tokenizer()
     }
 
     /// The resolved files.
@@ -198,21 +155,23 @@ impl Florence2 {
         &self.files
     }
 
-    /// Preprocesses an image (resize and normalise exactly as the PyTorch reference does) and runs
-    /// the vision encoder. Returns the encoded image and the preprocessing time in milliseconds.
-    pub fn encode_image(&mut self, image: ImageView<'_>, cancel: &CancelFlag) -> Result<(EncodedImage, f64)> {
-        let t0 = Instant::now();
-        self.preprocessor.process(image, &mut self.pixels)?;
-        let preprocess_ms = ms(t0.elapsed());
-        let [_, h, w] = self.preprocessor.output_shape();
-        let pixels = std::mem::take(&mut self.pixels);
-        let encoded = self.encode_pixels(&pixels, h, w, image.width(), image.height(), cancel);
-        self.pixels = pixels;
-        Ok((encoded?, preprocess_ms))
+    /// Both halves, borrowed separately.
+    pub fn parts_mut(&mut self) -> (&mut VisionEncoder, &mut TextGenerator) {
+        (&mut self.vision, &mut self.text)
     }
 
-    /// Runs the vision encoder on normalised `pixel_values` (`[3, h, w]` channels-first, as the
-    /// preprocessor writes them) of an image whose original size is `width` × `height`.
+    /// Takes the model apart into its files, vision half and text half (e.g. to put each behind
+    /// its own lock).
+    pub fn into_parts(self) -> (ModelFiles, VisionEncoder, TextGenerator) {
+        (self.files, self.vision, self.text)
+    }
+
+    /// See [`VisionEncoder::encode_image`].
+    pub fn encode_image(&mut self, image: ImageView<'_>, cancel: &CancelFlag) -> Result<(EncodedImage, f64)> {
+        self.vision.encode_image(image, cancel)
+    }
+
+    /// See [`VisionEncoder::encode_pixels`].
     pub fn encode_pixels(
         &mut self,
         pixel_values: &[f32],
@@ -222,162 +181,21 @@ impl Florence2 {
         height: u32,
         cancel: &CancelFlag,
     ) -> Result<EncodedImage> {
-        if pixel_values.len() != 3 * h * w || h == 0 || w == 0 {
-            return Err(Error::InvalidInput {
-                detail: format!(
-                    "pixel_values has {} values, expected 3 x {h} x {w} = {}",
-                    pixel_values.len(),
-                    3 * h * w
-                ),
-            });
-        }
-        let wrap = |source| Error::Inference {
-            stage: Component::VisionEncoder,
-            source,
-        };
-        let input = Tensor::from_array(([1usize, 3, h, w], pixel_values.to_vec())).map_err(wrap)?;
-        let run_options = cancel.run_options()?;
-        let outputs = self
-            .vision
-            .run_with_options(ort::inputs!["pixel_values" => input], &run_options)
-            .map_err(|e| cancelled_or(wrap(e), cancel))?;
-        let features = outputs.get("image_features").ok_or_else(|| Error::InvalidInput {
-            detail: "vision encoder returned no image_features".into(),
-        })?;
-        let (shape, data) = features.try_extract_tensor::<f32>().map_err(wrap)?;
-        let d = self.config.d_model;
-        if shape.len() != 3 || usize::try_from(shape[2]).ok() != Some(d) {
-            return Err(Error::InvalidInput {
-                detail: format!("image_features has shape {shape:?}, expected [1, N, {d}]"),
-            });
-        }
-        let tokens = usize::try_from(shape[1]).unwrap_or(0);
-        Ok(EncodedImage {
-            features: data.to_vec(),
-            tokens,
-            width,
-            height,
-        })
+        self.vision
+            .encode_pixels(pixel_values, h, w, width, height, cancel)
     }
 
-    /// Tokenises a prompt string (`<s>` … `</s>`).
+    /// See [`TextGenerator::encode_prompt`].
     pub fn encode_prompt(&self, prompt: &str) -> Result<Vec<i64>> {
-        self.tokenizer.encode(prompt)
+        self.text.encode_prompt(prompt)
     }
 
-    /// Text encoder over `[image tokens ; prompt embeddings]`: returns `(hidden, sequence length)`.
-    fn encode_text(
-        &mut self,
-        image: &EncodedImage,
-        input_ids: &[i64],
-        cancel: &CancelFlag,
-    ) -> Result<(Vec<f32>, usize)> {
-        let run_options = cancel.run_options()?;
-        let d = self.config.d_model;
-        let seq = image.tokens + input_ids.len();
-        if input_ids.is_empty() {
-            return Err(Error::InvalidInput {
-                detail: "empty prompt".into(),
-            });
-        }
-        if seq > self.config.max_position_embeddings {
-            return Err(Error::InvalidInput {
-                detail: format!(
-                    "prompt too long: {} image tokens + {} prompt tokens exceed the encoder's {} positions",
-                    image.tokens,
-                    input_ids.len(),
-                    self.config.max_position_embeddings
-                ),
-            });
-        }
-        let embed_err = |source| Error::Inference {
-            stage: Component::EmbedTokens,
-            source,
-        };
-        let ids = Tensor::from_array(([1usize, input_ids.len()], input_ids.to_vec())).map_err(embed_err)?;
-        let out = self
-            .embed
-            .run_with_options(ort::inputs!["input_ids" => ids], &run_options)
-            .map_err(embed_err)?;
-        let (_, text) = out
-            .get("inputs_embeds")
-            .ok_or_else(|| Error::InvalidInput {
-                detail: "embed_tokens returned no inputs_embeds".into(),
-            })?
-            .try_extract_tensor::<f32>()
-            .map_err(embed_err)?;
-        let mut embeds = Vec::with_capacity(seq * d);
-        embeds.extend_from_slice(&image.features);
-        embeds.extend_from_slice(text);
-        drop(out);
-        let enc_err = |source| Error::Inference {
-            stage: Component::TextEncoder,
-            source,
-        };
-        let embeds = Tensor::from_array(([1usize, seq, d], embeds)).map_err(enc_err)?;
-        let mask = Tensor::from_array(([1usize, seq], vec![1i64; seq])).map_err(enc_err)?;
-        let out = self
-            .encoder
-            .run_with_options(
-                ort::inputs!["inputs_embeds" => embeds, "attention_mask" => mask],
-                &run_options,
-            )
-            .map_err(enc_err)?;
-        let (_, hidden) = out
-            .get("last_hidden_state")
-            .ok_or_else(|| Error::InvalidInput {
-                detail: "encoder returned no last_hidden_state".into(),
-            })?
-            .try_extract_tensor::<f32>()
-            .map_err(enc_err)?;
-        Ok((hidden.to_vec(), seq))
-    }
-
-    /// Resolves per-call options against generation_config and validates them.
+    /// See [`TextGenerator::search_options`].
     pub fn search_options(&self, options: &GenerateOptions) -> Result<SearchOptions> {
-        let g = &self.generation;
-        let max_new_tokens = options
-            .max_new_tokens
-            .or(g.max_new_tokens)
-            .or(g.max_length.map(|l| l.saturating_sub(1)))
-            .unwrap_or(DEFAULT_MAX_NEW_TOKENS);
-        let num_beams = options.num_beams.unwrap_or(g.num_beams.max(1));
-        if max_new_tokens == 0 {
-            return Err(Error::InvalidInput {
-                detail: "max_new_tokens must be at least 1".into(),
-            });
-        }
-        if max_new_tokens + 1 > self.config.max_position_embeddings {
-            return Err(Error::InvalidInput {
-                detail: format!(
-                    "max_new_tokens {max_new_tokens} exceeds the decoder's {} positions",
-                    self.config.max_position_embeddings
-                ),
-            });
-        }
-        if num_beams == 0 || num_beams > 64 {
-            return Err(Error::InvalidInput {
-                detail: format!("num_beams must be 1..=64, got {num_beams}"),
-            });
-        }
-        Ok(SearchOptions {
-            max_new_tokens,
-            num_beams,
-            length_penalty: options.length_penalty.unwrap_or(g.length_penalty),
-            early_stopping: options.early_stopping.unwrap_or(g.early_stopping),
-            decoder_start_token_id: g.decoder_start_token_id,
-            eos_token_id: g.eos_token_id,
-            processors: Processors {
-                no_repeat_ngram_size: g.no_repeat_ngram_size,
-                forced_bos_token_id: g.forced_bos_token_id,
-                forced_eos_token_id: g.forced_eos_token_id,
-                max_length: max_new_tokens + 1,
-            },
-        })
+        self.text.search_options(options)
     }
 
-    /// Encodes the prompt with the image and decodes: greedy when `num_beams` is 1, else beam search.
-    /// Returns the generated ids (starting with the decoder start token) and stage timings.
+    /// See [`TextGenerator::generate`].
     pub fn generate(
         &mut self,
         image: &EncodedImage,
@@ -386,47 +204,10 @@ impl Florence2 {
         cancel: &CancelFlag,
         observer: &mut dyn TokenObserver,
     ) -> Result<(Generated, Timings)> {
-        let search = self.search_options(options)?;
-        let t0 = Instant::now();
-        let (hidden, seq) = self
-            .encode_text(image, input_ids, cancel)
-            .map_err(|e| cancelled_or(e, cancel))?;
-        let t1 = Instant::now();
-        if cancel.is_cancelled() {
-            return Err(Error::Cancelled);
-        }
-        let rows = search.num_beams;
-        let encoder = EncoderState::new(&hidden, seq, self.config.d_model, rows)?;
-        let mut model = OrtStepModel::new(
-            &mut self.decoder,
-            &mut self.embed,
-            &self.layout,
-            encoder,
-            rows,
-            self.config.d_model,
-            cancel.run_options()?,
-        )?;
-        let generated = if rows == 1 {
-            generate::greedy_search(&mut model, &search, cancel, observer)
-        } else {
-            generate::beam_search(&mut model, &search, cancel, observer)
-        }
-        .map_err(|e| cancelled_or(e, cancel))?;
-        let t2 = Instant::now();
-        let timings = Timings {
-            encoder: ms(t1 - t0),
-            decoder: ms(t2 - t1),
-            total: ms(t2 - t0),
-            ..Timings::default()
-        };
-        Ok((generated, timings))
+        self.text.generate(image, input_ids, options, cancel, observer)
     }
-}
 
-impl Florence2 {
-    /// Runs `task` (with its text input, if it takes one) on an encoded image: prompt, generation,
-    /// decoding with special tokens kept, and post-processing into a typed result. `observer` sees the
-    /// ids after every step (streaming); `cancel` is checked between steps.
+    /// See [`TextGenerator::run`].
     pub fn run(
         &mut self,
         image: &EncodedImage,
@@ -436,20 +217,7 @@ impl Florence2 {
         cancel: &CancelFlag,
         observer: &mut dyn TokenObserver,
     ) -> Result<TaskRun> {
-        let prompt = task.prompt(text)?;
-        let input_ids = self.tokenizer.encode(&prompt)?;
-        let (generated, timings) = self.generate(image, &input_ids, options, cancel, observer)?;
-        let text = self.tokenizer.decode(&generated.ids)?;
-        let output = post_process(task, &text, image.width, image.height);
-        Ok(TaskRun {
-            task,
-            prompt,
-            input_ids,
-            generated,
-            text,
-            output,
-            timings,
-        })
+        self.text.run(image, task, text, options, cancel, observer)
     }
 }
 
@@ -479,7 +247,7 @@ impl<F: FnMut(&str, u32) -> bool> TokenObserver for TextStream<F> {
 }
 
 /// An ONNX Runtime failure caused by a terminated run is reported as what it is: a cancellation.
-fn cancelled_or(error: Error, cancel: &CancelFlag) -> Error {
+pub(crate) fn cancelled_or(error: Error, cancel: &CancelFlag) -> Error {
     if cancel.is_cancelled() {
         Error::Cancelled
     } else {
@@ -487,6 +255,6 @@ fn cancelled_or(error: Error, cancel: &CancelFlag) -> Error {
     }
 }
 
-fn ms(d: std::time::Duration) -> f64 {
+pub(crate) fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }

@@ -1,0 +1,273 @@
+//! The text half of the model: prompt embedding, text encoder and the decode loop.
+//!
+//! Independent of the vision half ([`crate::vision::VisionEncoder`]): it takes an
+//! [`EncodedImage`] from any thread.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ort::session::Session;
+use ort::value::Tensor;
+
+use crate::config::{GenerationConfig, ModelConfig};
+use crate::decoder::{DecoderLayout, EncoderState, OrtStepModel};
+use crate::error::{Error, Result};
+use crate::generate::{self, CancelFlag, Generated, Processors, SearchOptions, TokenObserver};
+use crate::model_files::Component;
+use crate::pipeline::{DEFAULT_MAX_NEW_TOKENS, GenerateOptions, TaskRun, Timings, cancelled_or, ms};
+use crate::task::{Task, post_process};
+use crate::tokenizer::PromptTokenizer;
+use crate::vision::EncodedImage;
+
+/// Configs, tokenizer and the three text sessions (embeddings, text encoder, merged decoder).
+pub struct TextGenerator {
+    config: ModelConfig,
+    generation: GenerationConfig,
+    tokenizer: Arc<PromptTokenizer>,
+    embed: Session,
+    encoder: Session,
+    decoder: Session,
+    layout: DecoderLayout,
+}
+
+impl std::fmt::Debug for TextGenerator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextGenerator")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl TextGenerator {
+    /// Wraps loaded, contract-checked sessions.
+    pub(crate) fn new(
+        config: ModelConfig,
+        generation: GenerationConfig,
+        tokenizer: Arc<PromptTokenizer>,
+        embed: Session,
+        encoder: Session,
+        decoder: Session,
+    ) -> Self {
+        let layout = DecoderLayout::new(
+            &decoder,
+            config.decoder_layers,
+            config.decoder_attention_heads,
+            config.decoder_head_dim(),
+            config.vocab_size,
+        );
+        Self {
+            config,
+            generation,
+            tokenizer,
+            embed,
+            encoder,
+            decoder,
+            layout,
+        }
+    }
+
+    /// The model's architecture numbers.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// The model's decoding defaults.
+    pub fn generation_config(&self) -> &GenerationConfig {
+        &self.generation
+    }
+
+    /// The tokenizer (shared: cheap to clone, e.g. for decoding in a streaming callback).
+    pub fn tokenizer(&self) -> &Arc<PromptTokenizer> {
+        &self.tokenizer
+    }
+
+    /// Tokenises a prompt string (`<s>` … `</s>`).
+    pub fn encode_prompt(&self, prompt: &str) -> Result<Vec<i64>> {
+        self.tokenizer.encode(prompt)
+    }
+
+    /// Text encoder over `[image tokens ; prompt embeddings]`: returns `(hidden, sequence length)`.
+    fn encode_text(
+        &mut self,
+        image: &EncodedImage,
+        input_ids: &[i64],
+        cancel: &CancelFlag,
+    ) -> Result<(Vec<f32>, usize)> {
+        let run_options = cancel.run_options()?;
+        let d = self.config.d_model;
+        let seq = image.tokens() + input_ids.len();
+        if input_ids.is_empty() {
+            return Err(Error::InvalidInput {
+                detail: "empty prompt".into(),
+            });
+        }
+        if seq > self.config.max_position_embeddings {
+            return Err(Error::InvalidInput {
+                detail: format!(
+                    "prompt too long: {} image tokens + {} prompt tokens exceed the encoder's {} positions",
+                    image.tokens(),
+                    input_ids.len(),
+                    self.config.max_position_embeddings
+                ),
+            });
+        }
+        let embed_err = |source| Error::Inference {
+            stage: Component::EmbedTokens,
+            source,
+        };
+        let ids = Tensor::from_array(([1usize, input_ids.len()], input_ids.to_vec())).map_err(embed_err)?;
+        let out = self
+            .embed
+            .run_with_options(ort::inputs!["input_ids" => ids], &run_options)
+            .map_err(embed_err)?;
+        let (_, text) = out
+            .get("inputs_embeds")
+            .ok_or_else(|| Error::InvalidInput {
+                detail: "embed_tokens returned no inputs_embeds".into(),
+            })?
+            .try_extract_tensor::<f32>()
+            .map_err(embed_err)?;
+        let mut embeds = Vec::with_capacity(seq * d);
+        embeds.extend_from_slice(image.features());
+        embeds.extend_from_slice(text);
+        drop(out);
+        let enc_err = |source| Error::Inference {
+            stage: Component::TextEncoder,
+            source,
+        };
+        let embeds = Tensor::from_array(([1usize, seq, d], embeds)).map_err(enc_err)?;
+        let mask = Tensor::from_array(([1usize, seq], vec![1i64; seq])).map_err(enc_err)?;
+        let out = self
+            .encoder
+            .run_with_options(
+                ort::inputs!["inputs_embeds" => embeds, "attention_mask" => mask],
+                &run_options,
+            )
+            .map_err(enc_err)?;
+        let (_, hidden) = out
+            .get("last_hidden_state")
+            .ok_or_else(|| Error::InvalidInput {
+                detail: "encoder returned no last_hidden_state".into(),
+            })?
+            .try_extract_tensor::<f32>()
+            .map_err(enc_err)?;
+        Ok((hidden.to_vec(), seq))
+    }
+
+    /// Resolves per-call options against generation_config and validates them.
+    pub fn search_options(&self, options: &GenerateOptions) -> Result<SearchOptions> {
+        let g = &self.generation;
+        let max_new_tokens = options
+            .max_new_tokens
+            .or(g.max_new_tokens)
+            .or(g.max_length.map(|l| l.saturating_sub(1)))
+            .unwrap_or(DEFAULT_MAX_NEW_TOKENS);
+        let num_beams = options.num_beams.unwrap_or(g.num_beams.max(1));
+        if max_new_tokens == 0 {
+            return Err(Error::InvalidInput {
+                detail: "max_new_tokens must be at least 1".into(),
+            });
+        }
+        if max_new_tokens + 1 > self.config.max_position_embeddings {
+            return Err(Error::InvalidInput {
+                detail: format!(
+                    "max_new_tokens {max_new_tokens} exceeds the decoder's {} positions",
+                    self.config.max_position_embeddings
+                ),
+            });
+        }
+        if num_beams == 0 || num_beams > 64 {
+            return Err(Error::InvalidInput {
+                detail: format!("num_beams must be 1..=64, got {num_beams}"),
+            });
+        }
+        Ok(SearchOptions {
+            max_new_tokens,
+            num_beams,
+            length_penalty: options.length_penalty.unwrap_or(g.length_penalty),
+            early_stopping: options.early_stopping.unwrap_or(g.early_stopping),
+            decoder_start_token_id: g.decoder_start_token_id,
+            eos_token_id: g.eos_token_id,
+            processors: Processors {
+                no_repeat_ngram_size: g.no_repeat_ngram_size,
+                forced_bos_token_id: g.forced_bos_token_id,
+                forced_eos_token_id: g.forced_eos_token_id,
+                max_length: max_new_tokens + 1,
+            },
+        })
+    }
+
+    /// Encodes the prompt with the image and decodes: greedy when `num_beams` is 1, else beam search.
+    /// Returns the generated ids (starting with the decoder start token) and stage timings.
+    pub fn generate(
+        &mut self,
+        image: &EncodedImage,
+        input_ids: &[i64],
+        options: &GenerateOptions,
+        cancel: &CancelFlag,
+        observer: &mut dyn TokenObserver,
+    ) -> Result<(Generated, Timings)> {
+        let search = self.search_options(options)?;
+        let t0 = Instant::now();
+        let (hidden, seq) = self
+            .encode_text(image, input_ids, cancel)
+            .map_err(|e| cancelled_or(e, cancel))?;
+        let t1 = Instant::now();
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let rows = search.num_beams;
+        let encoder = EncoderState::new(&hidden, seq, self.config.d_model, rows)?;
+        let mut model = OrtStepModel::new(
+            &mut self.decoder,
+            &mut self.embed,
+            &self.layout,
+            encoder,
+            rows,
+            self.config.d_model,
+            cancel.run_options()?,
+        )?;
+        let generated = if rows == 1 {
+            generate::greedy_search(&mut model, &search, cancel, observer)
+        } else {
+            generate::beam_search(&mut model, &search, cancel, observer)
+        }
+        .map_err(|e| cancelled_or(e, cancel))?;
+        let t2 = Instant::now();
+        let timings = Timings {
+            encoder: ms(t1 - t0),
+            decoder: ms(t2 - t1),
+            total: ms(t2 - t0),
+            ..Timings::default()
+        };
+        Ok((generated, timings))
+    }
+
+    /// Runs `task` (with its text input, if it takes one) on an encoded image: prompt, generation,
+    /// decoding with special tokens kept, and post-processing into a typed result. `observer` sees the
+    /// ids after every step (streaming); `cancel` is checked between steps.
+    pub fn run(
+        &mut self,
+        image: &EncodedImage,
+        task: Task,
+        text: Option<&str>,
+        options: &GenerateOptions,
+        cancel: &CancelFlag,
+        observer: &mut dyn TokenObserver,
+    ) -> Result<TaskRun> {
+        let prompt = task.prompt(text)?;
+        let input_ids = self.tokenizer.encode(&prompt)?;
+        let (generated, timings) = self.generate(image, &input_ids, options, cancel, observer)?;
+        let text = self.tokenizer.decode(&generated.ids)?;
+        let output = post_process(task, &text, image.width, image.height);
+        Ok(TaskRun {
+            task,
+            prompt,
+            input_ids,
+            generated,
+            text,
+            output,
+            timings,
+        })
+    }
+}

@@ -1,0 +1,136 @@
+//! The vision half of the model: preprocessing and the vision encoder.
+//!
+//! It is independent of the text half ([`crate::text::TextGenerator`]), so an app (or the SDK's
+//! batch path) can encode the next image while the previous one is still being decoded.
+
+use std::time::Instant;
+
+use florence2_preprocess::{ImageView, Preprocessor};
+use ort::session::Session;
+use ort::value::Tensor;
+
+use crate::error::{Error, Result};
+use crate::generate::CancelFlag;
+use crate::model_files::Component;
+use crate::pipeline::{cancelled_or, ms};
+
+/// An image after the vision encoder: reusable for any number of tasks.
+#[derive(Debug, Clone)]
+pub struct EncodedImage {
+    /// Image tokens, `tokens * d_model` values.
+    features: Vec<f32>,
+    tokens: usize,
+    /// The original image's width in pixels (for coordinates).
+    pub width: u32,
+    /// The original image's height in pixels.
+    pub height: u32,
+}
+
+impl EncodedImage {
+    /// Number of image tokens (`(H/32)*(W/32) + 1`).
+    pub fn tokens(&self) -> usize {
+        self.tokens
+    }
+
+    /// The image tokens, `tokens() * d_model` values.
+    pub fn features(&self) -> &[f32] {
+        &self.features
+    }
+}
+
+/// Preprocessor plus vision-encoder session, with the scratch buffer for `pixel_values`.
+pub struct VisionEncoder {
+    session: Session,
+    preprocessor: Preprocessor,
+    pixels: Vec<f32>,
+    d_model: usize,
+}
+
+impl std::fmt::Debug for VisionEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VisionEncoder")
+            .field("output_shape", &self.preprocessor.output_shape())
+            .field("d_model", &self.d_model)
+            .finish()
+    }
+}
+
+impl VisionEncoder {
+    /// Wraps a loaded, contract-checked vision session.
+    pub(crate) fn new(session: Session, preprocessor: Preprocessor, d_model: usize) -> Self {
+        let pixels = vec![0.0; preprocessor.output_len()];
+        Self {
+            session,
+            preprocessor,
+            pixels,
+            d_model,
+        }
+    }
+
+    /// The preprocessor (its output shape and configuration).
+    pub fn preprocessor(&self) -> &Preprocessor {
+        &self.preprocessor
+    }
+
+    /// Preprocesses an image (resize and normalise exactly as the PyTorch reference does) and runs
+    /// the vision encoder. Returns the encoded image and the preprocessing time in milliseconds.
+    pub fn encode_image(&mut self, image: ImageView<'_>, cancel: &CancelFlag) -> Result<(EncodedImage, f64)> {
+        let t0 = Instant::now();
+        self.preprocessor.process(image, &mut self.pixels)?;
+        let preprocess_ms = ms(t0.elapsed());
+        let [_, h, w] = self.preprocessor.output_shape();
+        let pixels = std::mem::take(&mut self.pixels);
+        let encoded = self.encode_pixels(&pixels, h, w, image.width(), image.height(), cancel);
+        self.pixels = pixels;
+        Ok((encoded?, preprocess_ms))
+    }
+
+    /// Runs the vision encoder on normalised `pixel_values` (`[3, h, w]` channels-first, as the
+    /// preprocessor writes them) of an image whose original size is `width` × `height`.
+    pub fn encode_pixels(
+        &mut self,
+        pixel_values: &[f32],
+        h: usize,
+        w: usize,
+        width: u32,
+        height: u32,
+        cancel: &CancelFlag,
+    ) -> Result<EncodedImage> {
+        if pixel_values.len() != 3 * h * w || h == 0 || w == 0 {
+            return Err(Error::InvalidInput {
+                detail: format!(
+                    "pixel_values has {} values, expected 3 x {h} x {w} = {}",
+                    pixel_values.len(),
+                    3 * h * w
+                ),
+            });
+        }
+        let wrap = |source| Error::Inference {
+            stage: Component::VisionEncoder,
+            source,
+        };
+        let input = Tensor::from_array(([1usize, 3, h, w], pixel_values.to_vec())).map_err(wrap)?;
+        let run_options = cancel.run_options()?;
+        let outputs = self
+            .session
+            .run_with_options(ort::inputs!["pixel_values" => input], &run_options)
+            .map_err(|e| cancelled_or(wrap(e), cancel))?;
+        let features = outputs.get("image_features").ok_or_else(|| Error::InvalidInput {
+            detail: "vision encoder returned no image_features".into(),
+        })?;
+        let (shape, data) = features.try_extract_tensor::<f32>().map_err(wrap)?;
+        let d = self.d_model;
+        if shape.len() != 3 || usize::try_from(shape[2]).ok() != Some(d) {
+            return Err(Error::InvalidInput {
+                detail: format!("image_features has shape {shape:?}, expected [1, N, {d}]"),
+            });
+        }
+        let tokens = usize::try_from(shape[1]).unwrap_or(0);
+        Ok(EncodedImage {
+            features: data.to_vec(),
+            tokens,
+            width,
+            height,
+        })
+    }
+}
