@@ -25,7 +25,7 @@
 //! `resize/` (`pillow.rs`: Pillow's coefficient tables; `scalar.rs`: the reference passes;
 //! `avx2.rs`, `neon.rs`: bit-exact SIMD twins of the horizontal pass), `normalize.rs`
 //! (rescale/normalise table), `decode/` (PNG/JPEG via the `image` crate, header checks),
-//! `config.rs`, `preprocessor.rs` (the reusable façade), `yuv/` (camera frames: views, BT.601
+//! `config.rs`, `preprocessor.rs` (the reusable façade), `rotate.rs` (rotation of images), `yuv/` (camera frames: views, BT.601
 //! conversion, `scalar.rs`/`avx2.rs`/`neon.rs` row kernels), `fast.rs` (the fused fast camera
 //! path), `backend.rs` ([`Backend`], detected once).
 //!
@@ -66,6 +66,7 @@ mod normalize;
 mod pixels;
 mod preprocessor;
 mod resize;
+mod rotate;
 mod yuv;
 
 pub use backend::Backend;

@@ -1,6 +1,7 @@
 //! Borrowed views of caller pixels ([`ImageView`]) and the owned decoded image ([`RgbImage`]).
 
 use crate::error::{PreprocessError, Result};
+use crate::yuv::CropRect;
 
 /// Layout of one pixel in an [`ImageView`]: 8 bits per channel, channels interleaved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -100,6 +101,23 @@ impl<'a> ImageView<'a> {
             .and_then(|w| w.checked_mul(format.bytes_per_pixel()))
             .ok_or(PreprocessError::SizeOverflow { width, height })?;
         Self::new(data, width, height, stride, format)
+    }
+
+    /// The part of the image inside `crop` (any origin; the rows keep their stride). Borrowed:
+    /// nothing is copied.
+    ///
+    /// # Errors
+    /// [`PreprocessError::InvalidCrop`] if the rectangle is empty or leaves the image.
+    pub fn crop(&self, crop: CropRect) -> Result<Self> {
+        crop.check(self.width, self.height, false)?;
+        let start = crop.y as usize * self.stride + crop.x as usize * self.format.bytes_per_pixel();
+        Self::new(
+            &self.data[start..],
+            crop.width,
+            crop.height,
+            self.stride,
+            self.format,
+        )
     }
 
     /// Width in pixels (never 0).

@@ -9,6 +9,7 @@ use crate::normalize::NormalizeTable;
 use crate::pixels::ImageView;
 use crate::resize::Resizer;
 use crate::resize::pillow::Filter;
+use crate::rotate::rotate_into;
 use crate::yuv::{Rotation, YuvView, convert};
 
 /// How the image is brought to the model's size.
@@ -43,7 +44,8 @@ pub struct Preprocessor {
     resized: Vec<u8>,
     /// SIMD kernels in use.
     backend: Backend,
-    /// A camera frame converted to RGB8 (and rotated), before resizing.
+    /// A camera frame converted to RGB8 (and rotated), or a rotated image in the working
+    /// layout, before resizing.
     frame_rgb: Vec<u8>,
     /// One converted row (rotations).
     frame_row: Vec<u8>,
@@ -133,6 +135,43 @@ impl Preprocessor {
         let result =
             ImageView::packed(&rgb, w, h, crate::PixelFormat::Rgb8).and_then(|view| self.process(view, out));
         self.frame_rgb = rgb;
+        result
+    }
+
+    /// Writes the normalised CHW tensor of `image` turned clockwise by `rotation` (crop first
+    /// with [`ImageView::crop`], in the unrotated image's coordinates): the same result as
+    /// [`process`](Self::process) on the rotated pixels. Every [`PixelFormat`](crate::PixelFormat)
+    /// is accepted; the rotated image is kept in scratch memory owned by the preprocessor, so
+    /// after the first call for an image size this allocates nothing.
+    ///
+    /// # Errors
+    /// As [`process`](Self::process).
+    pub fn process_rotated(
+        &mut self,
+        image: ImageView<'_>,
+        rotation: Rotation,
+        out: &mut [f32],
+    ) -> Result<()> {
+        check_len(self.output_len(), out.len())?;
+        if rotation == Rotation::None {
+            return self.process(image, out);
+        }
+        let channels = working_channels(image.format());
+        let (w, h) = rotation.rotated_size(image.width(), image.height());
+        let len = (w as usize)
+            .checked_mul(h as usize)
+            .and_then(|n| n.checked_mul(channels))
+            .ok_or(PreprocessError::SizeOverflow { width: w, height: h })?;
+        let mut rotated = std::mem::take(&mut self.frame_rgb);
+        rotated.resize(len, 0);
+        rotate_into(&image, rotation, &mut rotated, &mut self.frame_row);
+        let format = if channels == 1 {
+            crate::PixelFormat::Gray8
+        } else {
+            crate::PixelFormat::Rgb8
+        };
+        let result = ImageView::packed(&rotated, w, h, format).and_then(|view| self.process(view, out));
+        self.frame_rgb = rotated;
         result
     }
 

@@ -188,3 +188,28 @@ fn fast_mode_on_images_allocates_nothing_after_warm_up() {
     let steady = allocations_during(|| pre.process(view, &mut out).unwrap());
     assert_eq!(steady, 0);
 }
+
+#[test]
+fn rotated_and_cropped_images_allocate_nothing_after_warm_up() {
+    for mode in [ResizeMode::Reference, ResizeMode::Fast] {
+        let mut pre = Preprocessor::new(PreprocessConfig::florence2().with_size(96, 96))
+            .unwrap()
+            .with_resize_mode(mode);
+        let mut out = vec![0f32; pre.output_len()];
+        let data = noise(640 * 480 * 4);
+        for format in [
+            PixelFormat::Rgba8,
+            PixelFormat::Bgra8,
+            PixelFormat::Gray8,
+            PixelFormat::Rgb8,
+        ] {
+            let view = ImageView::new(&data, 320, 240, 640 * 4, format).unwrap();
+            let view = view.crop(CropRect::new(3, 5, 301, 211)).unwrap();
+            for rotation in [Rotation::Clockwise90, Rotation::Rotate180, Rotation::Clockwise270] {
+                pre.process_rotated(view, rotation, &mut out).unwrap();
+                let steady = allocations_during(|| pre.process_rotated(view, rotation, &mut out).unwrap());
+                assert_eq!(steady, 0, "{mode:?} {format:?} {rotation:?}");
+            }
+        }
+    }
+}
