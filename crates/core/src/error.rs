@@ -126,6 +126,22 @@ pub enum Error {
         source: ort::Error,
     },
 
+    /// The requested execution provider cannot be used for a graph: not compiled into this build,
+    /// not part of the loaded ONNX Runtime, or ONNX Runtime failed to register it or to create the
+    /// session with it (the graph itself loads on CPU). Returned under the
+    /// [`ProviderFallback::Fail`](crate::execution_provider::ProviderFallback::Fail) policy.
+    #[error("the {provider} execution provider is unavailable for the {component} ({}): {detail}", .path.display())]
+    ExecutionProviderUnavailable {
+        /// The provider that was requested.
+        provider: crate::execution_provider::ExecutionProvider,
+        /// Which graph.
+        component: crate::model_files::Component,
+        /// The graph's file.
+        path: PathBuf,
+        /// Why (the build, the runtime, or ONNX Runtime's error text).
+        detail: String,
+    },
+
     /// A graph loaded but its inputs/outputs do not match the Florence-2 contract (wrong names,
     /// element types, ranks or sizes, or a file of one component put in place of another).
     #[error("{component} at {} does not match the Florence-2 contract: {detail}", .path.display())]

@@ -18,7 +18,8 @@
 //! ```
 //!
 //! Modules: [`runtime`] (finding and initialising ONNX Runtime), [`model_files`] (the folder layout
-//! and precision variants), [`config`], [`session`] (loading and contract checks), [`tokenizer`],
+//! and precision variants), [`config`], [`session`] (loading and contract checks),
+//! [`execution_provider`] (CPU, XNNPACK, NNAPI; fallback policy and per-session report), [`tokenizer`],
 //! [`generate`] (greedy and beam search, processors, cancellation, streaming), [`task`] (the 15
 //! tasks, prompts, post-processing), [`vision`] and [`text`] (the two
 //! independent halves of a model), [`pipeline`] (the [`Florence2`] façade), [`error`].
@@ -28,6 +29,7 @@
 pub mod config;
 mod decoder;
 pub mod error;
+pub mod execution_provider;
 pub mod generate;
 pub mod model_files;
 pub mod pipeline;
@@ -40,11 +42,14 @@ pub mod vision;
 
 pub use config::{GenerationConfig, ModelConfig};
 pub use error::{Error, Result};
+pub use execution_provider::{
+    ExecutionProvider, NnapiOptions, ProviderFallback, ProviderOptions, SessionProvider, XnnpackOptions,
+};
 pub use generate::{CancelFlag, FinishReason, Generated, TokenObserver};
 pub use model_files::{Component, Precision, PrecisionPlan};
 pub use pipeline::{Florence2, GenerateOptions, LoadOptions, TaskRun, TextStream, Timings};
 pub use runtime::{LibrarySource, OnnxRuntime, OrtLibrary};
-pub use session::{ExecutionProvider, OptimizationLevel, SessionOptions};
+pub use session::{OptimizationLevel, SessionOptions};
 pub use task::{Task, TaskError, TaskOutput};
 pub use text::TextGenerator;
 pub use vision::{EncodedImage, VisionEncoder};

@@ -8,6 +8,7 @@ use ort::session::Session;
 
 use crate::config::{GenerationConfig, ModelConfig};
 use crate::error::{Error, Result};
+use crate::execution_provider::SessionProvider;
 use crate::generate::{CancelFlag, Generated, SearchOptions, TokenObserver};
 use crate::model_files::{Component, ModelFiles, PrecisionPlan};
 use crate::runtime::OnnxRuntime;
@@ -100,6 +101,7 @@ pub struct Florence2 {
     files: ModelFiles,
     vision: VisionEncoder,
     text: TextGenerator,
+    providers: Vec<SessionProvider>,
 }
 
 impl std::fmt::Debug for Florence2 {
@@ -121,10 +123,12 @@ impl Florence2 {
         let generation = GenerationConfig::load(&files.generation_config)?;
         let tokenizer = Arc::new(PromptTokenizer::load(&files.tokenizer, config.vocab_size)?);
         let preprocessor = Preprocessor::new(PreprocessConfig::from_file(&files.preprocessor_config)?)?;
-        let open = |component: Component| -> Result<Session> {
+        let mut providers = Vec::with_capacity(Component::ALL.len());
+        let mut open = |component: Component| -> Result<Session> {
             let path = files.graph(component);
-            let session = load_session(&runtime, component, path, &options.session)?;
+            let (session, provider) = load_session(&runtime, component, path, &options.session)?;
             check_contract(&session, component, path, &config)?;
+            providers.push(provider);
             Ok(session)
         };
         let vision = VisionEncoder::new(open(Component::VisionEncoder)?, preprocessor, config.d_model);
@@ -132,7 +136,18 @@ impl Florence2 {
         let encoder = open(Component::TextEncoder)?;
         let decoder = open(Component::Decoder)?;
         let text = TextGenerator::new(config, generation, tokenizer, embed, encoder, decoder);
-        Ok(Self { files, vision, text })
+        Ok(Self {
+            files,
+            vision,
+            text,
+            providers,
+        })
+    }
+
+    /// The execution provider each graph's session got, in pipeline order (see
+    /// [`SessionProvider`]; CPU after a fallback, with the reason).
+    pub fn execution_providers(&self) -> &[SessionProvider] {
+        &self.providers
     }
 
     /// The model's architecture numbers.

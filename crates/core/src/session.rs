@@ -8,17 +8,10 @@ use ort::value::{TensorElementType, ValueType};
 
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
+pub use crate::execution_provider::ExecutionProvider;
+use crate::execution_provider::{ProviderFallback, ProviderOptions, SessionProvider, register, thread_plan};
 use crate::model_files::Component;
 use crate::runtime::OnnxRuntime;
-
-/// Where the graphs run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum ExecutionProvider {
-    /// ONNX Runtime's CPU kernels (MLAS). Available everywhere.
-    #[default]
-    Cpu,
-}
 
 /// How much graph optimisation ONNX Runtime applies when loading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -47,8 +40,8 @@ pub struct SessionOptions {
     /// ONNX Runtime's CPU memory arena: faster repeated allocations, but memory it grabs is kept
     /// for the session's lifetime. Turn off to lower the resident set on memory-tight devices.
     pub cpu_arena: bool,
-    /// Execution provider.
-    pub execution_provider: ExecutionProvider,
+    /// Execution provider, its settings, and the fallback policy.
+    pub provider: ProviderOptions,
 }
 
 impl Default for SessionOptions {
@@ -58,17 +51,62 @@ impl Default for SessionOptions {
             optimization_level: OptimizationLevel::All,
             memory_pattern: true,
             cpu_arena: true,
-            execution_provider: ExecutionProvider::Cpu,
+            provider: ProviderOptions::default(),
         }
     }
 }
 
-/// Opens `path` as `component` with `options`.
+/// Opens `path` as `component` with `options`, and reports which execution provider it got.
+///
+/// The requested provider is registered with `error_on_failure`. If it cannot be used (not
+/// compiled in, not part of the loaded ONNX Runtime, registration or graph compilation fails) but
+/// the graph loads on CPU, the [`ProviderFallback`] policy decides: fail with
+/// [`Error::ExecutionProviderUnavailable`], or keep the CPU session and give the reason in the
+/// report. Errors that CPU loading hits too (a corrupt file) are returned as they are.
 pub fn load_session(
     runtime: &OnnxRuntime,
     component: Component,
     path: &Path,
     options: &SessionOptions,
+) -> Result<(Session, SessionProvider)> {
+    options.provider.validate()?;
+    let requested = options.provider.provider;
+    let report = |active, fallback_reason| SessionProvider {
+        component,
+        requested,
+        active,
+        fallback_reason,
+    };
+    let error = match open(runtime, component, path, options, requested) {
+        Ok(session) => return Ok((session, report(requested, None))),
+        Err(error) if requested == ExecutionProvider::Cpu => return Err(error),
+        Err(error) => error,
+    };
+    // The accelerator failed. Loading the same graph on CPU tells a provider problem from a model
+    // problem (a corrupt file fails on CPU too, and that error is the one to report).
+    let session = open(runtime, component, path, options, ExecutionProvider::Cpu)?;
+    let error = match error {
+        Error::SessionLoad { source, .. } => Error::ExecutionProviderUnavailable {
+            provider: requested,
+            component,
+            path: path.to_path_buf(),
+            detail: format!("creating the session failed: {source}"),
+        },
+        other => other,
+    };
+    match options.provider.fallback {
+        ProviderFallback::Cpu => Ok((session, report(ExecutionProvider::Cpu, Some(error.to_string())))),
+        ProviderFallback::Fail => Err(error),
+    }
+}
+
+/// Builds one session with `provider` (no fallback).
+fn open(
+    runtime: &OnnxRuntime,
+    component: Component,
+    path: &Path,
+    options: &SessionOptions,
+    provider: ExecutionProvider,
 ) -> Result<Session> {
     let wrap = |source: ort::Error| Error::SessionLoad {
         component,
@@ -81,25 +119,31 @@ pub fn load_session(
         OptimizationLevel::Extended => GraphOptimizationLevel::Level2,
         OptimizationLevel::All => GraphOptimizationLevel::All,
     };
-    let provider = match options.execution_provider {
-        ExecutionProvider::Cpu => ort::ep::CPU::default()
-            .with_arena_allocator(options.cpu_arena)
-            .build()
-            .error_on_failure(),
-    };
-    let mut builder = Session::builder(runtime.environment())
-        .map_err(wrap)?
-        .with_execution_providers([provider])
-        .map_err(|e| wrap(e.into()))?
-        .with_optimization_level(level)
-        .map_err(|e| wrap(e.into()))?
-        .with_memory_pattern(options.memory_pattern && component != Component::Decoder)
-        .map_err(|e| wrap(e.into()))?
-        .with_inter_threads(1)
-        .map_err(|e| wrap(e.into()))?;
-    if options.intra_threads > 0 {
+    let builder = Session::builder(runtime.environment()).map_err(wrap)?;
+    let mut builder = register(
+        builder,
+        &options.provider,
+        provider,
+        options.cpu_arena,
+        component,
+        path,
+    )?
+    .with_optimization_level(level)
+    .map_err(|e| wrap(e.into()))?
+    .with_memory_pattern(options.memory_pattern && component != Component::Decoder)
+    .map_err(|e| wrap(e.into()))?
+    .with_inter_threads(1)
+    .map_err(|e| wrap(e.into()))?;
+    let plan = thread_plan(provider);
+    let intra_threads = plan.intra_threads.unwrap_or(options.intra_threads);
+    if intra_threads > 0 {
         builder = builder
-            .with_intra_threads(options.intra_threads)
+            .with_intra_threads(intra_threads)
+            .map_err(|e| wrap(e.into()))?;
+    }
+    if let Some(spinning) = plan.intra_spinning {
+        builder = builder
+            .with_intra_op_spinning(spinning)
             .map_err(|e| wrap(e.into()))?;
     }
     builder.commit_from_file(path).map_err(wrap)

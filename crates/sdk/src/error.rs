@@ -51,6 +51,17 @@ pub enum Florence2Error {
         /// What went wrong, including the paths that were tried.
         reason: String,
     },
+    /// The requested execution provider (`Florence2Options.executionProvider`) cannot be used on
+    /// this device or build: not part of the ONNX Runtime library, not compiled in (NNAPI off
+    /// Android), or ONNX Runtime could not register it or compile a graph with it. The model itself
+    /// is fine on CPU: retry with `ExecutionProvider.CPU`, or set `cpuFallback = true`.
+    #[error("{reason}")]
+    ExecutionProviderUnavailable {
+        /// The provider that was requested (`"NNAPI"`, `"XNNPACK"`).
+        provider: String,
+        /// Which graph, and why.
+        reason: String,
+    },
     /// A failure that the app cannot fix; please report it.
     #[error("internal error: {reason}")]
     Internal {
@@ -76,6 +87,10 @@ impl From<florence2_core::Error> for Florence2Error {
             | E::SessionLoad { .. }
             | E::Contract { .. }
             | E::Tokenizer { .. } => Self::ModelLoad { reason },
+            E::ExecutionProviderUnavailable { provider, .. } => Self::ExecutionProviderUnavailable {
+                provider: provider.to_string(),
+                reason,
+            },
             E::Inference { stage, source } => Self::Inference {
                 stage: stage.to_string(),
                 reason: source.to_string(),
@@ -101,6 +116,10 @@ impl Florence2Error {
                 reason: at(reason),
             },
             Self::RuntimeUnavailable { reason } => Self::RuntimeUnavailable { reason: at(reason) },
+            Self::ExecutionProviderUnavailable { provider, reason } => Self::ExecutionProviderUnavailable {
+                provider,
+                reason: at(reason),
+            },
             Self::Internal { reason } => Self::Internal { reason: at(reason) },
             other @ (Self::Cancelled | Self::Closed) => other,
         }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use florence2_core::{self as core, CancelFlag, TextStream, task::PixelBox};
 
 use crate::Florence2Error;
-use crate::types::{BoundingBox, Florence2Options, ImageInput, Task, TaskResult};
+use crate::types::{BoundingBox, Florence2Options, ImageInput, SessionProvider, Task, TaskResult};
 
 /// Receives the generated text while a task runs (see `Florence2.runStreaming`, and the
 /// `Florence2.stream` extension that turns it into a `Flow<String>`).
@@ -61,6 +61,8 @@ struct Model {
     engine: Mutex<core::Florence2>,
     tokenizer: Arc<core::tokenizer::PromptTokenizer>,
     defaults: core::GenerateOptions,
+    /// The execution provider each graph got.
+    providers: Vec<SessionProvider>,
 }
 
 /// Cancels the call's [`CancelFlag`] when dropped: the future of an exported method is dropped
@@ -243,11 +245,17 @@ impl Florence2 {
                     reason: format!("the loading thread failed: {e}"),
                 })??;
         let tokenizer = Arc::clone(engine.tokenizer());
+        let providers = engine
+            .execution_providers()
+            .iter()
+            .map(SessionProvider::from)
+            .collect();
         Ok(Arc::new(Self {
             model: Mutex::new(Some(Arc::new(Model {
                 engine: Mutex::new(engine),
                 tokenizer,
                 defaults,
+                providers,
             }))),
         }))
     }
@@ -526,6 +534,16 @@ impl Florence2 {
     /// Idempotent. (`close()` additionally frees the native object itself.)
     pub fn unload(&self) {
         lock(&self.model).take();
+    }
+
+    /// The execution provider each graph runs on, in pipeline order (vision encoder, token
+    /// embeddings, text encoder, decoder): the requested one, or CPU after a fallback, with the
+    /// reason. Does not wait for calls in flight.
+    ///
+    /// # Errors
+    /// `Closed` after `unload()`.
+    pub fn execution_providers(&self) -> Result<Vec<SessionProvider>, Florence2Error> {
+        Ok(self.slot().ok_or(Florence2Error::Closed)?.providers.clone())
     }
 
     /// Whether `unload()` has been called.

@@ -30,8 +30,9 @@ use std::path::Path;
 pub use error::Florence2Error;
 pub use florence2::{EncodedImage, Florence2, TokenListener};
 pub use types::{
-    BoundingBox, ExecutionProvider, FinishReason, Florence2Options, ImageInput, Point, Polygon, PolygonMask,
-    Precision, PrecisionPlan, Quad, Task, TaskOutput, TaskResult, Timings,
+    BoundingBox, ExecutionProvider, FinishReason, Florence2Options, ImageInput, ModelGraph, NnapiOptions,
+    Point, Polygon, PolygonMask, Precision, PrecisionPlan, Quad, SessionProvider, Task, TaskOutput,
+    TaskResult, Timings, XnnpackOptions,
 };
 
 uniffi::setup_scaffolding!();

@@ -1,0 +1,172 @@
+//! Execution providers on the desktop: CPU works; XNNPACK (not in the PyPI ONNX Runtime wheel that
+//! scripts/setup.sh installs) and NNAPI (Android only) are reported unavailable as typed errors under
+//! the fail policy, and as a reported CPU fallback under the fallback policy.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+
+use florence2_core::generate::NoObserver;
+use florence2_core::{
+    CancelFlag, Component, Error, ExecutionProvider, Florence2, GenerateOptions, LoadOptions, NnapiOptions,
+    ProviderFallback, ProviderOptions, Task, XnnpackOptions,
+};
+
+fn options(provider: ExecutionProvider, fallback: ProviderFallback) -> LoadOptions {
+    let mut options = LoadOptions::default();
+    options.session.provider = ProviderOptions {
+        provider,
+        fallback,
+        xnnpack: XnnpackOptions { threads: 2 },
+        ..ProviderOptions::default()
+    };
+    options
+}
+
+/// Greedy caption ids of the chelsea fixture image (a few tokens: enough to compare sessions).
+fn caption_ids(model: &mut Florence2) -> Vec<u32> {
+    let image = florence2_preprocess::open(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images/chelsea_451x300.png"),
+    )
+    .unwrap();
+    let cancel = CancelFlag::new();
+    let (encoded, _) = model.encode_image(image.view(), &cancel).unwrap();
+    let generate = GenerateOptions {
+        max_new_tokens: Some(8),
+        num_beams: Some(1),
+        ..GenerateOptions::default()
+    };
+    let run = model
+        .run(&encoded, Task::Caption, None, &generate, &cancel, &mut NoObserver)
+        .unwrap();
+    run.generated.ids
+}
+
+#[test]
+fn cpu_is_requested_and_active_for_every_graph() {
+    let model = Florence2::load(
+        &common::fixture_model(),
+        &options(ExecutionProvider::Cpu, ProviderFallback::Fail),
+    )
+    .unwrap();
+    let report = model.execution_providers();
+    let graphs: Vec<Component> = report.iter().map(|p| p.component).collect();
+    assert_eq!(graphs, Component::ALL.to_vec());
+    for p in report {
+        assert_eq!(p.requested, ExecutionProvider::Cpu, "{p:?}");
+        assert_eq!(p.active, ExecutionProvider::Cpu, "{p:?}");
+        assert_eq!(p.fallback_reason, None, "{p:?}");
+    }
+}
+
+/// Under the fail policy the first graph (the vision encoder) fails with a typed error naming the
+/// provider, the graph and the reason.
+fn assert_unavailable(provider: ExecutionProvider, reason_mentions: &[&str]) {
+    let err = Florence2::load(
+        &common::fixture_model(),
+        &options(provider, ProviderFallback::Fail),
+    )
+    .expect_err("an unavailable provider must fail under the fail policy");
+    match &err {
+        Error::ExecutionProviderUnavailable {
+            provider: p,
+            component,
+            path,
+            detail,
+        } => {
+            assert_eq!(*p, provider);
+            assert_eq!(*component, Component::VisionEncoder);
+            assert!(path.ends_with("onnx/vision_encoder.onnx"), "{}", path.display());
+            assert!(
+                reason_mentions.iter().any(|m| detail.contains(m)),
+                "{detail:?} mentions none of {reason_mentions:?}"
+            );
+        }
+        other => panic!("expected ExecutionProviderUnavailable, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains(&provider.to_string()) && text.contains("vision encoder"),
+        "{text}"
+    );
+}
+
+#[test]
+fn xnnpack_is_unavailable_in_the_desktop_wheel() {
+    // The PyPI build has no XnnpackExecutionProvider; ONNX Runtime's Android package has it.
+    assert_unavailable(ExecutionProvider::Xnnpack, &["XnnpackExecutionProvider"]);
+}
+
+#[test]
+fn nnapi_is_unavailable_off_android() {
+    // Without the `nnapi` feature the build says NNAPI is Android-only; with it, the desktop
+    // runtime does not list NnapiExecutionProvider.
+    assert_unavailable(ExecutionProvider::Nnapi, &["Android", "NnapiExecutionProvider"]);
+}
+
+#[test]
+fn fallback_policy_loads_on_cpu_and_reports_why() {
+    let mut cpu = Florence2::load(
+        &common::fixture_model(),
+        &options(ExecutionProvider::Cpu, ProviderFallback::Fail),
+    )
+    .unwrap();
+    let expected = caption_ids(&mut cpu);
+    for provider in [ExecutionProvider::Xnnpack, ExecutionProvider::Nnapi] {
+        let mut model = Florence2::load(
+            &common::fixture_model(),
+            &options(provider, ProviderFallback::Cpu),
+        )
+        .unwrap();
+        assert_eq!(model.execution_providers().len(), 4);
+        for p in model.execution_providers() {
+            assert_eq!(p.requested, provider, "{p:?}");
+            assert_eq!(p.active, ExecutionProvider::Cpu, "{p:?}");
+            let reason = p.fallback_reason.as_deref().expect("a fallback has a reason");
+            assert!(
+                reason.contains("unavailable") && reason.contains(&p.component.to_string()),
+                "{reason}"
+            );
+        }
+        // The fallback sessions are ordinary CPU sessions: same tokens as a CPU load.
+        assert_eq!(caption_ids(&mut model), expected, "{provider}");
+    }
+}
+
+#[test]
+fn fallback_does_not_hide_a_broken_graph() {
+    // A graph that fails on CPU as well is a model error, reported as such under either policy.
+    let dir = common::fixture_copy(true);
+    let graph = dir.path().join("onnx/vision_encoder.onnx");
+    std::fs::remove_file(&graph).unwrap();
+    std::fs::write(&graph, b"not an onnx file").unwrap();
+    for fallback in [ProviderFallback::Cpu, ProviderFallback::Fail] {
+        let err = Florence2::load(dir.path(), &options(ExecutionProvider::Xnnpack, fallback)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::SessionLoad {
+                    component: Component::VisionEncoder,
+                    ..
+                }
+            ),
+            "{fallback:?}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn contradictory_nnapi_flags_are_invalid_input_under_either_policy() {
+    for fallback in [ProviderFallback::Cpu, ProviderFallback::Fail] {
+        let mut options = options(ExecutionProvider::Nnapi, fallback);
+        options.session.provider.nnapi = NnapiOptions {
+            cpu_only: true,
+            cpu_disabled: true,
+            ..NnapiOptions::default()
+        };
+        let err = Florence2::load(&common::fixture_model(), &options).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    }
+}
