@@ -13,6 +13,9 @@ pub enum Backend {
     Scalar,
     /// x86_64 AVX2 (runtime-detected).
     Avx2,
+    /// x86_64 SSE4.1 (runtime-detected): 128-bit twins of the AVX2 kernels, for x86_64 CPUs
+    /// without AVX2 (older Atoms, many emulator hosts).
+    Sse41,
     /// aarch64 NEON (baseline on every aarch64 CPU, so on every 64-bit Android device).
     Neon,
 }
@@ -23,7 +26,7 @@ impl Backend {
     pub fn detect() -> Self {
         static DETECTED: OnceLock<Backend> = OnceLock::new();
         *DETECTED.get_or_init(|| {
-            [Self::Neon, Self::Avx2]
+            [Self::Neon, Self::Avx2, Self::Sse41]
                 .into_iter()
                 .find(|b| b.is_available())
                 .unwrap_or(Self::Scalar)
@@ -37,6 +40,8 @@ impl Backend {
             Self::Scalar => true,
             #[cfg(target_arch = "x86_64")]
             Self::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(target_arch = "x86_64")]
+            Self::Sse41 => std::arch::is_x86_feature_detected!("sse4.1"),
             #[cfg(target_arch = "aarch64")]
             Self::Neon => true,
             #[allow(unreachable_patterns)]
@@ -50,8 +55,18 @@ impl Backend {
         match self {
             Self::Scalar => "scalar",
             Self::Avx2 => "avx2",
+            Self::Sse41 => "sse4.1",
             Self::Neon => "neon",
         }
+    }
+
+    /// Every SIMD backend this CPU can run (not [`Backend::Scalar`]), for comparing them.
+    #[must_use]
+    pub fn simd_available() -> Vec<Self> {
+        [Self::Neon, Self::Avx2, Self::Sse41]
+            .into_iter()
+            .filter(|b| b.is_available())
+            .collect()
     }
 
     /// `self` if it can run here.

@@ -18,8 +18,8 @@
 //! the same geometry those versions give different bytes than 13.0.0.
 //!
 //! Layout: [`pillow`] builds the fixed-point tables every backend shares; [`scalar`] is the
-//! reference implementation of the two passes. SIMD twins (`neon.rs`, `avx2.rs`) will sit beside
-//! it, dispatched from [`Resizer`], and must match it exactly.
+//! reference implementation of the two passes. SIMD twins (`neon.rs`, `avx2.rs`, `sse41.rs`) sit
+//! beside it, dispatched on [`Backend`], and match it exactly (tests below).
 
 pub(crate) mod pillow;
 pub(crate) mod scalar;
@@ -30,6 +30,9 @@ mod avx2;
 #[cfg(target_arch = "aarch64")]
 #[allow(unsafe_code)]
 mod neon;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod sse41;
 
 use crate::backend::Backend;
 
@@ -39,6 +42,8 @@ pub(crate) fn horizontal_row_c1(backend: Backend, src: &[u8], dst: &mut [u8], co
     let done = match backend {
         #[cfg(target_arch = "x86_64")]
         Backend::Avx2 => avx2::horizontal_row_c1(src, dst, coeffs),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Sse41 => sse41::horizontal_row_c1(src, dst, coeffs),
         #[cfg(target_arch = "aarch64")]
         Backend::Neon => neon::horizontal_row_c1(src, dst, coeffs),
         _ => 0,
@@ -60,6 +65,10 @@ pub(crate) fn vertical_row(
     if backend == Backend::Avx2 && avx2::vertical_row(src, stride, first, weights, acc, dst) {
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if backend == Backend::Sse41 && sse41::vertical_row(src, stride, first, weights, acc, dst) {
+        return;
+    }
     let _ = backend;
     scalar::vertical_row(src, stride, first, weights, acc, dst);
 }
@@ -70,6 +79,8 @@ pub(crate) fn horizontal_row_c3(backend: Backend, src: &[u8], dst: &mut [u8], co
     let done = match backend {
         #[cfg(target_arch = "x86_64")]
         Backend::Avx2 => avx2::horizontal_row_c3(src, dst, coeffs),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Sse41 => sse41::horizontal_row_c3(src, dst, coeffs),
         #[cfg(target_arch = "aarch64")]
         Backend::Neon => neon::horizontal_row_c3(src, dst, coeffs),
         _ => false,
@@ -236,10 +247,7 @@ mod tests {
 
     #[test]
     fn horizontal_kernels_match_scalar() {
-        let backends: Vec<Backend> = [Backend::Avx2, Backend::Neon]
-            .into_iter()
-            .filter(|b| b.is_available())
-            .collect();
+        let backends = Backend::simd_available();
         let src: Vec<u8> = (0..1200u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
             .collect();
@@ -269,10 +277,7 @@ mod tests {
 
     #[test]
     fn vertical_kernels_match_scalar() {
-        let backends: Vec<Backend> = [Backend::Avx2, Backend::Neon]
-            .into_iter()
-            .filter(|b| b.is_available())
-            .collect();
+        let backends = Backend::simd_available();
         let mut c = Coefficients::default();
         for row_len in (1..=67).chain([100, 768 * 3]) {
             for (in_h, out_h) in [(1, 3), (9, 4), (40, 17), (5, 5)] {

@@ -43,6 +43,9 @@ mod avx2;
 #[cfg(target_arch = "aarch64")]
 #[allow(unsafe_code)]
 mod neon;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod sse41;
 
 #[cfg(test)]
 mod tests;
@@ -448,6 +451,8 @@ pub(crate) fn yuv_row_to_rgb8(
     let done = match backend {
         #[cfg(target_arch = "x86_64")]
         Backend::Avx2 => avx2::row(y, u, v, pixel_stride, dst),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Sse41 => sse41::row(y, u, v, pixel_stride, dst),
         #[cfg(target_arch = "aarch64")]
         Backend::Neon => neon::row(y, u, v, pixel_stride, dst),
         _ => 0,

@@ -71,10 +71,7 @@ fn to_rgb(backend: Backend, view: &YuvView<'_>, rotation: Rotation) -> Vec<u8> {
 
 #[test]
 fn every_backend_matches_scalar() {
-    let backends: Vec<Backend> = [Backend::Avx2, Backend::Neon]
-        .into_iter()
-        .filter(|b| b.is_available())
-        .collect();
+    let backends = Backend::simd_available();
     eprintln!("backends tested against scalar: {backends:?}");
     let mut cases = 0;
     for w in 1..=67u32 {
