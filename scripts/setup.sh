@@ -13,6 +13,8 @@ Sets up a fresh Debian 12 machine (run as root, or with everything from apt alre
   .cache/onnxruntime/   libonnxruntime.so.1.31.1 from the PyPI onnxruntime wheel, plus
                         libonnxruntime.so.1 and libonnxruntime.so symlinks
   .cache/kotlin/        kotlinc 2.4.20 (npm package kotlin-compiler)
+  .cache/onnxruntime-android/  Microsoft's ONNX Runtime 1.29.0 Android AAR (npm package
+                        com.github.asus4.onnxruntime), for the Android symbol check
   .venv/                Python venv with models/requirements.txt
 
 Options:
@@ -44,6 +46,13 @@ ORT_VERSION=1.31.1
 ORT_WHEEL_SHA256=5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f
 KOTLIN_VERSION=2.4.20
 ANDROID_TARGETS=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android i686-linux-android)
+# Microsoft's official ONNX Runtime Android AAR (1.29.0, the C API level our `api-29` build needs),
+# as shipped inside this npm package (Maven is not reachable from the build machines). Used by the
+# symbol check in tests/android/. Both hashes are pinned.
+ORT_ANDROID_NPM=com.github.asus4.onnxruntime@0.4.9
+ORT_ANDROID_TGZ_SHA256=e59788788818fdde1b2e522e766a21ba0f7d8391de55737abf81e32cc801785d
+ORT_ANDROID_AAR_SHA256=98cddbac92640b4a6af72a03c42e0491851f366d3da66bbaeb5dd66310946cf2
+ORT_ANDROID_VERSION=1.29.0
 
 SUMMARY=()
 note() { SUMMARY+=("$1"); }
@@ -146,6 +155,28 @@ else
   chmod +x "$KOTLIN_DIR"/kotlinc/bin/*
   echo "$KOTLIN_VERSION" >"$KOTLIN_DIR/VERSION"
   note "kotlin: unpacked kotlinc $KOTLIN_VERSION into .cache/kotlin/kotlinc"
+fi
+
+# ---------------------------------------------------------------- ONNX Runtime Android AAR (npm, for tests/android)
+ORT_AAR_DIR="$CACHE/onnxruntime-android"
+ORT_AAR="$ORT_AAR_DIR/onnxruntime-android-$ORT_ANDROID_VERSION.aar"
+if [ -f "$ORT_AAR" ] && [ "$(sha256sum "$ORT_AAR" | cut -d' ' -f1)" = "$ORT_ANDROID_AAR_SHA256" ]; then
+  note "onnxruntime-android: $ORT_ANDROID_VERSION AAR already in .cache/onnxruntime-android"
+else
+  command -v npm >/dev/null || die "npm not found (needed for $ORT_ANDROID_NPM)"
+  step "npm pack $ORT_ANDROID_NPM (ONNX Runtime $ORT_ANDROID_VERSION Android AAR, ~150 MB)"
+  rm -rf "$ORT_AAR_DIR"
+  mkdir -p "$ORT_AAR_DIR"
+  tgz=$(cd "$ORT_AAR_DIR" && npm pack --silent "$ORT_ANDROID_NPM" 2>/dev/null | tail -n1)
+  [ "$(sha256sum "$ORT_AAR_DIR/$tgz" | cut -d' ' -f1)" = "$ORT_ANDROID_TGZ_SHA256" ] ||
+    die "$ORT_ANDROID_NPM: the downloaded package does not match the pinned sha256"
+  tar --no-same-owner -xzf "$ORT_AAR_DIR/$tgz" -C "$ORT_AAR_DIR" package/Plugins/Android/onnxruntime.aar
+  mv "$ORT_AAR_DIR/package/Plugins/Android/onnxruntime.aar" "$ORT_AAR.part"
+  rm -rf "$ORT_AAR_DIR/package" "${ORT_AAR_DIR:?}/$tgz"
+  [ "$(sha256sum "$ORT_AAR.part" | cut -d' ' -f1)" = "$ORT_ANDROID_AAR_SHA256" ] ||
+    die "onnxruntime.aar inside $ORT_ANDROID_NPM does not match the pinned sha256"
+  mv "$ORT_AAR.part" "$ORT_AAR"
+  note "onnxruntime-android: $ORT_ANDROID_VERSION AAR into .cache/onnxruntime-android"
 fi
 
 # ---------------------------------------------------------------- Python model-tool requirements

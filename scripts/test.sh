@@ -52,6 +52,14 @@ for t in "${ANDROID_TARGETS[@]}"; do target_args+=(--target "$t"); done
 # warning-free. Only checked, not linked: there is no Android NDK on the build machines.
 run "cargo clippy florence2-sdk (Android: ${ANDROID_TARGETS[*]})" \
   cargo clippy -p florence2-sdk --locked "${target_args[@]}" -- -D warnings
+# Code generation for Android, not only type checks: a staticlib needs no linker (no NDK here).
+run "staticlib florence2-sdk (aarch64-linux-android)" \
+  cargo rustc -p florence2-sdk --lib --locked --target aarch64-linux-android --crate-type staticlib
+# The official ONNX Runtime Android AAR (cached by setup.sh) exports what our build calls, per ABI;
+# the AAR checkers reject planted defects (~4 s; tests/android/link-check.sh is the optional,
+# slow link-only check).
+run "android checks (ONNX Runtime AAR symbols, AAR checker self-test)" \
+  bash -c 'tests/android/check-ort-aar.sh && tests/android/selftest.sh'
 
 elapsed=$(($(date +%s) - START))
 if ((${#FAILED[@]})); then
