@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use florence2_core::{self as core, CancelFlag, TextStream, task::PixelBox};
+use florence2_preprocess::DecodeLimits;
 
 use crate::Florence2Error;
 use crate::types::{BoundingBox, Florence2Options, ImageInput, SessionProvider, Task, TaskResult};
@@ -57,12 +58,161 @@ impl EncodedImage {
 }
 
 /// The loaded model and the defaults of every call.
+///
+/// The vision half and the text half sit behind separate locks: one call's image can be encoded
+/// while another call decodes, and `runBatch` pipelines its images the same way.
 struct Model {
-    engine: Mutex<core::Florence2>,
+    vision: Mutex<core::VisionEncoder>,
+    text: Mutex<core::TextGenerator>,
     tokenizer: Arc<core::tokenizer::PromptTokenizer>,
     defaults: core::GenerateOptions,
     /// The execution provider each graph got.
     providers: Vec<SessionProvider>,
+    /// The pixel limit of every image input (`Florence2Options.maxImagePixels`).
+    limits: DecodeLimits,
+}
+
+impl Model {
+    fn new(engine: core::Florence2, defaults: core::GenerateOptions) -> Self {
+        let tokenizer = Arc::clone(engine.tokenizer());
+        let providers = engine
+            .execution_providers()
+            .iter()
+            .map(SessionProvider::from)
+            .collect();
+        let (_, vision, text) = engine.into_parts();
+        Self {
+            vision: Mutex::new(vision),
+            text: Mutex::new(text),
+            tokenizer,
+            defaults,
+            providers,
+            limits: DecodeLimits::default(),
+        }
+    }
+
+    /// Preprocesses and encodes `view` (holding only the vision lock); returns the preprocessing
+    /// time (counted from `started`, so decoding a file or bytes is included) and the vision
+    /// encoder's time, in milliseconds.
+    fn encode(
+        &self,
+        view: florence2_preprocess::ImageView<'_>,
+        cancel: &CancelFlag,
+        started: Instant,
+    ) -> Result<(core::EncodedImage, f64, f64), Florence2Error> {
+        let mut vision = lock(&self.vision);
+        if cancel.is_cancelled() {
+            return Err(Florence2Error::Cancelled);
+        }
+        let t0 = Instant::now();
+        let decode_ms = t0.duration_since(started).as_secs_f64() * 1e3;
+        let (encoded, preprocess_ms) = vision.encode_image(view, cancel)?;
+        let vision_ms = (t0.elapsed().as_secs_f64() * 1e3 - preprocess_ms).max(0.0);
+        Ok((encoded, decode_ms + preprocess_ms, vision_ms))
+    }
+
+    /// Encodes `image` and runs the task on it.
+    fn run_image(
+        &self,
+        cancel: &CancelFlag,
+        image: &ImageInput,
+        request: &Request,
+    ) -> Result<TaskResult, Florence2Error> {
+        let started = Instant::now();
+        let (encoded, preprocess_ms, vision_ms) =
+            image.with_view(&self.limits, |view| self.encode(view, cancel, started))?;
+        self.run_encoded(cancel, &encoded, request)
+            .map(|run| TaskResult::from_run(run, preprocess_ms, vision_ms))
+    }
+
+    /// Runs the task of `request` on an encoded image (holding only the text lock).
+    fn run_encoded(
+        &self,
+        cancel: &CancelFlag,
+        image: &core::EncodedImage,
+        request: &Request,
+    ) -> Result<core::TaskRun, Florence2Error> {
+        let task: core::Task = request.task.into();
+        let text = match request.region {
+            Some(b) => {
+                let prompt_input =
+                    PixelBox::new(b.x1, b.y1, b.x2, b.y2).to_loc_tokens(image.width, image.height)?;
+                if !task.takes_region() {
+                    return Err(core::TaskError::NotARegionTask { task }.into());
+                }
+                Some(prompt_input)
+            }
+            None => request.text.clone(),
+        };
+        let mut engine = lock(&self.text);
+        if cancel.is_cancelled() {
+            return Err(Florence2Error::Cancelled);
+        }
+        let run = match &request.listener {
+            Some(listener) => {
+                // Once the call is cancelled (the Kotlin coroutine's future was dropped), the decoder
+                // step already in flight may still finish on the blocking thread: deliver nothing
+                // more, so no callback reaches Kotlin after `cancelAndJoin` returns.
+                let mut stream = TextStream::new(Arc::clone(&self.tokenizer), |so_far: &str, id: u32| {
+                    !cancel.is_cancelled() && listener.on_token(so_far.to_owned(), id)
+                });
+                engine.run(image, task, text.as_deref(), &self.defaults, cancel, &mut stream)?
+            }
+            None => engine.run(
+                image,
+                task,
+                text.as_deref(),
+                &self.defaults,
+                cancel,
+                &mut core::generate::NoObserver,
+            )?,
+        };
+        Ok(run)
+    }
+
+    /// Runs `request` on every image, in input order: a vision thread encodes image `i + 1` while
+    /// this thread decodes image `i` (at most one encoded image waits, bounding memory).
+    fn run_batch(
+        &self,
+        cancel: &CancelFlag,
+        images: Vec<ImageInput>,
+        request: &Request,
+    ) -> Result<Vec<TaskResult>, Florence2Error> {
+        let mut results = Vec::with_capacity(images.len());
+        std::thread::scope(|scope| {
+            let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                for (index, image) in images.into_iter().enumerate() {
+                    let started = Instant::now();
+                    let encoded = image
+                        .with_view(&self.limits, |view| self.encode(view, cancel, started))
+                        .map_err(|error| error.for_batch_item(index));
+                    let failed = encoded.is_err();
+                    // The receiver is gone once decoding failed: stop encoding.
+                    if sender.send(encoded).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            for (index, encoded) in receiver.iter().enumerate() {
+                let (encoded, preprocess_ms, vision_ms) = encoded?;
+                let run = self
+                    .run_encoded(cancel, &encoded, request)
+                    .map_err(|error| error.for_batch_item(index))?;
+                results.push(TaskResult::from_run(run, preprocess_ms, vision_ms));
+            }
+            Ok::<(), Florence2Error>(())
+        })?;
+        Ok(results)
+    }
+}
+
+/// What to run on an image: the task, its text or region input, and the streaming listener.
+struct Request {
+    task: Task,
+    text: Option<String>,
+    region: Option<BoundingBox>,
+    listener: Option<Arc<dyn TokenListener>>,
 }
 
 /// Cancels the call's [`CancelFlag`] when dropped: the future of an exported method is dropped
@@ -79,7 +229,8 @@ impl Drop for CancelOnDrop {
 /// A Florence-2 model loaded from a folder in the onnx-community layout.
 ///
 /// Every task method is a `suspend` function: the work runs on a background thread, never on the
-/// caller's. Calls may be made from many coroutines at once; they take turns on the model.
+/// caller's. Calls may be made from many coroutines at once: the vision encoder and the decoder
+/// each serve one call at a time, so one call's image is encoded while another call decodes.
 /// Cancelling a call's coroutine stops it within one decoder step.
 ///
 /// `close()` (it is `AutoCloseable`) releases the native object once in-flight calls finish;
@@ -108,22 +259,20 @@ impl Florence2 {
         lock(&self.model).clone()
     }
 
-    /// Runs `job` on the blocking pool with the model locked, cancelling it if the future is
-    /// dropped.
+    /// Runs `job` on the blocking pool, cancelling it if the future is dropped.
     async fn with_model<T, F>(&self, job: F) -> Result<T, Florence2Error>
     where
         T: Send + 'static,
-        F: FnOnce(&Model, &mut core::Florence2, &CancelFlag) -> Result<T, Florence2Error> + Send + 'static,
+        F: FnOnce(&Model, &CancelFlag) -> Result<T, Florence2Error> + Send + 'static,
     {
         let model = self.slot().ok_or(Florence2Error::Closed)?;
         let cancel = CancelFlag::new();
         let guard = CancelOnDrop(cancel.clone());
         let handle = tokio::task::spawn_blocking(move || {
-            let mut engine = lock(&model.engine);
             if cancel.is_cancelled() {
                 return Err(Florence2Error::Cancelled);
             }
-            job(&model, &mut engine, &cancel)
+            job(&model, &cancel)
         });
         let result = handle.await.map_err(|e| Florence2Error::Internal {
             reason: format!("the worker thread failed: {e}"),
@@ -132,98 +281,34 @@ impl Florence2 {
         result
     }
 
-    async fn run_impl(
-        &self,
-        image: ImageInput,
-        task: Task,
-        text: Option<String>,
-        region: Option<BoundingBox>,
-        listener: Option<Arc<dyn TokenListener>>,
-    ) -> Result<TaskResult, Florence2Error> {
-        self.with_model(move |model, engine, cancel| {
-            let started = Instant::now();
-            let (encoded, preprocess_ms, vision_ms) =
-                image.with_view(|view| encode(engine, view, cancel, started))?;
-            run_encoded(model, engine, cancel, &encoded, task, text, region, listener)
-                .map(|run| TaskResult::from_run(run, preprocess_ms, vision_ms))
-        })
-        .await
+    async fn run_impl(&self, image: ImageInput, request: Request) -> Result<TaskResult, Florence2Error> {
+        self.with_model(move |model, cancel| model.run_image(cancel, &image, &request))
+            .await
     }
 
     async fn run_encoded_impl(
         &self,
         image: Arc<EncodedImage>,
-        task: Task,
-        text: Option<String>,
-        region: Option<BoundingBox>,
-        listener: Option<Arc<dyn TokenListener>>,
+        request: Request,
     ) -> Result<TaskResult, Florence2Error> {
-        self.with_model(move |model, engine, cancel| {
-            run_encoded(model, engine, cancel, &image.inner, task, text, region, listener)
+        self.with_model(move |model, cancel| {
+            model
+                .run_encoded(cancel, &image.inner, &request)
                 .map(|run| TaskResult::from_run(run, 0.0, 0.0))
         })
         .await
     }
 }
 
-/// Preprocesses and encodes `view`; returns the preprocessing time (counted from `started`, so
-/// decoding a file or bytes is included) and the vision encoder's time, in milliseconds.
-fn encode(
-    engine: &mut core::Florence2,
-    view: florence2_preprocess::ImageView<'_>,
-    cancel: &CancelFlag,
-    started: Instant,
-) -> Result<(core::EncodedImage, f64, f64), Florence2Error> {
-    let t0 = Instant::now();
-    let decode_ms = t0.duration_since(started).as_secs_f64() * 1e3;
-    let (encoded, preprocess_ms) = engine.encode_image(view, cancel)?;
-    let vision_ms = (t0.elapsed().as_secs_f64() * 1e3 - preprocess_ms).max(0.0);
-    Ok((encoded, decode_ms + preprocess_ms, vision_ms))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_encoded(
-    model: &Model,
-    engine: &mut core::Florence2,
-    cancel: &CancelFlag,
-    image: &core::EncodedImage,
-    task: Task,
-    text: Option<String>,
-    region: Option<BoundingBox>,
-    listener: Option<Arc<dyn TokenListener>>,
-) -> Result<core::TaskRun, Florence2Error> {
-    let task: core::Task = task.into();
-    let text = match region {
-        Some(b) => {
-            let prompt_input =
-                PixelBox::new(b.x1, b.y1, b.x2, b.y2).to_loc_tokens(image.width, image.height)?;
-            if !task.takes_region() {
-                return Err(core::TaskError::NotARegionTask { task }.into());
-            }
-            Some(prompt_input)
-        }
-        None => text,
-    };
-    let run = match listener {
-        Some(listener) => {
-            // Once the call is cancelled (the Kotlin coroutine's future was dropped), the decoder
-            // step already in flight may still finish on the blocking thread: deliver nothing more,
-            // so no callback reaches Kotlin after `cancelAndJoin` returns.
-            let mut stream = TextStream::new(Arc::clone(&model.tokenizer), |so_far: &str, id: u32| {
-                !cancel.is_cancelled() && listener.on_token(so_far.to_owned(), id)
-            });
-            engine.run(image, task, text.as_deref(), &model.defaults, cancel, &mut stream)?
-        }
-        None => engine.run(
-            image,
+impl Request {
+    fn new(task: Task, text: Option<String>) -> Self {
+        Self {
             task,
-            text.as_deref(),
-            &model.defaults,
-            cancel,
-            &mut core::generate::NoObserver,
-        )?,
-    };
-    Ok(run)
+            text,
+            region: None,
+            listener: None,
+        }
+    }
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -236,6 +321,7 @@ impl Florence2 {
     /// Runtime cannot be loaded.
     #[uniffi::constructor]
     pub async fn create(model_dir: String, options: Florence2Options) -> Result<Arc<Self>, Florence2Error> {
+        options.validate()?;
         let load = options.load_options();
         let defaults = options.generate_options();
         let engine =
@@ -244,19 +330,13 @@ impl Florence2 {
                 .map_err(|e| Florence2Error::Internal {
                     reason: format!("the loading thread failed: {e}"),
                 })??;
-        let tokenizer = Arc::clone(engine.tokenizer());
-        let providers = engine
-            .execution_providers()
-            .iter()
-            .map(SessionProvider::from)
-            .collect();
+        // Defaults the model cannot honour (a token limit beyond its positions, 0 beams) fail
+        // here, not on every later call.
+        engine.search_options(&defaults)?;
+        let mut model = Model::new(engine, defaults);
+        model.limits = options.decode_limits();
         Ok(Arc::new(Self {
-            model: Mutex::new(Some(Arc::new(Model {
-                engine: Mutex::new(engine),
-                tokenizer,
-                defaults,
-                providers,
-            }))),
+            model: Mutex::new(Some(Arc::new(model))),
         }))
     }
 
@@ -272,7 +352,7 @@ impl Florence2 {
         task: Task,
         text: Option<String>,
     ) -> Result<TaskResult, Florence2Error> {
-        self.run_impl(image, task, text, None, None).await
+        self.run_impl(image, Request::new(task, text)).await
     }
 
     /// Like `run`, calling `listener` with the text so far after every generated token.
@@ -286,7 +366,14 @@ impl Florence2 {
         text: Option<String>,
         listener: Arc<dyn TokenListener>,
     ) -> Result<TaskResult, Florence2Error> {
-        self.run_impl(image, task, text, None, Some(listener)).await
+        self.run_impl(
+            image,
+            Request {
+                listener: Some(listener),
+                ..Request::new(task, text)
+            },
+        )
+        .await
     }
 
     /// Runs the vision encoder once; pass the result to `runEncoded` for any number of tasks.
@@ -294,10 +381,10 @@ impl Florence2 {
     /// # Errors
     /// `InvalidInput`, `Inference`, `Cancelled`, `Closed`.
     pub async fn encode(&self, image: ImageInput) -> Result<Arc<EncodedImage>, Florence2Error> {
-        self.with_model(move |_, engine, cancel| {
+        self.with_model(move |model, cancel| {
             let started = Instant::now();
             let (inner, preprocess_ms, vision_ms) =
-                image.with_view(|view| encode(engine, view, cancel, started))?;
+                image.with_view(&model.limits, |view| model.encode(view, cancel, started))?;
             Ok(Arc::new(EncodedImage {
                 inner,
                 preprocess_ms,
@@ -317,7 +404,7 @@ impl Florence2 {
         task: Task,
         text: Option<String>,
     ) -> Result<TaskResult, Florence2Error> {
-        self.run_encoded_impl(image, task, text, None, None).await
+        self.run_encoded_impl(image, Request::new(task, text)).await
     }
 
     /// Like `runEncoded`, calling `listener` after every generated token.
@@ -331,15 +418,21 @@ impl Florence2 {
         text: Option<String>,
         listener: Arc<dyn TokenListener>,
     ) -> Result<TaskResult, Florence2Error> {
-        self.run_encoded_impl(image, task, text, None, Some(listener))
-            .await
+        self.run_encoded_impl(
+            image,
+            Request {
+                listener: Some(listener),
+                ..Request::new(task, text)
+            },
+        )
+        .await
     }
 
     /// Runs `task` (with `text`, as in `run`) on every image; results are in input order.
     ///
-    /// The whole batch holds the model, so calls from other coroutines do not interleave with it.
-    /// Images are processed one after another for now (vision encoding of the next image does not
-    /// yet overlap decoding of the current one).
+    /// The batch is pipelined: the vision encoder works on the next image while the decoder
+    /// generates for the current one (at most one encoded image waits, so memory stays bounded).
+    /// Calls from other coroutines may interleave with the batch on either half of the model.
     ///
     /// # Errors
     /// As `run`, for the first image that fails (the message names its index); cancelling the
@@ -350,22 +443,8 @@ impl Florence2 {
         task: Task,
         text: Option<String>,
     ) -> Result<Vec<TaskResult>, Florence2Error> {
-        self.with_model(move |model, engine, cancel| {
-            let mut results = Vec::with_capacity(images.len());
-            for (index, image) in images.into_iter().enumerate() {
-                let started = Instant::now();
-                let one = image
-                    .with_view(|view| encode(engine, view, cancel, started))
-                    .and_then(|(encoded, preprocess_ms, vision_ms)| {
-                        run_encoded(model, engine, cancel, &encoded, task, text.clone(), None, None)
-                            .map(|run| TaskResult::from_run(run, preprocess_ms, vision_ms))
-                    })
-                    .map_err(|error| error.for_batch_item(index))?;
-                results.push(one);
-            }
-            Ok(results)
-        })
-        .await
+        self.with_model(move |model, cancel| model.run_batch(cancel, images, &Request::new(task, text)))
+            .await
     }
 
     /// Runs a region task (`REGION_TO_SEGMENTATION`, `REGION_TO_CATEGORY`,
@@ -379,7 +458,14 @@ impl Florence2 {
         task: Task,
         region: BoundingBox,
     ) -> Result<TaskResult, Florence2Error> {
-        self.run_impl(image, task, None, Some(region), None).await
+        self.run_impl(
+            image,
+            Request {
+                region: Some(region),
+                ..Request::new(task, None)
+            },
+        )
+        .await
     }
 
     /// `<CAPTION>`: a one-sentence caption (`TaskOutput.Text`).
