@@ -281,6 +281,8 @@ fn run(args: RunArgs) -> Result<()> {
                 "finish_reason": result.generated.finish,
                 "timings_ms": result.timings,
                 "tokens_per_second": result.tokens_per_second(),
+                "load_ms": load_ms,
+                "memory_mb": memory_mb(),
             });
             println!("{line}");
         } else {
@@ -296,6 +298,22 @@ fn run(args: RunArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Resident set now and its high-water mark so far, in MB, from `/proc/self/status` (Linux);
+/// `null` where that file does not exist.
+fn memory_mb() -> serde_json::Value {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return serde_json::Value::Null;
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+    };
+    json!({ "rss": field("VmRSS:"), "peak": field("VmHWM:") })
 }
 
 fn print_human(path: &std::path::Path, run: &florence2_core::pipeline::TaskRun) {
