@@ -10,6 +10,29 @@
 #[derive(Clone)]
 pub(crate) struct NormalizeTable {
     lut: [[f32; 256]; 3],
+    affine: Affine,
+}
+/// Per channel, the fast path's normalisation `f32(v) * scale + offset` (a multiply, then an
+/// add, each rounded: never fused, so SIMD lanes give the same bits).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Affine {
+    pub(crate) scale: [f32; 3],
+    pub(crate) offset: [f32; 3],
+}
+
+impl Affine {
+    /// `scale = rescale / std`, `offset = -mean / std` (in `f64`, then rounded to `f32`).
+    pub(crate) fn new(rescale_factor: f64, mean: [f32; 3], std: [f32; 3]) -> Self {
+        let scale = std::array::from_fn(|c| (rescale_factor / f64::from(std[c])) as f32);
+        let offset = std::array::from_fn(|c| (-f64::from(mean[c]) / f64::from(std[c])) as f32);
+        Self { scale, offset }
+    }
+
+    /// The normalised value of byte `v` of channel `c`.
+    #[inline]
+    pub(crate) fn apply(&self, c: usize, v: u8) -> f32 {
+        f32::from(v) * self.scale[c] + self.offset[c]
+    }
 }
 
 impl NormalizeTable {
@@ -24,7 +47,16 @@ impl NormalizeTable {
                 *slot = (rescaled - mean[c]) / std[c];
             }
         }
-        Self { lut }
+        Self {
+            lut,
+            affine: Affine::new(rescale_factor, mean, std),
+        }
+    }
+
+    /// The same normalisation as a multiply-add (for the fast path; within a few `f32` ulps of
+    /// the table).
+    pub(crate) fn affine(&self) -> &Affine {
+        &self.affine
     }
 
     /// Interleaved RGB (`3 * n` bytes) to three planes of `n` values in `out` (`3 * n` long).
@@ -32,25 +64,6 @@ impl NormalizeTable {
         let n = rgb.len() / 3;
         let (r, rest) = out.split_at_mut(n);
         let (g, b) = rest.split_at_mut(n);
-        for (((px, r), g), b) in rgb.chunks_exact(3).zip(r).zip(g).zip(b) {
-            *r = self.lut[0][usize::from(px[0])];
-            *g = self.lut[1][usize::from(px[1])];
-            *b = self.lut[2][usize::from(px[2])];
-        }
-    }
-
-    /// One RGB pixel's three normalised values.
-    #[inline]
-    pub(crate) fn pixel(&self, px: &[u8]) -> [f32; 3] {
-        [
-            self.lut[0][usize::from(px[0])],
-            self.lut[1][usize::from(px[1])],
-            self.lut[2][usize::from(px[2])],
-        ]
-    }
-
-    /// Interleaved RGB (`3 * n` bytes) into three separate rows of `n` values.
-    pub(crate) fn rgb8_to_planes(&self, rgb: &[u8], [r, g, b]: [&mut [f32]; 3]) {
         for (((px, r), g), b) in rgb.chunks_exact(3).zip(r).zip(g).zip(b) {
             *r = self.lut[0][usize::from(px[0])];
             *g = self.lut[1][usize::from(px[1])];

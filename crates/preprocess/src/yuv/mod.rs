@@ -35,7 +35,7 @@
 //!
 //! [`YuvView`]: crate::YuvView
 
-mod scalar;
+pub(crate) mod scalar;
 
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]

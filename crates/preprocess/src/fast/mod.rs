@@ -3,29 +3,97 @@
 //!
 //! 1. Horizontal pass, once per input row that an output row reads: the Y plane to the target
 //!    width, each chroma plane to half of it (rounded up), with Pillow's antialiased triangle
-//!    (`BILINEAR`) kernel in fixed point (module `resize`).
-//! 2. Per output row: the vertical pass of Y, U and V (Y to the target height, chroma too, from
-//!    its half-height plane), the BT.601 row kernel on the three rows (SIMD, chroma replicated to
-//!    pairs of pixels as in any 4:2:0 frame), and the normalisation table, written straight into
-//!    the CHW planes, rotated by index arithmetic.
+//!    (`BILINEAR`) kernel rounded to 14-bit `i16` weights (`table.rs`), read straight from the
+//!    frame (interleaved chroma included: no de-interleaving copy).
+//! 2. Per output row: the vertical pass of Y, U and V (Pillow's fixed-point triangle weights; Y
+//!    to the target height, chroma too, from its half-height plane), then one kernel that converts
+//!    the three rows (BT.601, chroma replicated to pairs of pixels as in any 4:2:0 frame),
+//!    normalises with a multiply-add and writes the three `f32` channel rows of the tensor
+//!    (straight into the CHW planes, or through a scratch row when rotating).
 //!
 //! No full-resolution RGB image is ever made: the colour conversion runs on the output pixels
 //! only (590k instead of 2M for 1080p → 768²). The price against the reference (convert, then
 //! bicubic in RGB) is the kernel (triangle, not bicubic), chroma at half the output resolution
 //! horizontally, and rounding to `u8` between the passes in YUV rather than RGB; the deviation is
-//! measured in `tests/fast_mode.rs` and documented in the crate README section of `lib.rs`.
+//! measured in `tests/fast_mode.rs` and documented in the crate docs (`lib.rs`).
+//!
+//! Kernels: `scalar.rs` (the reference), `avx2.rs`, `sse41.rs`, `neon.rs`, each tested against
+//! it (`tests.rs`).
+
+mod scalar;
+mod table;
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod avx2;
+#[cfg(target_arch = "aarch64")]
+#[allow(unsafe_code)]
+mod neon;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod sse41;
+
+#[cfg(test)]
+mod tests;
 
 use crate::backend::Backend;
 use crate::error::{PreprocessError, Result};
-use crate::normalize::NormalizeTable;
+use crate::normalize::{Affine, NormalizeTable};
 use crate::resize::pillow::{Coefficients, Filter};
-use crate::resize::{horizontal_row_c1, vertical_row};
-use crate::yuv::{Plane, Rotation, YuvView, yuv_row_to_rgb8};
+use crate::resize::vertical_row;
+use crate::yuv::{Plane, Rotation, YuvView};
+use table::Taps16;
+
+/// One plane row through the horizontal pass on `backend` (bit-identical to
+/// [`scalar::horizontal_row`]).
+pub(crate) fn horizontal_row(
+    backend: Backend,
+    src: &[u8],
+    pixel_stride: usize,
+    dst: &mut [u8],
+    table: &Taps16,
+) {
+    let done = match backend {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => avx2::horizontal_row(src, pixel_stride, dst, table),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Sse41 => sse41::horizontal_row(src, pixel_stride, dst, table),
+        #[cfg(target_arch = "aarch64")]
+        Backend::Neon => neon::horizontal_row(src, pixel_stride, dst, table),
+        _ => 0,
+    };
+    scalar::horizontal_row(src, pixel_stride, dst, table, done);
+}
+
+/// One output row converted and normalised on `backend` (bit-identical to
+/// [`scalar::yuv_to_planes`]).
+pub(crate) fn yuv_to_planes(
+    backend: Backend,
+    y: &[u8],
+    u: &[u8],
+    v: &[u8],
+    norm: &Affine,
+    out: [&mut [f32]; 3],
+) {
+    let [r, g, b] = out;
+    let done = match backend {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => avx2::yuv_to_planes(y, u, v, norm, [&mut *r, &mut *g, &mut *b]),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Sse41 => sse41::yuv_to_planes(y, u, v, norm, [&mut *r, &mut *g, &mut *b]),
+        #[cfg(target_arch = "aarch64")]
+        Backend::Neon => neon::yuv_to_planes(y, u, v, norm, [&mut *r, &mut *g, &mut *b]),
+        _ => 0,
+    };
+    scalar::yuv_to_planes(y, u, v, norm, [r, g, b], done);
+}
 
 /// One plane's two coefficient tables and its horizontally resampled rows.
 #[derive(Debug, Default)]
 struct PlaneResizer {
     horizontal: Coefficients,
+    /// `horizontal` as 16-bit weights.
+    horizontal16: Taps16,
     vertical: Coefficients,
     /// Rows `span.0..span.1` of the plane, resampled to the output width.
     rows: Vec<u8>,
@@ -37,9 +105,13 @@ impl PlaneResizer {
     /// Prepares the tables for a `(in_w, in_h)` plane covering `(ext_w, ext_h)` samples of its
     /// own grid, resampled to `out_w x out_h`.
     fn prepare(&mut self, in_w: usize, in_h: usize, ext: (f32, f32), out_w: usize, out_h: usize) -> bool {
-        if !self.horizontal.ensure(in_w, ext.0, out_w, Filter::Bilinear)
-            || !self.vertical.ensure(in_h, ext.1, out_h, Filter::Bilinear)
-        {
+        if !self.horizontal.is_for_box(in_w, ext.0, out_w, Filter::Bilinear) {
+            if !self.horizontal.ensure(in_w, ext.0, out_w, Filter::Bilinear) {
+                return false;
+            }
+            self.horizontal16.build(&self.horizontal, in_w);
+        }
+        if !self.vertical.ensure(in_h, ext.1, out_h, Filter::Bilinear) {
             return false;
         }
         self.span = self.vertical.input_span();
@@ -50,22 +122,11 @@ impl PlaneResizer {
             .is_some()
     }
 
-    /// The horizontal pass over every row the vertical pass reads. `gather` is scratch for
-    /// de-interleaving a plane with pixel stride 2.
-    fn horizontal_pass(&mut self, backend: Backend, plane: &Plane<'_>, samples: usize, gather: &mut Vec<u8>) {
+    /// The horizontal pass over every row the vertical pass reads, straight from the plane
+    /// (pixel stride 1 or 2).
+    fn horizontal_pass(&mut self, backend: Backend, plane: &Plane<'_>) {
         for (r, out) in (self.span.0..self.span.1).zip(self.rows.chunks_exact_mut(self.out_w)) {
-            let row = plane.row(r);
-            let row = if plane.pixel_stride == 1 {
-                row
-            } else {
-                // Pixel stride 2 (validated: the only other value): every other byte.
-                gather.resize(samples, 0);
-                for (g, pair) in gather.iter_mut().zip(row.chunks(2)) {
-                    *g = pair[0];
-                }
-                gather.as_slice()
-            };
-            horizontal_row_c1(backend, row, out, &self.horizontal);
+            horizontal_row(backend, plane.row(r), plane.pixel_stride, out, &self.horizontal16);
         }
     }
 
@@ -91,13 +152,13 @@ pub(crate) struct FastYuv {
     y: PlaneResizer,
     u: PlaneResizer,
     v: PlaneResizer,
-    gather: Vec<u8>,
     acc: Vec<i32>,
-    /// One output row: Y, U, V (chroma half width) and RGB.
+    /// One output row: Y, U, V (chroma half width).
     y_row: Vec<u8>,
     u_row: Vec<u8>,
     v_row: Vec<u8>,
-    rgb_row: Vec<u8>,
+    /// One normalised output row per channel, before rotation (rotated frames only).
+    rotated: Vec<f32>,
 }
 
 impl FastYuv {
@@ -136,14 +197,17 @@ impl FastYuv {
                 height: frame.height(),
             });
         }
-        self.y.horizontal_pass(backend, &frame.y, w, &mut self.gather);
-        self.u.horizontal_pass(backend, &frame.u, cw, &mut self.gather);
-        self.v.horizontal_pass(backend, &frame.v, cw, &mut self.gather);
+        self.y.horizontal_pass(backend, &frame.y);
+        self.u.horizontal_pass(backend, &frame.u);
+        self.v.horizontal_pass(backend, &frame.v);
 
         self.y_row.resize(tw, 0);
         self.u_row.resize(ctw, 0);
         self.v_row.resize(ctw, 0);
-        self.rgb_row.resize(3 * tw, 0);
+        if rotation != Rotation::None {
+            self.rotated.resize(3 * tw, 0.0);
+        }
+        let norm = table.affine();
         let plane = out_w * out_h;
         let (r_plane, rest) = out.split_at_mut(plane);
         let (g_plane, b_plane) = rest.split_at_mut(plane);
@@ -151,38 +215,30 @@ impl FastYuv {
             self.y.vertical_row(backend, i, &mut self.acc, &mut self.y_row);
             self.u.vertical_row(backend, i, &mut self.acc, &mut self.u_row);
             self.v.vertical_row(backend, i, &mut self.acc, &mut self.v_row);
-            yuv_row_to_rgb8(
-                backend,
-                &self.y_row,
-                &self.u_row,
-                &self.v_row,
-                1,
-                &mut self.rgb_row,
-            );
+            let (y, u, v) = (&self.y_row, &self.u_row, &self.v_row);
+            if rotation == Rotation::None {
+                let rows = [
+                    &mut r_plane[i * out_w..][..tw],
+                    &mut g_plane[i * out_w..][..tw],
+                    &mut b_plane[i * out_w..][..tw],
+                ];
+                yuv_to_planes(backend, y, u, v, norm, rows);
+                continue;
+            }
+            let (r_row, rest) = self.rotated.split_at_mut(tw);
+            let (g_row, b_row) = rest.split_at_mut(tw);
+            yuv_to_planes(backend, y, u, v, norm, [&mut *r_row, &mut *g_row, &mut *b_row]);
             // Where pixel x of this source-orientation row lands: start + x * step.
             let (start, step): (usize, isize) = match rotation {
-                Rotation::None => (i * out_w, 1),
                 Rotation::Rotate180 => ((th - 1 - i) * out_w + tw - 1, -1),
                 Rotation::Clockwise90 => (th - 1 - i, out_w as isize),
-                Rotation::Clockwise270 => ((tw - 1) * out_w + i, -(out_w as isize)),
+                _ => ((tw - 1) * out_w + i, -(out_w as isize)),
             };
-            if step == 1 {
-                table.rgb8_to_planes(
-                    &self.rgb_row,
-                    [
-                        &mut r_plane[start..start + tw],
-                        &mut g_plane[start..start + tw],
-                        &mut b_plane[start..start + tw],
-                    ],
-                );
-            } else {
-                for (x, px) in self.rgb_row.chunks_exact(3).enumerate() {
-                    let o = start.wrapping_add_signed(x as isize * step);
-                    let [r, g, b] = table.pixel(px);
-                    r_plane[o] = r;
-                    g_plane[o] = g;
-                    b_plane[o] = b;
-                }
+            for (x, ((&r, &g), &b)) in r_row.iter().zip(g_row.iter()).zip(b_row.iter()).enumerate() {
+                let o = start.wrapping_add_signed(x as isize * step);
+                r_plane[o] = r;
+                g_plane[o] = g;
+                b_plane[o] = b;
             }
         }
         Ok(())
