@@ -122,7 +122,14 @@ impl Florence2 {
         let config = ModelConfig::load(&files.config)?;
         let generation = GenerationConfig::load(&files.generation_config)?;
         let tokenizer = Arc::new(PromptTokenizer::load(&files.tokenizer, config.vocab_size)?);
-        let preprocessor = Preprocessor::new(PreprocessConfig::from_file(&files.preprocessor_config)?)?;
+        // A bad preprocessor_config.json is a broken model folder (naming the file), not bad input.
+        let bad_preprocessor = |e: florence2_preprocess::PreprocessError| Error::Config {
+            path: files.preprocessor_config.clone(),
+            detail: e.to_string(),
+        };
+        let preprocessor = PreprocessConfig::from_file(&files.preprocessor_config)
+            .and_then(Preprocessor::new)
+            .map_err(bad_preprocessor)?;
         let mut providers = Vec::with_capacity(Component::ALL.len());
         let mut open = |component: Component| -> Result<Session> {
             let path = files.graph(component);

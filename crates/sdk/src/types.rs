@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use florence2_core as core;
-use florence2_preprocess::{ImageView, PixelFormat, RgbImage, Rotation, YuvPlane, YuvView, yuv420_to_rgb8};
+use florence2_preprocess::{
+    DecodeLimits, ImageView, PixelFormat, PreprocessError, RgbImage, Rotation, YuvPlane, YuvView,
+    yuv420_to_rgb8,
+};
 
 use crate::Florence2Error;
 
@@ -292,9 +295,44 @@ pub struct Florence2Options {
     /// packaged with the app).
     #[uniffi(default = None)]
     pub onnx_runtime_path: Option<String>,
+    /// Largest image accepted, in pixels (width × height), for every kind of `ImageInput`: files
+    /// and encoded bytes are refused from their header, RGBA/BGRA/YUV buffers from their declared
+    /// size, before any pixel memory is allocated (`Florence2Exception.InvalidInput`, naming the
+    /// size and the limit). `null`: 64 Mi pixels (8192 × 8192, about 200 MB of RGB).
+    #[uniffi(default = None)]
+    pub max_image_pixels: Option<u64>,
 }
 
+/// The most intra-op threads `Florence2Options.threads` accepts (far above any phone's cores;
+/// larger values are a bug in the caller, and ONNX Runtime would try to start them all).
+pub const MAX_THREADS: u32 = 256;
+
 impl Florence2Options {
+    /// Checks the options that do not depend on the model (`create` checks the rest against the
+    /// loaded model: `maxNewTokens` within the decoder's positions, `numBeams` within 1..=64).
+    pub(crate) fn validate(&self) -> Result<(), Florence2Error> {
+        let invalid = |reason: String| Err(Florence2Error::InvalidInput { reason });
+        if self.threads > MAX_THREADS {
+            return invalid(format!(
+                "Florence2Options.threads is {}; use 0 (one per core) or 1..={MAX_THREADS}",
+                self.threads
+            ));
+        }
+        if self.max_image_pixels == Some(0) {
+            return invalid("Florence2Options.maxImagePixels is 0; no image could be accepted".into());
+        }
+        Ok(())
+    }
+
+    /// The pixel limit applied to every image input.
+    pub(crate) fn decode_limits(&self) -> DecodeLimits {
+        let limits = DecodeLimits::default();
+        match self.max_image_pixels {
+            Some(max) => limits.with_max_pixels(max),
+            None => limits,
+        }
+    }
+
     pub(crate) fn load_options(&self) -> core::LoadOptions {
         let provider = core::ProviderOptions {
             provider: self.execution_provider.unwrap_or(ExecutionProvider::Cpu).into(),
@@ -395,18 +433,25 @@ pub enum ImageInput {
 
 impl ImageInput {
     /// Decodes or wraps the input and hands a view of its pixels to `f`.
+    ///
+    /// Images of more than `limits` pixels are refused before anything of their size is
+    /// allocated: encoded ones from their header, raw buffers from their declared size.
     pub(crate) fn with_view<R>(
         &self,
+        limits: &DecodeLimits,
         f: impl FnOnce(ImageView<'_>) -> Result<R, Florence2Error>,
     ) -> Result<R, Florence2Error> {
+        if let Some((width, height)) = self.declared_size() {
+            check_pixels(width, height, limits)?;
+        }
         let decoded: RgbImage;
         let view = match self {
             ImageInput::EncodedBytes { bytes } => {
-                decoded = florence2_preprocess::decode(bytes)?;
+                decoded = florence2_preprocess::decode_with_limits(bytes, limits)?;
                 decoded.view()
             }
             ImageInput::FilePath { path } => {
-                decoded = florence2_preprocess::open(path)?;
+                decoded = florence2_preprocess::open_with_limits(path, limits)?;
                 decoded.view()
             }
             ImageInput::Rgba {
@@ -450,6 +495,31 @@ impl ImageInput {
         };
         f(view)
     }
+}
+
+impl ImageInput {
+    /// Width and height of a raw pixel input (`None` for encoded images, whose header says).
+    fn declared_size(&self) -> Option<(u32, u32)> {
+        match self {
+            ImageInput::EncodedBytes { .. } | ImageInput::FilePath { .. } => None,
+            ImageInput::Rgba { width, height, .. }
+            | ImageInput::Bgra { width, height, .. }
+            | ImageInput::Yuv420 { width, height, .. } => Some((*width, *height)),
+        }
+    }
+}
+
+/// Refuses a raw image of more than `limits` pixels (the same error as an encoded one).
+fn check_pixels(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), Florence2Error> {
+    if u64::from(width) * u64::from(height) > limits.max_pixels() {
+        return Err(PreprocessError::TooManyPixels {
+            width,
+            height,
+            max_pixels: limits.max_pixels(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// An axis-aligned box in image pixels: `(x1, y1)` top-left, `(x2, y2)` bottom-right.

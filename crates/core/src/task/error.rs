@@ -81,4 +81,17 @@ pub enum TaskError {
         /// The bin that was given.
         bin: u32,
     },
+
+    /// A region task's text input is not a region: four `<loc_N>` tokens, each `N` in `0..=999`
+    /// (`x1`, `y1`, `x2`, `y2` in thousandths of the image).
+    #[error(
+        "task {task} takes a region as four <loc_N> tokens with N in 0..=999 \
+         (e.g. <loc_52><loc_333><loc_932><loc_774>), but {input:?} was given"
+    )]
+    InvalidRegion {
+        /// The task.
+        task: Task,
+        /// The text that was given.
+        input: String,
+    },
 }

@@ -1,7 +1,7 @@
 //! Prompt construction: task (+ user text) → the text that is tokenised.
 
 use super::error::TaskError;
-use super::loc::PixelBox;
+use super::loc::{LOC_BINS, PixelBox, loc_token_at};
 use super::table::Task;
 
 impl Task {
@@ -13,12 +13,15 @@ impl Task {
     /// - Tasks with input replace `{input}` in their template with `text` **verbatim**: no
     ///   trimming, no escaping (Microsoft's processor and transformers.js do the same; transformers
     ///   5 trims). `<OPEN_VOCABULARY_DETECTION>` with `"cat"` → `"Locate cat in the image."`.
-    ///   Region tasks expect four `<loc_N>` tokens; [`Task::region_prompt`] builds them from a box.
+    ///   Region tasks take exactly four `<loc_N>` tokens (`N` in `0..=999`);
+    ///   [`Task::region_prompt`] builds them from a box.
     ///
     /// # Errors
     /// [`TaskError::UnexpectedInput`] if a task without input gets a non-empty text;
     /// [`TaskError::MissingInput`] / [`TaskError::EmptyInput`] if a task with input gets `None` /
-    /// the empty string.
+    /// the empty string; [`TaskError::InvalidRegion`] if a region task's text is not four
+    /// `<loc_N>` tokens with `N` in `0..=999` (anything else would be tokenised as plain text and
+    /// silently give a meaningless answer).
     pub fn prompt(self, text: Option<&str>) -> Result<String, TaskError> {
         let template = self.prompt_template();
         match (self.needs_text_input(), text) {
@@ -29,6 +32,12 @@ impl Task {
             }),
             (true, None) => Err(TaskError::MissingInput { task: self }),
             (true, Some("")) => Err(TaskError::EmptyInput { task: self }),
+            (true, Some(input)) if self.takes_region() && !is_region(input) => {
+                Err(TaskError::InvalidRegion {
+                    task: self,
+                    input: input.to_string(),
+                })
+            }
             (true, Some(input)) => Ok(template.replace("{input}", input)),
         }
     }
@@ -52,6 +61,22 @@ impl Task {
         let input = region.to_loc_tokens(image_width, image_height)?;
         self.prompt(Some(&input))
     }
+}
+
+/// Whether `text` is exactly four location tokens `<loc_N>` with `N` in `0..=999`.
+fn is_region(text: &str) -> bool {
+    let mut pos = 0;
+    let mut count = 0;
+    while pos < text.len() {
+        match loc_token_at(text, pos) {
+            Some((bin, len)) if bin < u64::from(LOC_BINS) => {
+                pos += len;
+                count += 1;
+            }
+            _ => return false,
+        }
+    }
+    count == 4
 }
 
 #[cfg(test)]
@@ -128,5 +153,35 @@ mod tests {
             Task::RegionToOcr.region_prompt(nan, 640, 480),
             Err(TaskError::NonFiniteCoordinate { name: "x2", .. })
         ));
+    }
+
+    #[test]
+    fn region_text_must_be_four_location_tokens() {
+        assert_eq!(
+            Task::RegionToCategory
+                .prompt(Some("<loc_0><loc_1><loc_998><loc_999>"))
+                .as_deref(),
+            Ok("What is the region <loc_0><loc_1><loc_998><loc_999>?")
+        );
+        for bad in [
+            "<loc_1><loc_2><loc_3><loc_1000>",
+            "<loc_1><loc_2><loc_3>",
+            "<loc_1><loc_2><loc_3><loc_4><loc_5>",
+            "<loc_1> <loc_2><loc_3><loc_4>",
+            "<loc_1><loc_2><loc_3><loc_-4>",
+            "<loc_1><loc_2><loc_3><loc_4",
+            "a cat",
+        ] {
+            assert_eq!(
+                Task::RegionToSegmentation.prompt(Some(bad)),
+                Err(TaskError::InvalidRegion {
+                    task: Task::RegionToSegmentation,
+                    input: bad.into()
+                }),
+                "{bad}"
+            );
+        }
+        // Other tasks with text input take any text, location tokens included.
+        assert!(Task::OpenVocabularyDetection.prompt(Some("<loc_5000>")).is_ok());
     }
 }

@@ -1,0 +1,98 @@
+//! Helpers shared by the SDK's integration tests: one tokio runtime, the fixture model loaded
+//! once through the SDK, fixture images, and copies of the fixture folder to break.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use florence2_sdk::{Florence2, Florence2Error, Florence2Options, ImageInput, Task, TaskResult};
+
+/// The fixture-folder helpers of the core tests (`fixture_model`, `fixture_copy`).
+#[path = "../../../core/tests/common/mod.rs"]
+pub mod core_common;
+
+/// The multi-threaded runtime the async SDK methods are driven on (as UniFFI does for Kotlin).
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// Runs an SDK future to completion.
+pub fn block<F: std::future::Future>(future: F) -> F::Output {
+    runtime().block_on(future)
+}
+
+/// The committed tiny-random fixture model folder.
+pub fn fixture_dir() -> String {
+    core_common::fixture_model().display().to_string()
+}
+
+/// Options that keep the fixture's calls short (greedy, a few tokens).
+pub fn quick_options() -> Florence2Options {
+    Florence2Options {
+        max_new_tokens: Some(8),
+        num_beams: Some(1),
+        ..Florence2Options::default()
+    }
+}
+
+/// The fixture model, loaded once per test binary through the SDK.
+pub fn shared_model() -> Arc<Florence2> {
+    static MODEL: OnceLock<Arc<Florence2>> = OnceLock::new();
+    Arc::clone(MODEL.get_or_init(|| block(Florence2::create(fixture_dir(), quick_options())).unwrap()))
+}
+
+/// A fixture image file.
+pub fn image_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/images")
+        .join(name)
+}
+
+/// The bytes of a fixture image file.
+pub fn image_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(image_path(name)).unwrap()
+}
+
+/// A small PNG that every test can run a task on.
+pub fn good_image() -> ImageInput {
+    ImageInput::EncodedBytes {
+        bytes: image_bytes("coffee_tiny_23x17.png"),
+    }
+}
+
+/// A uniform RGBA image.
+pub fn rgba(width: u32, height: u32) -> ImageInput {
+    ImageInput::Rgba {
+        bytes: vec![128; width as usize * height as usize * 4],
+        width,
+        height,
+        row_stride: width * 4,
+    }
+}
+
+/// A caption of the good image: the model must still work.
+pub fn good_call(model: &Florence2) -> TaskResult {
+    block(model.run(good_image(), Task::Caption, None)).expect("a good call after the bad one succeeds")
+}
+
+/// A short name of the error variant (for messages).
+pub fn variant(error: &Florence2Error) -> &'static str {
+    match error {
+        Florence2Error::ModelLoad { .. } => "ModelLoad",
+        Florence2Error::InvalidInput { .. } => "InvalidInput",
+        Florence2Error::Inference { .. } => "Inference",
+        Florence2Error::Cancelled => "Cancelled",
+        Florence2Error::Closed => "Closed",
+        Florence2Error::RuntimeUnavailable { .. } => "RuntimeUnavailable",
+        Florence2Error::Internal { .. } => "Internal",
+        _ => "other",
+    }
+}
