@@ -736,6 +736,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_florence2_sdk_checksum_method_florence2_encode(
     ): Int
+    external fun uniffi_florence2_sdk_checksum_method_florence2_execution_providers(
+    ): Int
     external fun uniffi_florence2_sdk_checksum_method_florence2_ground_phrases(
     ): Int
     external fun uniffi_florence2_sdk_checksum_method_florence2_is_unloaded(
@@ -829,6 +831,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_florence2_sdk_fn_method_florence2_encode(`ptr`: Long,`image`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_florence2_sdk_fn_method_florence2_execution_providers(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_florence2_sdk_fn_method_florence2_ground_phrases(`ptr`: Long,`image`: RustBuffer.ByValue,`caption`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_florence2_sdk_fn_method_florence2_is_unloaded(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1042,6 +1046,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_florence2_sdk_checksum_method_florence2_encode() and 0xFFFF) != 40054) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_execution_providers() and 0xFFFF) != 4581) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_florence2_sdk_checksum_method_florence2_ground_phrases() and 0xFFFF) != 44008) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1066,7 +1073,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run() and 0xFFFF) != 5630) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_batch() and 0xFFFF) != 1526) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_batch() and 0xFFFF) != 60139) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_encoded() and 0xFFFF) != 61229) {
@@ -1344,6 +1351,29 @@ public object FfiConverterUInt: FfiConverter<UInt, Int> {
 
     override fun write(value: UInt, buf: ByteBuffer) {
         buf.putInt(value.toInt())
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterULong: FfiConverter<ULong, Long> {
+    override fun lift(value: Long): ULong {
+        return value.toULong()
+    }
+
+    override fun read(buf: ByteBuffer): ULong {
+        return lift(buf.getLong())
+    }
+
+    override fun lower(value: ULong): Long {
+        return value.toLong()
+    }
+
+    override fun allocationSize(value: ULong) = 8UL
+
+    override fun write(value: ULong, buf: ByteBuffer) {
+        buf.putLong(value.toLong())
     }
 }
 
@@ -1922,7 +1952,8 @@ public object FfiConverterTypeEncodedImage: FfiConverter<EncodedImage, Long> {
  * A Florence-2 model loaded from a folder in the onnx-community layout.
  *
  * Every task method is a `suspend` function: the work runs on a background thread, never on the
- * caller's. Calls may be made from many coroutines at once; they take turns on the model.
+ * caller's. Calls may be made from many coroutines at once: the vision encoder and the decoder
+ * each serve one call at a time, so one call's image is encoded while another call decodes.
  * Cancelling a call's coroutine stops it within one decoder step.
  *
  * `close()` (it is `AutoCloseable`) releases the native object once in-flight calls finish;
@@ -1996,6 +2027,16 @@ public interface Florence2Interface {
     suspend fun `encode`(`image`: ImageInput): EncodedImage
     
     /**
+     * The execution provider each graph runs on, in pipeline order (vision encoder, token
+     * embeddings, text encoder, decoder): the requested one, or CPU after a fallback, with the
+     * reason. Does not wait for calls in flight.
+     *
+     * # Errors
+     * `Closed` after `unload()`.
+     */
+    fun `executionProviders`(): List<SessionProvider>
+    
+    /**
      * `<CAPTION_TO_PHRASE_GROUNDING>`: boxes for the phrases of `caption` (`TaskOutput.Boxes`).
      *
      * # Errors
@@ -2061,9 +2102,9 @@ public interface Florence2Interface {
     /**
      * Runs `task` (with `text`, as in `run`) on every image; results are in input order.
      *
-     * The whole batch holds the model, so calls from other coroutines do not interleave with it.
-     * Images are processed one after another for now (vision encoding of the next image does not
-     * yet overlap decoding of the current one).
+     * The batch is pipelined: the vision encoder works on the next image while the decoder
+     * generates for the current one (at most one encoded image waits, so memory stays bounded).
+     * Calls from other coroutines may interleave with the batch on either half of the model.
      *
      * # Errors
      * As `run`, for the first image that fails (the message names its index); cancelling the
@@ -2135,7 +2176,8 @@ public interface Florence2Interface {
  * A Florence-2 model loaded from a folder in the onnx-community layout.
  *
  * Every task method is a `suspend` function: the work runs on a background thread, never on the
- * caller's. Calls may be made from many coroutines at once; they take turns on the model.
+ * caller's. Calls may be made from many coroutines at once: the vision encoder and the decoder
+ * each serve one call at a time, so one call's image is encoded while another call decodes.
  * Cancelling a call's coroutine stops it within one decoder step.
  *
  * `close()` (it is `AutoCloseable`) releases the native object once in-flight calls finish;
@@ -2472,6 +2514,28 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
 
     
     /**
+     * The execution provider each graph runs on, in pipeline order (vision encoder, token
+     * embeddings, text encoder, decoder): the requested one, or CPU after a fallback, with the
+     * reason. Does not wait for calls in flight.
+     *
+     * # Errors
+     * `Closed` after `unload()`.
+     */
+    @Throws(Florence2Exception::class)override fun `executionProviders`(): List<SessionProvider> {
+            return FfiConverterSequenceTypeSessionProvider.lift(
+    callWithHandle {
+    uniffiRustCallWithError(Florence2Exception) { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_method_florence2_execution_providers(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * `<CAPTION_TO_PHRASE_GROUNDING>`: boxes for the phrases of `caption` (`TaskOutput.Boxes`).
      *
      * # Errors
@@ -2692,9 +2756,9 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
     /**
      * Runs `task` (with `text`, as in `run`) on every image; results are in input order.
      *
-     * The whole batch holds the model, so calls from other coroutines do not interleave with it.
-     * Images are processed one after another for now (vision encoding of the next image does not
-     * yet overlap decoding of the current one).
+     * The batch is pipelined: the vision encoder works on the next image while the decoder
+     * generates for the current one (at most one encoded image waits, so memory stays bounded).
+     * Calls from other coroutines may interleave with the batch on either half of the model.
      *
      * # Errors
      * As `run`, for the first image that fails (the message names its index); cancelling the
@@ -3401,6 +3465,23 @@ data class Florence2Options (
     var `executionProvider`: ExecutionProvider? = null 
     , 
     /**
+     * XNNPACK settings (used when `executionProvider` is `XNNPACK`).
+     */
+    var `xnnpack`: XnnpackOptions = XnnpackOptions() 
+    , 
+    /**
+     * NNAPI flags (used when `executionProvider` is `NNAPI`).
+     */
+    var `nnapi`: NnapiOptions = NnapiOptions() 
+    , 
+    /**
+     * When the requested provider cannot be used for a graph: `false` (default) fails `create`
+     * with `Florence2Exception.ExecutionProviderUnavailable`; `true` loads that graph on CPU
+     * instead (`Florence2.executionProviders()` reports it, with the reason).
+     */
+    var `cpuFallback`: kotlin.Boolean = false 
+    , 
+    /**
      * Default token limit of every call (`null`: the model's, else 1024, enough for polygons).
      */
     var `maxNewTokens`: kotlin.UInt? = null 
@@ -3416,6 +3497,14 @@ data class Florence2Options (
      * packaged with the app).
      */
     var `onnxRuntimePath`: kotlin.String? = null 
+    , 
+    /**
+     * Largest image accepted, in pixels (width × height), for every kind of `ImageInput`: files
+     * and encoded bytes are refused from their header, RGBA/BGRA/YUV buffers from their declared
+     * size, before any pixel memory is allocated (`Florence2Exception.InvalidInput`, naming the
+     * size and the limit). `null`: 64 Mi pixels (8192 × 8192, about 200 MB of RGB).
+     */
+    var `maxImagePixels`: kotlin.ULong? = null 
     
 ){
     
@@ -3435,9 +3524,13 @@ public object FfiConverterTypeFlorence2Options: FfiConverterRustBuffer<Florence2
             FfiConverterTypePrecisionPlan.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterOptionalTypeExecutionProvider.read(buf),
+            FfiConverterTypeXnnpackOptions.read(buf),
+            FfiConverterTypeNnapiOptions.read(buf),
+            FfiConverterBoolean.read(buf),
             FfiConverterOptionalUInt.read(buf),
             FfiConverterOptionalUInt.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalULong.read(buf),
         )
     }
 
@@ -3445,18 +3538,93 @@ public object FfiConverterTypeFlorence2Options: FfiConverterRustBuffer<Florence2
             FfiConverterTypePrecisionPlan.allocationSize(value.`precision`) +
             FfiConverterUInt.allocationSize(value.`threads`) +
             FfiConverterOptionalTypeExecutionProvider.allocationSize(value.`executionProvider`) +
+            FfiConverterTypeXnnpackOptions.allocationSize(value.`xnnpack`) +
+            FfiConverterTypeNnapiOptions.allocationSize(value.`nnapi`) +
+            FfiConverterBoolean.allocationSize(value.`cpuFallback`) +
             FfiConverterOptionalUInt.allocationSize(value.`maxNewTokens`) +
             FfiConverterOptionalUInt.allocationSize(value.`numBeams`) +
-            FfiConverterOptionalString.allocationSize(value.`onnxRuntimePath`)
+            FfiConverterOptionalString.allocationSize(value.`onnxRuntimePath`) +
+            FfiConverterOptionalULong.allocationSize(value.`maxImagePixels`)
     )
 
     override fun write(value: Florence2Options, buf: ByteBuffer) {
             FfiConverterTypePrecisionPlan.write(value.`precision`, buf)
             FfiConverterUInt.write(value.`threads`, buf)
             FfiConverterOptionalTypeExecutionProvider.write(value.`executionProvider`, buf)
+            FfiConverterTypeXnnpackOptions.write(value.`xnnpack`, buf)
+            FfiConverterTypeNnapiOptions.write(value.`nnapi`, buf)
+            FfiConverterBoolean.write(value.`cpuFallback`, buf)
             FfiConverterOptionalUInt.write(value.`maxNewTokens`, buf)
             FfiConverterOptionalUInt.write(value.`numBeams`, buf)
             FfiConverterOptionalString.write(value.`onnxRuntimePath`, buf)
+            FfiConverterOptionalULong.write(value.`maxImagePixels`, buf)
+    }
+}
+
+
+
+/**
+ * NNAPI flags (used when `executionProvider` is `NNAPI`). The defaults: fp16 off (keeps INT8
+ * graphs exact), NNAPI's CPU device disabled (so an accelerator runs the nodes NNAPI takes and
+ * ONNX Runtime's faster CPU kernels the rest), NHWC, not CPU-only. ONNX Runtime has no GPU-only
+ * flag: NNAPI chooses among the GPU, DSP and NPU drivers.
+ */
+data class NnapiOptions (
+    /**
+     * Let NNAPI compute float32 in float16 (faster on many accelerators, less accurate).
+     */
+    var `useFp16`: kotlin.Boolean = false 
+    , 
+    /**
+     * NCHW layout instead of NHWC (often slower).
+     */
+    var `useNchw`: kotlin.Boolean = false 
+    , 
+    /**
+     * Never use NNAPI's own CPU implementation.
+     */
+    var `cpuDisabled`: kotlin.Boolean = true 
+    , 
+    /**
+     * Only NNAPI's CPU reference implementation (slow; for validating accelerator output).
+     * Setting it together with `cpuDisabled` is `InvalidInput`.
+     */
+    var `cpuOnly`: kotlin.Boolean = false 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNnapiOptions: FfiConverterRustBuffer<NnapiOptions> {
+    override fun read(buf: ByteBuffer): NnapiOptions {
+        return NnapiOptions(
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NnapiOptions) = (
+            FfiConverterBoolean.allocationSize(value.`useFp16`) +
+            FfiConverterBoolean.allocationSize(value.`useNchw`) +
+            FfiConverterBoolean.allocationSize(value.`cpuDisabled`) +
+            FfiConverterBoolean.allocationSize(value.`cpuOnly`)
+    )
+
+    override fun write(value: NnapiOptions, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`useFp16`, buf)
+            FfiConverterBoolean.write(value.`useNchw`, buf)
+            FfiConverterBoolean.write(value.`cpuDisabled`, buf)
+            FfiConverterBoolean.write(value.`cpuOnly`, buf)
     }
 }
 
@@ -3747,6 +3915,70 @@ public object FfiConverterTypeQuad: FfiConverterRustBuffer<Quad> {
 
 
 /**
+ * The execution provider one graph's session got (`Florence2.executionProviders()`).
+ */
+data class SessionProvider (
+    /**
+     * The graph.
+     */
+    var `graph`: ModelGraph
+    , 
+    /**
+     * What `Florence2Options.executionProvider` asked for.
+     */
+    var `requested`: ExecutionProvider
+    , 
+    /**
+     * What the session runs on: `requested`, or `CPU` after a fallback (`cpuFallback = true`).
+     * Nodes an accelerator does not support run on ONNX Runtime's CPU kernels either way.
+     */
+    var `active`: ExecutionProvider
+    , 
+    /**
+     * Why `requested` could not be used (`null` when `active == requested`).
+     */
+    var `fallbackReason`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSessionProvider: FfiConverterRustBuffer<SessionProvider> {
+    override fun read(buf: ByteBuffer): SessionProvider {
+        return SessionProvider(
+            FfiConverterTypeModelGraph.read(buf),
+            FfiConverterTypeExecutionProvider.read(buf),
+            FfiConverterTypeExecutionProvider.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SessionProvider) = (
+            FfiConverterTypeModelGraph.allocationSize(value.`graph`) +
+            FfiConverterTypeExecutionProvider.allocationSize(value.`requested`) +
+            FfiConverterTypeExecutionProvider.allocationSize(value.`active`) +
+            FfiConverterOptionalString.allocationSize(value.`fallbackReason`)
+    )
+
+    override fun write(value: SessionProvider, buf: ByteBuffer) {
+            FfiConverterTypeModelGraph.write(value.`graph`, buf)
+            FfiConverterTypeExecutionProvider.write(value.`requested`, buf)
+            FfiConverterTypeExecutionProvider.write(value.`active`, buf)
+            FfiConverterOptionalString.write(value.`fallbackReason`, buf)
+    }
+}
+
+
+
+/**
  * Everything one task call produced.
  */
 data class TaskResult (
@@ -3897,7 +4129,47 @@ public object FfiConverterTypeTimings: FfiConverterRustBuffer<Timings> {
 
 
 /**
- * Where the graphs run.
+ * XNNPACK settings (used when `executionProvider` is `XNNPACK`).
+ */
+data class XnnpackOptions (
+    /**
+     * XNNPACK's threads; 0 (default) uses one per performance ("big") core.
+     */
+    var `threads`: kotlin.UInt = 0u 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeXnnpackOptions: FfiConverterRustBuffer<XnnpackOptions> {
+    override fun read(buf: ByteBuffer): XnnpackOptions {
+        return XnnpackOptions(
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: XnnpackOptions) = (
+            FfiConverterUInt.allocationSize(value.`threads`)
+    )
+
+    override fun write(value: XnnpackOptions, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`threads`, buf)
+    }
+}
+
+
+
+/**
+ * Where the graphs run. Pick by measuring on the target devices (docs/android.md): CPU is the
+ * safe default and often the fastest for Florence-2's transformer graphs.
  */
 
 enum class ExecutionProvider {
@@ -3905,7 +4177,17 @@ enum class ExecutionProvider {
     /**
      * ONNX Runtime's CPU kernels. Available everywhere.
      */
-    CPU;
+    CPU,
+    /**
+     * XNNPACK's CPU kernels (ONNX Runtime's Android package has them; desktop builds usually do
+     * not). ONNX Runtime's own pool drops to one thread; XNNPACK uses `XnnpackOptions.threads`.
+     */
+    XNNPACK,
+    /**
+     * Android's Neural Networks API (GPU/DSP/NPU drivers), configured by `NnapiOptions`. Android
+     * only; deprecated since Android 15 and often slower than CPU on transformer graphs.
+     */
+    NNAPI;
 
     
 
@@ -4030,6 +4312,14 @@ sealed class Florence2Exception(message: String): kotlin.Exception(message) {
         class RuntimeUnavailable(message: String) : Florence2Exception(message)
         
     /**
+     * The requested execution provider (`Florence2Options.executionProvider`) cannot be used on
+     * this device or build: not part of the ONNX Runtime library, not compiled in (NNAPI off
+     * Android), or ONNX Runtime could not register it or compile a graph with it. The model itself
+     * is fine on CPU: retry with `ExecutionProvider.CPU`, or set `cpuFallback = true`.
+     */
+        class ExecutionProviderUnavailable(message: String) : Florence2Exception(message)
+        
+    /**
      * A failure that the app cannot fix; please report it.
      */
         class Internal(message: String) : Florence2Exception(message)
@@ -4053,7 +4343,8 @@ public object FfiConverterTypeFlorence2Error : FfiConverterRustBuffer<Florence2E
             4 -> Florence2Exception.Cancelled(FfiConverterString.read(buf))
             5 -> Florence2Exception.Closed(FfiConverterString.read(buf))
             6 -> Florence2Exception.RuntimeUnavailable(FfiConverterString.read(buf))
-            7 -> Florence2Exception.Internal(FfiConverterString.read(buf))
+            7 -> Florence2Exception.ExecutionProviderUnavailable(FfiConverterString.read(buf))
+            8 -> Florence2Exception.Internal(FfiConverterString.read(buf))
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
         
@@ -4089,8 +4380,12 @@ public object FfiConverterTypeFlorence2Error : FfiConverterRustBuffer<Florence2E
                 buf.putInt(6)
                 Unit
             }
-            is Florence2Exception.Internal -> {
+            is Florence2Exception.ExecutionProviderUnavailable -> {
                 buf.putInt(7)
+                Unit
+            }
+            is Florence2Exception.Internal -> {
+                buf.putInt(8)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -4381,6 +4676,57 @@ public object FfiConverterTypeImageInput : FfiConverterRustBuffer<ImageInput>{
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * One of the four graphs of a model.
+ */
+
+enum class ModelGraph {
+    
+    /**
+     * `onnx/vision_encoder*.onnx`.
+     */
+    VISION_ENCODER,
+    /**
+     * `onnx/embed_tokens*.onnx`.
+     */
+    EMBED_TOKENS,
+    /**
+     * `onnx/encoder_model*.onnx`.
+     */
+    TEXT_ENCODER,
+    /**
+     * `onnx/decoder_model_merged*.onnx`.
+     */
+    DECODER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeModelGraph: FfiConverterRustBuffer<ModelGraph> {
+    override fun read(buf: ByteBuffer) = try {
+        ModelGraph.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ModelGraph) = 4UL
+
+    override fun write(value: ModelGraph, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
     }
 }
 
@@ -4818,6 +5164,38 @@ public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
+    override fun read(buf: ByteBuffer): kotlin.ULong? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterULong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.ULong?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterULong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.ULong?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterULong.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?> {
     override fun read(buf: ByteBuffer): kotlin.String? {
         if (buf.get().toInt() == 0) {
@@ -5100,6 +5478,34 @@ public object FfiConverterSequenceTypeQuad: FfiConverterRustBuffer<List<Quad>> {
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeQuad.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeSessionProvider: FfiConverterRustBuffer<List<SessionProvider>> {
+    override fun read(buf: ByteBuffer): List<SessionProvider> {
+        val len = buf.getInt()
+        return List<SessionProvider>(len) {
+            FfiConverterTypeSessionProvider.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<SessionProvider>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSessionProvider.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<SessionProvider>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSessionProvider.write(it, buf)
         }
     }
 }
