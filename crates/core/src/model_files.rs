@@ -7,7 +7,8 @@
 //! ```
 //!
 //! The suffix names the precision (`""` fp32, `_fp16`, `_quantized`, `_int8`, `_uint8`, `_q4`,
-//! `_q4f16`, `_bnb4`), as in transformers.js, and can be chosen per component.
+//! `_q4f16`, `_bnb4`), as in transformers.js, plus `_static_int8` (calibrated QDQ INT8 written by
+//! `models/quantize.py`), and can be chosen per component.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -79,11 +80,14 @@ pub enum Precision {
     Q4f16,
     /// 4-bit NF4 `MatMulBnb4` (`_bnb4`).
     Bnb4,
+    /// Static INT8 in QDQ form, activations calibrated on images (`_static_int8`, written by
+    /// `models/quantize.py --precision static_int8`; no public file uses this suffix).
+    StaticInt8,
 }
 
 impl Precision {
     /// All precisions.
-    pub const ALL: [Precision; 8] = [
+    pub const ALL: [Precision; 9] = [
         Precision::Fp32,
         Precision::Fp16,
         Precision::Quantized,
@@ -92,6 +96,7 @@ impl Precision {
         Precision::Q4,
         Precision::Q4f16,
         Precision::Bnb4,
+        Precision::StaticInt8,
     ];
 
     /// The file-name suffix (`""` for fp32).
@@ -105,6 +110,7 @@ impl Precision {
             Precision::Q4 => "_q4",
             Precision::Q4f16 => "_q4f16",
             Precision::Bnb4 => "_bnb4",
+            Precision::StaticInt8 => "_static_int8",
         }
     }
 
@@ -119,6 +125,7 @@ impl Precision {
             Precision::Q4 => "q4",
             Precision::Q4f16 => "q4f16",
             Precision::Bnb4 => "bnb4",
+            Precision::StaticInt8 => "static_int8",
         }
     }
 }
@@ -143,6 +150,7 @@ impl FromStr for Precision {
             "q4" => Precision::Q4,
             "q4f16" => Precision::Q4f16,
             "bnb4" => Precision::Bnb4,
+            "static_int8" | "static-int8" | "qdq" => Precision::StaticInt8,
             _ => {
                 let known: Vec<&str> = Precision::ALL.iter().map(|p| p.name()).collect();
                 return Err(Error::InvalidInput {

@@ -1,6 +1,8 @@
 //! Every precision variant that `models/quantize.py` writes (ONNX Runtime's own quantisation and
-//! float16 tools) loads through the contract check and runs, alone and mixed per component.
-//! Needs the model-tool venv (`scripts/setup.sh`).
+//! float16 tools, and static INT8 calibrated through the `florence2` CLI's preprocessing) loads
+//! through the contract check and runs, alone and mixed per component.
+//! Needs the model-tool venv (`scripts/setup.sh`) and the `florence2` binary (built by
+//! `cargo test --workspace` before tests run, or `cargo build -p florence2-cli`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -27,7 +29,9 @@ fn quantized_fixture() -> tempfile::TempDir {
         .arg(root().join("models/quantize.py"))
         .arg("--model")
         .arg(dir.path())
-        .args(["--precision", "int8", "uint8", "q8", "fp16", "q4"])
+        .args(["--precision", "int8", "uint8", "q8", "fp16", "q4", "static_int8"])
+        // Static INT8: two calibration images, four decoder steps each (the test is about loading).
+        .args(["--calib-count", "2", "--calib-max-new-tokens", "4"])
         .status()
         .unwrap();
     assert!(status.success(), "models/quantize.py failed");
@@ -51,6 +55,7 @@ fn every_written_precision_loads_and_runs() {
         Precision::Quantized,
         Precision::Fp16,
         Precision::Q4,
+        Precision::StaticInt8,
     ]
     .into_iter()
     .map(|p| (p.name().to_string(), PrecisionPlan::uniform(p)))
@@ -62,6 +67,15 @@ fn every_written_precision_loads_and_runs() {
             embed_tokens: Precision::Fp32,
             text_encoder: Precision::Int8,
             decoder: Precision::Q4,
+        },
+    ));
+    plans.push((
+        "static int8 vision + dynamic int8 decoder".into(),
+        PrecisionPlan {
+            vision_encoder: Precision::StaticInt8,
+            embed_tokens: Precision::StaticInt8,
+            text_encoder: Precision::StaticInt8,
+            decoder: Precision::Int8,
         },
     ));
     for (name, plan) in plans {
