@@ -226,7 +226,7 @@ fun main() {
         val kind = when (e2 as Florence2Exception) {
             is Florence2Exception.ModelLoad, is Florence2Exception.InvalidInput, is Florence2Exception.Inference,
             is Florence2Exception.Cancelled, is Florence2Exception.Closed, is Florence2Exception.RuntimeUnavailable,
-            is Florence2Exception.Internal -> "typed"
+            is Florence2Exception.ExecutionProviderUnavailable, is Florence2Exception.Internal -> "typed"
         }
         assertEquals("typed", kind)
     }
@@ -379,6 +379,8 @@ fun main() {
         assertTrue(result.generatedIds.size > 1 && result.generatedIds.last() == 2u, "${result.generatedIds.size}")
         assertThrowsSuspend(IllegalStateException::class.java) { m.caption(chelsea) }
     }
+
+    executionProviderTests() // ExecutionProviderTests.kt
 
     model.close()
     long.close()
