@@ -92,7 +92,7 @@ cargo ndk "${ndk_args[@]}" --platform "$MIN_SDK" \
   build --locked -p florence2-sdk --lib --profile release-android
 # Copied here rather than with cargo-ndk's -o, whose handling of custom profiles varies by version.
 for abi in "${abis[@]}"; do
-  built=target/${TRIPLE[$abi]}/release-android/libflorence2_sdk.so
+  built=${CARGO_TARGET_DIR:-target}/${TRIPLE[$abi]}/release-android/libflorence2_sdk.so
   [ -f "$built" ] || die "cargo ndk did not produce $built"
   mkdir -p "$JNI_OUT/$abi"
   cp "$built" "$JNI_OUT/$abi/"
@@ -104,7 +104,7 @@ GEN_OUT=bindings/android/build/generated/uniffi
 echo "==> uniffi-bindgen (Kotlin, from the ${abis[0]} library)"
 cargo build --locked -q -p uniffi-bindgen
 rm -rf "$GEN_OUT"
-target/debug/uniffi-bindgen generate --no-format --library "$JNI_OUT/${abis[0]}/libflorence2_sdk.so" \
+"${CARGO_TARGET_DIR:-target}/debug/uniffi-bindgen" generate --no-format --library "$JNI_OUT/${abis[0]}/libflorence2_sdk.so" \
   --language kotlin --config uniffi.toml --out-dir "$GEN_OUT" >/dev/null
 if ! diff -r "$GEN_OUT" bindings/kotlin/generated >/dev/null 2>&1; then
   echo "    note: differs from the committed bindings/kotlin/generated (uncommitted Rust API changes?);" \

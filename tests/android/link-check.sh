@@ -58,7 +58,8 @@ LLD=$SYSROOT/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld
 rustup target add aarch64-linux-android x86_64-linux-android aarch64-unknown-linux-musl \
   x86_64-unknown-linux-musl >/dev/null 2>&1 || true
 
-WORK=$ROOT/target/android-link-check
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+WORK=$TARGET_DIR/android-link-check
 mkdir -p "$WORK"
 
 # mkstubs <target> <dir> <symbol list file>
@@ -108,7 +109,7 @@ link() { # link <target> <stub dir> <shim object>
   upper=$(tr 'a-z-' 'A-Z_' <<<"$target")
   env "CARGO_TARGET_${upper}_LINKER=$LLD" \
     "CARGO_TARGET_${upper}_RUSTFLAGS=-C linker-flavor=ld.lld -L native=$2 -C link-arg=$3 -C link-arg=-zmax-page-size=16384 -C link-arg=--soname=libflorence2_sdk.so" \
-    cargo build --locked -q -p florence2-sdk --lib --profile "$PROFILE" --target "$target"
+    cargo build --locked -q -p florence2-sdk --lib --profile "$PROFILE" --target "$target" --target-dir "$TARGET_DIR"
 }
 
 undefined_symbols() {
@@ -125,13 +126,13 @@ for target in aarch64-linux-android x86_64-linux-android; do
   : >"$WORK/$target/syms"
   shims "$target" "$WORK/$target/shims.o"
   mkstubs "$target" "$stubs" "$WORK/$target/syms"
-  so=target/$target/$PROFILE_DIR/libflorence2_sdk.so
+  so=$TARGET_DIR/$target/$PROFILE_DIR/libflorence2_sdk.so
   link "$target" "$stubs" "$WORK/$target/shims.o"
   undefined_symbols "$so" >"$WORK/$target/syms"
   mkstubs "$target" "$stubs" "$WORK/$target/syms"
   # Relink against the complete stubs: cargo does not track the stub files, but a missing output
   # makes it rerun rustc for florence2-sdk alone.
-  rm -f "$so" "target/$target/$PROFILE_DIR/deps/libflorence2_sdk.so"
+  rm -f "$so" "$TARGET_DIR/$target/$PROFILE_DIR/deps/libflorence2_sdk.so"
   link "$target" "$stubs" "$WORK/$target/shims.o"
   undefined_symbols "$so" >"$WORK/$target/syms.final"
   cat "$stubs"/src/*.s | sed -n 's/^\.globl //p' | sort -u >"$WORK/$target/stubbed"
