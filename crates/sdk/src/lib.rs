@@ -6,7 +6,8 @@
 //! | file | what Kotlin sees |
 //! |---|---|
 //! | `florence2.rs` | `Florence2` (async factory `create`, `suspend` task methods, `encode` → `EncodedImage`, `unload`, `AutoCloseable`), `TokenListener` |
-//! | `types.rs` | `Florence2Options`, `PrecisionPlan`, `Precision`, `Task`, `ImageInput`, `TaskResult`, `TaskOutput` and geometry |
+//! | `types.rs` | `Florence2Options`, `PrecisionPlan`, `Precision`, `ExecutionProvider` (+ `XnnpackOptions`, `NnapiOptions`, the `SessionProvider` report), `Task`, `ImageInput`, `TaskResult`, `TaskOutput` and geometry |
+//! | `download.rs` | `ModelManifest` (built-in / JSON, presets), `ModelDownloader` (`download` with a `DownloadListener`, `status`, `verify`, `delete`, `open` → `Florence2`), `DownloadProgress`, `ModelStatus` |
 //! | `error.rs` | `Florence2Exception` (sealed), mapped from core in one `From` impl |
 //!
 //! Threads: exported async methods run in a tokio context; ONNX Runtime work goes to
@@ -21,12 +22,17 @@
 
 #![forbid(unsafe_code)]
 
+mod download;
 mod error;
 mod florence2;
 mod types;
 
 use std::path::Path;
 
+pub use download::{
+    DownloadFileState, DownloadListener, DownloadOptions, DownloadProgress, DownloadReport, FileProgress,
+    ModelDownloader, ModelManifest, ModelPreset, ModelStatus, builtin_model_ids,
+};
 pub use error::Florence2Error;
 pub use florence2::{EncodedImage, Florence2, TokenListener};
 pub use types::{

@@ -6,6 +6,7 @@ import android.graphics.Canvas
 import android.graphics.Color
 import android.graphics.Paint
 import android.graphics.RectF
+import android.util.TypedValue
 import android.view.View
 import kotlin.math.max
 
@@ -30,7 +31,7 @@ class DetectionOverlay(context: Context) : View(context) {
     }
     private val textPaint = Paint().apply {
         color = Color.WHITE
-        textSize = 14f * resources.displayMetrics.scaledDensity
+        textSize = TypedValue.applyDimension(TypedValue.COMPLEX_UNIT_SP, 14f, resources.displayMetrics)
         isAntiAlias = true
     }
     private val labelBackground = Paint().apply { color = Color.argb(160, 0, 0, 0) }

@@ -178,13 +178,10 @@ class MainActivity : ComponentActivity() {
         try {
             val current = model ?: return
             if (!busy.compareAndSet(false, true)) return
-            val input: ImageInput
-            val size: Pair<Int, Int>
-            try {
+            val (input, size) = try {
                 // The rotation CameraX reports for this frame (sensor vs display orientation).
                 val rotation = frame.imageInfo.rotationDegrees
-                input = frame.toYuv420Input(rotation)
-                size = frame.rotatedSize(rotation)
+                frame.toYuv420Input(rotation) to frame.rotatedSize(rotation)
             } catch (e: RuntimeException) {
                 busy.set(false)
                 Log.w(TAG, "could not read the frame", e)
