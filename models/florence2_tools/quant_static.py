@@ -136,7 +136,7 @@ def quantize_model(model: onnx.ModelProto, dst: Path, reader, opts: StaticOption
     keep_ops = {k for k in opts.keep_float if k != "residual-add"}
     op_types = [op for op in (opts.op_types or default_op_types()) if op not in keep_ops]
     with tempfile.TemporaryDirectory(prefix="f2quant.", dir=work_dir) as tmp:
-        work = Path(tmp)
+        work = Path(tmp).resolve()
         raw, pre, src = work / "raw.onnx", work / "pre.onnx", work / "model.onnx"
         onnx.save(model, str(raw))
         del model

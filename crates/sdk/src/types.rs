@@ -89,6 +89,9 @@ pub enum Precision {
     Q4f16,
     /// 4-bit NF4 (`_bnb4`).
     Bnb4,
+    /// Static INT8 (QDQ), activations calibrated on images (`_static_int8`, written by
+    /// `models/quantize.py --precision static_int8`).
+    StaticInt8,
 }
 
 impl From<Precision> for core::Precision {
@@ -102,6 +105,7 @@ impl From<Precision> for core::Precision {
             Precision::Q4 => core::Precision::Q4,
             Precision::Q4f16 => core::Precision::Q4f16,
             Precision::Bnb4 => core::Precision::Bnb4,
+            Precision::StaticInt8 => core::Precision::StaticInt8,
         }
     }
 }

@@ -4771,7 +4771,12 @@ enum class Precision {
     /**
      * 4-bit NF4 (`_bnb4`).
      */
-    BNB4;
+    BNB4,
+    /**
+     * Static INT8 (QDQ), activations calibrated on images (`_static_int8`, written by
+     * `models/quantize.py --precision static_int8`).
+     */
+    STATIC_INT8;
 
     
 
