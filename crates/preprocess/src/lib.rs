@@ -25,7 +25,8 @@
 //! `resize/` (`pillow.rs`: Pillow's coefficient tables; `scalar.rs`: the reference passes;
 //! `avx2.rs`, `neon.rs`: bit-exact SIMD twins of the horizontal pass), `normalize.rs`
 //! (rescale/normalise table), `decode/` (PNG/JPEG via the `image` crate, header checks),
-//! `config.rs`, `preprocessor.rs` (the reusable façade), `rotate.rs` (rotation of images), `yuv/` (camera frames: views, BT.601
+//! `config.rs`, `preprocessor.rs` (the reusable façade), `rotate.rs` (rotation of images),
+//! `source.rs` ([`ImageSource`]: pixels or a camera frame, with a rotation), `yuv/` (camera frames: views, BT.601
 //! conversion, `scalar.rs`/`avx2.rs`/`neon.rs` row kernels), `fast.rs` (the fused fast camera
 //! path), `backend.rs` ([`Backend`], detected once).
 //!
@@ -67,6 +68,7 @@ mod pixels;
 mod preprocessor;
 mod resize;
 mod rotate;
+mod source;
 mod yuv;
 
 pub use backend::Backend;
@@ -75,4 +77,5 @@ pub use decode::{DecodeLimits, decode, decode_with_limits, open, open_with_limit
 pub use error::{PreprocessError, Result};
 pub use pixels::{ImageView, PixelFormat, RgbImage};
 pub use preprocessor::{Preprocessor, ResizeMode};
+pub use source::ImageSource;
 pub use yuv::{CropRect, Rotation, YuvFormat, YuvPlane, YuvView, yuv420_to_rgb8};

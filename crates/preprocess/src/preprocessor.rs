@@ -10,6 +10,7 @@ use crate::pixels::ImageView;
 use crate::resize::Resizer;
 use crate::resize::pillow::Filter;
 use crate::rotate::rotate_into;
+use crate::source::ImageSource;
 use crate::yuv::{Rotation, YuvView, convert};
 
 /// How the image is brought to the model's size.
@@ -173,6 +174,18 @@ impl Preprocessor {
         let result = ImageView::packed(&rotated, w, h, format).and_then(|view| self.process(view, out));
         self.frame_rgb = rotated;
         result
+    }
+
+    /// Writes the normalised CHW tensor of any [`ImageSource`]: [`process_rotated`](Self::process_rotated)
+    /// for pixels, [`process_yuv`](Self::process_yuv) for camera frames.
+    ///
+    /// # Errors
+    /// As [`process`](Self::process).
+    pub fn process_source(&mut self, source: &ImageSource<'_>, out: &mut [f32]) -> Result<()> {
+        match source {
+            ImageSource::Pixels { view, rotation } => self.process_rotated(*view, *rotation, out),
+            ImageSource::Yuv { frame, rotation } => self.process_yuv(frame, *rotation, out),
+        }
     }
 
     /// The configuration.

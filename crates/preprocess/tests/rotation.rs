@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use florence2_preprocess::{
-    CropRect, ImageView, PixelFormat, PreprocessConfig, PreprocessError, Preprocessor, ResizeMode, Rotation,
+    CropRect, ImageSource, ImageView, PixelFormat, PreprocessConfig, PreprocessError, Preprocessor,
+    ResizeMode, Rotation, YuvFormat, YuvView,
 };
 
 fn noise(seed: u64, len: usize) -> Vec<u8> {
@@ -133,4 +134,30 @@ fn bad_crops_are_typed_errors() {
     }
     // Odd origins are fine for packed pixels (unlike 4:2:0 frames).
     assert!(view.crop(CropRect::new(3, 5, 7, 3)).is_ok());
+}
+
+#[test]
+fn image_source_dispatches_to_the_matching_entry_point() {
+    let data = noise(7, 33 * 20 * 4);
+    let view = ImageView::packed(&data, 33, 20, PixelFormat::Bgra8).unwrap();
+    let nv21 = noise(8, YuvFormat::Nv21.frame_len(34, 20) as usize);
+    let frame = YuvView::from_packed(&nv21, 34, 20, YuvFormat::Nv21).unwrap();
+    for mode in [ResizeMode::Reference, ResizeMode::Fast] {
+        let mut pre = Preprocessor::new(PreprocessConfig::florence2().with_size(16, 12))
+            .unwrap()
+            .with_resize_mode(mode);
+        let mut a = vec![0f32; pre.output_len()];
+        let mut b = vec![1f32; pre.output_len()];
+        let source = ImageSource::pixels(view, Rotation::Clockwise90);
+        assert_eq!(source.size(), (20, 33));
+        pre.process_source(&source, &mut a).unwrap();
+        pre.process_rotated(view, Rotation::Clockwise90, &mut b).unwrap();
+        assert_eq!(a, b, "{mode:?} pixels");
+        let source = ImageSource::yuv(frame, Rotation::Clockwise270);
+        assert_eq!(source.size(), (20, 34));
+        pre.process_source(&source, &mut a).unwrap();
+        pre.process_yuv(&frame, Rotation::Clockwise270, &mut b).unwrap();
+        assert_eq!(a, b, "{mode:?} yuv");
+        assert_eq!(ImageSource::from(view).size(), (33, 20));
+    }
 }

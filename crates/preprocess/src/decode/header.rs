@@ -34,6 +34,27 @@ pub(crate) fn png_header(data: &[u8]) -> Option<Header> {
     })
 }
 
+/// A problem with a PNG's `PLTE` chunk that the `png` crate (0.18) does not report but panics on:
+/// a palette must hold 1 to 256 RGB entries, so its length is a non-zero multiple of 3 up to 768
+/// (PNG spec 11.2.3; libpng refuses such files too). Chunks are walked up to the first `IDAT`
+/// (the palette must come before it); anything unreadable is left for the decoder to report.
+pub(crate) fn png_palette_problem(data: &[u8]) -> Option<String> {
+    let mut at = 8;
+    loop {
+        let len = u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?) as usize;
+        let kind = data.get(at + 4..at + 8)?;
+        match kind {
+            b"PLTE" if len == 0 || len % 3 != 0 || len > 768 => {
+                return Some(format!(
+                    "PLTE chunk of {len} bytes (a palette is 1 to 256 RGB entries of 3 bytes)"
+                ));
+            }
+            b"IDAT" | b"IEND" => return None,
+            _ => at = at.checked_add(12)?.checked_add(len)?,
+        }
+    }
+}
+
 /// Walks a JPEG's segments from `SOI` to `EOI`, reading the frame size from the first `SOFn`.
 ///
 /// Segments with a length are skipped whole (so a thumbnail's `EOI` inside `APP1` does not
@@ -174,6 +195,31 @@ mod tests {
         }
         assert!(matches!(scan_jpeg(b"\x89PNG"), JpegScan::Corrupt(_)));
         assert!(matches!(scan_jpeg(&jpeg(&[sos, eoi])), JpegScan::Corrupt(_)));
+    }
+
+    #[test]
+    fn png_palette_lengths() {
+        let chunk = |kind: &[u8; 4], len: u32| {
+            let mut c = len.to_be_bytes().to_vec();
+            c.extend_from_slice(kind);
+            c.extend(std::iter::repeat_n(0u8, len as usize + 4));
+            c
+        };
+        let png = |plte: u32| {
+            let mut p = b"\x89PNG\r\n\x1a\n".to_vec();
+            p.extend(chunk(b"IHDR", 13));
+            p.extend(chunk(b"PLTE", plte));
+            p.extend(chunk(b"IDAT", 2));
+            p
+        };
+        for ok in [3, 48, 768] {
+            assert_eq!(png_palette_problem(&png(ok)), None, "{ok}");
+        }
+        for bad in [0, 1, 49, 771] {
+            assert!(png_palette_problem(&png(bad)).is_some_and(|d| d.contains(&bad.to_string())), "{bad}");
+        }
+        // A palette after the image data is not looked at; truncated chunk lists are the decoder's.
+        assert_eq!(png_palette_problem(&png(3)[..20]), None);
     }
 
     #[test]

@@ -152,6 +152,9 @@ pub fn decode_with_limits(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImag
         if let Some(header) = header::png_header(bytes) {
             limits.check(header)?;
         }
+        if let Some(detail) = header::png_palette_problem(bytes) {
+            return Err(PreprocessError::Decode { format, detail });
+        }
     } else {
         match header::scan_jpeg(bytes) {
             JpegScan::Complete(header) => limits.check(header)?,

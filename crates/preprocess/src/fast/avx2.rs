@@ -14,10 +14,10 @@ use std::arch::x86_64::{
     _mm_shuffle_epi8, _mm_storel_epi64, _mm_unpacklo_epi64, _mm256_add_epi16, _mm256_add_epi32,
     _mm256_add_ps, _mm256_adds_epi16, _mm256_and_si256, _mm256_castsi128_si256, _mm256_castsi256_si128,
     _mm256_cvtepi16_epi32, _mm256_cvtepi32_ps, _mm256_cvtepu8_epi16, _mm256_extracti128_si256,
-    _mm256_hadd_epi32, _mm256_inserti128_si256, _mm256_madd_epi16, _mm256_max_epi16, _mm256_min_epi16,
-    _mm256_mul_ps, _mm256_mullo_epi16, _mm256_permutevar8x32_epi32, _mm256_set1_epi16, _mm256_set1_epi32,
-    _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_si256, _mm256_srai_epi16, _mm256_srai_epi32,
-    _mm256_storeu_ps, _mm256_sub_epi16,
+    _mm256_hadd_epi32, _mm256_inserti128_si256, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_max_epi16,
+    _mm256_min_epi16, _mm256_mul_ps, _mm256_mullo_epi16, _mm256_permutevar8x32_epi32, _mm256_set1_epi16,
+    _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_si256, _mm256_srai_epi16,
+    _mm256_srai_epi32, _mm256_storeu_ps, _mm256_sub_epi16,
 };
 
 use super::table::{BITS, ROUND, Taps16};
@@ -59,6 +59,9 @@ unsafe fn samples2(src: &[u8], pixel_stride: usize, at_a: usize, at_b: usize) ->
 
 #[target_feature(enable = "avx2")]
 unsafe fn horizontal(src: &[u8], ps: usize, dst: &mut [u8], table: &Taps16) -> usize {
+    if table.k() == 8 {
+        return horizontal_k8(src, ps, dst, table);
+    }
     let k = table.k();
     let n = dst.len().min(table.out_size());
     let rounding = _mm256_set1_epi32(ROUND);
@@ -97,6 +100,44 @@ unsafe fn horizontal(src: &[u8], ps: usize, dst: &mut [u8], table: &Taps16) -> u
         );
         // SAFETY: `i + 8 <= n <= dst.len()`.
         unsafe { _mm_storel_epi64(dst.as_mut_ptr().add(i).cast(), _mm_packus_epi16(words, words)) };
+        i += 8;
+    }
+    i
+}
+
+/// [`horizontal`] for 8 slots per output (every downscale up to 2.5x with the triangle kernel):
+/// the 64 weights of a block are contiguous, one bounds check per block.
+#[target_feature(enable = "avx2")]
+fn horizontal_k8(src: &[u8], ps: usize, dst: &mut [u8], table: &Taps16) -> usize {
+    let n = dst.len().min(table.out_size());
+    let (firsts, weights) = (table.firsts(), table.weights());
+    let rounding = _mm256_set1_epi32(ROUND);
+    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    let mut i = 0;
+    while i + 8 <= n {
+        let f = &firsts[i..i + 8];
+        let w = &weights[8 * i..8 * i + 64];
+        // Firsts never decrease: if the block's last output reads in bounds, all do.
+        if (f[7] + 8) * ps > src.len() {
+            break;
+        }
+        // SAFETY: every `(f[j] + 8) * ps <= (f[7] + 8) * ps <= src.len()` (checked above), and
+        // `w` holds 64 weights (16 per pair).
+        let m = |p: usize| unsafe {
+            let px = samples2(src, ps, f[2 * p], f[2 * p + 1]);
+            _mm256_madd_epi16(px, _mm256_loadu_si256(w.as_ptr().add(16 * p).cast()))
+        };
+        let t0 = _mm256_hadd_epi32(m(0), m(1));
+        let t1 = _mm256_hadd_epi32(m(2), m(3));
+        let sums = _mm256_permutevar8x32_epi32(_mm256_hadd_epi32(t0, t1), order);
+        let shifted = _mm256_srai_epi32::<{ BITS as i32 }>(_mm256_add_epi32(sums, rounding));
+        let words = _mm_packs_epi32(
+            _mm256_castsi256_si128(shifted),
+            _mm256_extracti128_si256::<1>(shifted),
+        );
+        let bytes = _mm_packus_epi16(words, words);
+        // SAFETY: `i + 8 <= n <= dst.len()`.
+        unsafe { _mm_storel_epi64(dst.as_mut_ptr().add(i).cast(), bytes) };
         i += 8;
     }
     i

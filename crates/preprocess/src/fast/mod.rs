@@ -126,7 +126,15 @@ impl PlaneResizer {
     /// (pixel stride 1 or 2).
     fn horizontal_pass(&mut self, backend: Backend, plane: &Plane<'_>) {
         for (r, out) in (self.span.0..self.span.1).zip(self.rows.chunks_exact_mut(self.out_w)) {
-            horizontal_row(backend, plane.row(r), plane.pixel_stride, out, &self.horizontal16);
+            // With the row's padding, interleaved chroma can be read 16 bytes at a time up to its
+            // last sample (the kernels mask the other plane's bytes off).
+            horizontal_row(
+                backend,
+                plane.row_with_padding(r),
+                plane.pixel_stride,
+                out,
+                &self.horizontal16,
+            );
         }
     }
 

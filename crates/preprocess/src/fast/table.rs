@@ -62,6 +62,18 @@ impl Taps16 {
         self.k
     }
 
+    /// First input sample of every output (never decreasing).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    pub(crate) fn firsts(&self) -> &[usize] {
+        &self.firsts
+    }
+
+    /// All weights, `k` per output.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    pub(crate) fn weights(&self) -> &[i16] {
+        &self.weights
+    }
+
     /// First input sample of output `i` and its `k` weights.
     #[inline]
     pub(crate) fn taps(&self, i: usize) -> (usize, &[i16]) {

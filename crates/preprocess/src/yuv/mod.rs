@@ -252,6 +252,16 @@ impl<'a> Plane<'a> {
         &self.data[start..start + self.row_span]
     }
 
+    /// Row `r` with whatever follows it up to the next row's start (stride padding or, for
+    /// interleaved chroma, the other plane's last sample), as far as the buffer goes: at least
+    /// `row_span` bytes. SIMD kernels may load these extra bytes, never use them.
+    #[inline]
+    pub(crate) fn row_with_padding(&self, r: usize) -> &'a [u8] {
+        let start = r * self.row_stride;
+        let end = (start + self.row_stride).min(self.data.len());
+        &self.data[start..end.max(start + self.row_span)]
+    }
+
     fn validate(name: &'static str, p: YuvPlane<'a>, samples: u32, rows: u32, chroma: bool) -> Result<Self> {
         let ok_stride = if chroma {
             matches!(p.pixel_stride, 1 | 2)
