@@ -44,7 +44,7 @@ pub(crate) fn png_palette_problem(data: &[u8]) -> Option<String> {
         let len = u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?) as usize;
         let kind = data.get(at + 4..at + 8)?;
         match kind {
-            b"PLTE" if len == 0 || len % 3 != 0 || len > 768 => {
+            b"PLTE" if len == 0 || !len.is_multiple_of(3) || len > 768 => {
                 return Some(format!(
                     "PLTE chunk of {len} bytes (a palette is 1 to 256 RGB entries of 3 bytes)"
                 ));
