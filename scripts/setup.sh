@@ -8,7 +8,8 @@ usage() {
 Usage: scripts/setup.sh [--with-export] [--help]
 
 Sets up a fresh Debian 12 machine (run as root, or with everything from apt already installed):
-  apt      libjna-java (JNA for running Kotlin bindings on the JVM), python3-venv if missing
+  apt      libjna-java (JNA for running Kotlin bindings on the JVM), python3-venv if missing,
+           clang and llvm (compile ring's C for the Android check, which has no NDK)
   rustup   Android targets aarch64/armv7/x86_64/i686-linux-android; rustfmt and clippy
   .cache/onnxruntime/   libonnxruntime.so.1.31.1 from the PyPI onnxruntime wheel, plus
                         libonnxruntime.so.1 and libonnxruntime.so symlinks
@@ -64,6 +65,9 @@ apt_packages=()
 dpkg -s libjna-java >/dev/null 2>&1 || apt_packages+=(libjna-java)
 # `python3 -m venv` needs ensurepip, which Debian ships in python3-venv.
 python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_packages+=(python3-venv)
+# clang + llvm-ar: the Android check compiles ring (rustls' crypto, HTTPS model downloads) without an NDK.
+command -v clang >/dev/null 2>&1 || apt_packages+=(clang)
+command -v llvm-ar >/dev/null 2>&1 || apt_packages+=(llvm)
 if ((${#apt_packages[@]})); then
   step "apt-get install ${apt_packages[*]}"
   [ "$(id -u)" -eq 0 ] || die "need root to apt-get install ${apt_packages[*]}"

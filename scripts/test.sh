@@ -50,11 +50,20 @@ target_args=()
 for t in "${ANDROID_TARGETS[@]}"; do target_args+=(--target "$t"); done
 # clippy rather than plain check (same cost): code behind cfg(target_os = "android") must also be
 # warning-free. Only checked, not linked: there is no Android NDK on the build machines.
+# ring (rustls' crypto provider: HTTPS model downloads) compiles C and assembly for the target.
+# Without an NDK, Debian's clang does it in ring's no-sysroot mode; the objects are never linked
+# here. Real Android builds use the NDK's clang (cargo-ndk sets CC_<target>).
+android_cc=()
+for t in "${ANDROID_TARGETS[@]}"; do
+  cflags="-nostdlibinc -DRING_CORE_NOSTDLIBINC=1 -D__MM_MALLOC_H"
+  [ "$t" = armv7-linux-androideabi ] && cflags="--target=armv7a-linux-androideabi $cflags"
+  android_cc+=("CC_${t//-/_}=clang" "AR_${t//-/_}=llvm-ar" "CFLAGS_${t//-/_}=$cflags")
+done
 run "cargo clippy florence2-sdk (Android: ${ANDROID_TARGETS[*]})" \
-  cargo clippy -p florence2-sdk --locked "${target_args[@]}" -- -D warnings
+  env "${android_cc[@]}" cargo clippy -p florence2-sdk --locked "${target_args[@]}" -- -D warnings
 # Code generation for Android, not only type checks: a staticlib needs no linker (no NDK here).
 run "staticlib florence2-sdk (aarch64-linux-android)" \
-  cargo rustc -p florence2-sdk --lib --locked --target aarch64-linux-android --crate-type staticlib
+  env "${android_cc[@]}" cargo rustc -p florence2-sdk --lib --locked --target aarch64-linux-android --crate-type staticlib
 # The official ONNX Runtime Android AAR (cached by setup.sh) exports what our build calls, per ABI;
 # the AAR checkers reject planted defects (~4 s; tests/android/link-check.sh is the optional,
 # slow link-only check).

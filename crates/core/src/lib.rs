@@ -28,6 +28,7 @@
 
 pub mod config;
 mod decoder;
+pub mod download;
 pub mod error;
 pub mod execution_provider;
 pub mod generate;

@@ -62,6 +62,69 @@ pub enum Florence2Error {
         /// Which graph, and why.
         reason: String,
     },
+    /// Model download: the server has no such file (HTTP 404): a wrong repository, revision or
+    /// file name in the manifest. Retrying will not help.
+    #[error("model download: {reason}")]
+    NotFound {
+        /// The URL that was not found.
+        reason: String,
+    },
+    /// Model download: the server refused to resume a partial file (HTTP 416). The partial file
+    /// was discarded; downloading again starts that file from zero.
+    #[error("model download: {reason}")]
+    RangeNotSatisfiable {
+        /// The URL and the byte the resume asked for.
+        reason: String,
+    },
+    /// Model download: a file arrived with the wrong SHA-256 or size (corrupted in transit, or
+    /// the server now serves a different file). The bad file was deleted.
+    #[error("model download: {reason}")]
+    ChecksumMismatch {
+        /// The file, the expected and the received hash (or size).
+        reason: String,
+    },
+    /// Model download: not enough free space to start; nothing was downloaded. The message
+    /// names the bytes needed and available (`ModelDownloader.status` gives the total size).
+    #[error("model download: {reason}")]
+    InsufficientSpace {
+        /// The folder, the bytes needed and the bytes available.
+        reason: String,
+    },
+    /// Model download: the disk filled up while writing. The partial file is kept: free space
+    /// and download again to resume.
+    #[error("model download: {reason}")]
+    DiskFull {
+        /// The file being written.
+        reason: String,
+    },
+    /// Model download: the connection kept dropping (the retries were used up). Partial files are
+    /// kept: downloading again resumes where it stopped.
+    #[error("model download: {reason}")]
+    NetworkDropped {
+        /// The URL, the attempts, the bytes on disk and the last failure.
+        reason: String,
+    },
+    /// Model download: the server cannot be reached (no network, DNS failure, connection
+    /// refused). Try again when the device is online.
+    #[error("model download: {reason}")]
+    Offline {
+        /// The URL and the failure.
+        reason: String,
+    },
+    /// Model download failed for another reason: another HTTP status, HTTPS not compiled in, a
+    /// file-system error in the model folder.
+    #[error("model download: {reason}")]
+    Download {
+        /// What failed.
+        reason: String,
+    },
+    /// The model folder is not completely downloaded (absent, partial or corrupt): call
+    /// `download` first.
+    #[error("the model is not ready: {reason}")]
+    ModelNotReady {
+        /// The folder's status.
+        reason: String,
+    },
     /// A failure that the app cannot fix; please report it.
     #[error("internal error: {reason}")]
     Internal {
@@ -121,7 +184,26 @@ impl Florence2Error {
                 reason: at(reason),
             },
             Self::Internal { reason } => Self::Internal { reason: at(reason) },
-            other @ (Self::Cancelled | Self::Closed) => other,
+            other => other,
+        }
+    }
+}
+
+impl From<florence2_core::download::DownloadError> for Florence2Error {
+    fn from(error: florence2_core::download::DownloadError) -> Self {
+        use florence2_core::download::DownloadError as E;
+        let reason = error.to_string();
+        match error {
+            E::NotFound { .. } => Self::NotFound { reason },
+            E::RangeNotSatisfiable { .. } => Self::RangeNotSatisfiable { reason },
+            E::ChecksumMismatch { .. } | E::SizeMismatch { .. } => Self::ChecksumMismatch { reason },
+            E::InsufficientSpace { .. } => Self::InsufficientSpace { reason },
+            E::DiskFull { .. } => Self::DiskFull { reason },
+            E::NetworkDropped { .. } => Self::NetworkDropped { reason },
+            E::Offline { .. } => Self::Offline { reason },
+            E::Cancelled => Self::Cancelled,
+            E::InvalidManifest { .. } | E::UnknownPreset { .. } => Self::InvalidInput { reason },
+            _ => Self::Download { reason },
         }
     }
 }

@@ -657,8 +657,30 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
+internal interface UniffiCallbackInterfaceDownloadListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`progress`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceTokenListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`textSoFar`: RustBuffer.ByValue,`tokenId`: Int,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,)
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onProgress")
+internal open class UniffiVTableCallbackInterfaceDownloadListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onProgress`: UniffiCallbackInterfaceDownloadListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onProgress`: UniffiCallbackInterfaceDownloadListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceDownloadListener(`uniffiFree`,`uniffiClone`,`onProgress`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceDownloadListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onProgress` = other.`onProgress`
+    }
+
 }
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "onToken")
 internal open class UniffiVTableCallbackInterfaceTokenListener(
@@ -709,6 +731,26 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_florence2_sdk_checksum_func_task_from_token(
     ): Int
     external fun uniffi_florence2_sdk_checksum_func_task_token(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_func_builtin_model_ids(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_method_downloadlistener_on_progress(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_method_modeldownloader_delete(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_method_modeldownloader_download(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_method_modeldownloader_open(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_method_modeldownloader_status(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_method_modeldownloader_verify(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_method_modelmanifest_id(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_method_modelmanifest_presets(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_method_modelmanifest_to_json(
     ): Int
     external fun uniffi_florence2_sdk_checksum_method_encodedimage_height(
     ): Int
@@ -772,6 +814,12 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_florence2_sdk_checksum_method_tokenlistener_on_token(
     ): Int
+    external fun uniffi_florence2_sdk_checksum_constructor_modeldownloader_new(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_constructor_modelmanifest_builtin(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_constructor_modelmanifest_from_json(
+    ): Int
     external fun uniffi_florence2_sdk_checksum_constructor_florence2_create(
     ): Int
     external fun ffi_florence2_sdk_uniffi_contract_version(
@@ -790,11 +838,50 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "florence2_sdk"))
+        uniffiCallbackInterfaceDownloadListener.register(this)
         uniffiCallbackInterfaceTokenListener.register(this)
         
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_florence2_sdk_fn_clone_downloadlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_florence2_sdk_fn_free_downloadlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_florence2_sdk_fn_init_callback_vtable_downloadlistener(`vtable`: UniffiVTableCallbackInterfaceDownloadListener,
+    ): Unit
+    external fun uniffi_florence2_sdk_fn_method_downloadlistener_on_progress(`ptr`: Long,`progress`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_florence2_sdk_fn_clone_modeldownloader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_florence2_sdk_fn_free_modeldownloader(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_florence2_sdk_fn_constructor_modeldownloader_new(`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_florence2_sdk_fn_method_modeldownloader_delete(`ptr`: Long,`manifest`: Long,`modelDir`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_florence2_sdk_fn_method_modeldownloader_download(`ptr`: Long,`manifest`: Long,`preset`: RustBuffer.ByValue,`modelDir`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_florence2_sdk_fn_method_modeldownloader_open(`ptr`: Long,`manifest`: Long,`preset`: RustBuffer.ByValue,`modelDir`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_florence2_sdk_fn_method_modeldownloader_status(`ptr`: Long,`manifest`: Long,`preset`: RustBuffer.ByValue,`modelDir`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_florence2_sdk_fn_method_modeldownloader_verify(`ptr`: Long,`manifest`: Long,`preset`: RustBuffer.ByValue,`modelDir`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_florence2_sdk_fn_clone_modelmanifest(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_florence2_sdk_fn_free_modelmanifest(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_florence2_sdk_fn_constructor_modelmanifest_builtin(`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_florence2_sdk_fn_constructor_modelmanifest_from_json(`json`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_florence2_sdk_fn_method_modelmanifest_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_florence2_sdk_fn_method_modelmanifest_presets(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_florence2_sdk_fn_method_modelmanifest_to_json(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_florence2_sdk_fn_clone_encodedimage(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_florence2_sdk_fn_free_encodedimage(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -878,6 +965,8 @@ internal object UniffiLib {
     external fun uniffi_florence2_sdk_fn_func_task_from_token(`token`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_florence2_sdk_fn_func_task_token(`task`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_florence2_sdk_fn_func_builtin_model_ids(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_florence2_sdk_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1007,6 +1096,36 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_florence2_sdk_checksum_func_task_token() and 0xFFFF) != 12437) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_florence2_sdk_checksum_func_builtin_model_ids() and 0xFFFF) != 37599) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_florence2_sdk_checksum_method_downloadlistener_on_progress() and 0xFFFF) != 11777) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_delete() and 0xFFFF) != 53174) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_download() and 0xFFFF) != 6681) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_open() and 0xFFFF) != 2261) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_status() and 0xFFFF) != 46137) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_verify() and 0xFFFF) != 17235) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_florence2_sdk_checksum_method_modelmanifest_id() and 0xFFFF) != 6088) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_florence2_sdk_checksum_method_modelmanifest_presets() and 0xFFFF) != 18510) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_florence2_sdk_checksum_method_modelmanifest_to_json() and 0xFFFF) != 43580) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_florence2_sdk_checksum_method_encodedimage_height() and 0xFFFF) != 34921) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1098,6 +1217,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_florence2_sdk_checksum_method_tokenlistener_on_token() and 0xFFFF) != 46645) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_florence2_sdk_checksum_constructor_modeldownloader_new() and 0xFFFF) != 61510) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_florence2_sdk_checksum_constructor_modelmanifest_builtin() and 0xFFFF) != 46096) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_florence2_sdk_checksum_constructor_modelmanifest_from_json() and 0xFFFF) != 43335) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_florence2_sdk_checksum_constructor_florence2_create() and 0xFFFF) != 64143) {
@@ -1496,6 +1624,331 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
     override fun write(value: ByteArray, buf: ByteBuffer) {
         buf.putInt(value.size)
         buf.put(value)
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Receives download progress (see the Kotlin `Florence2Downloads.download` flow).
+ */
+public interface DownloadListener {
+    
+    /**
+     * Called on a background thread as bytes arrive (at most every ~100 ms, plus every change of
+     * a file's state).
+     */
+    fun `onProgress`(`progress`: DownloadProgress)
+    
+    companion object
+}
+
+/**
+ * Receives download progress (see the Kotlin `Florence2Downloads.download` flow).
+ */
+open class DownloadListenerImpl: Disposable, AutoCloseable, DownloadListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_florence2_sdk_fn_free_downloadlistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_florence2_sdk_fn_clone_downloadlistener(handle, status)
+        }
+    }
+
+    
+    /**
+     * Called on a background thread as bytes arrive (at most every ~100 ms, plus every change of
+     * a file's state).
+     */override fun `onProgress`(`progress`: DownloadProgress)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_method_downloadlistener_on_progress(
+        it,
+        
+        FfiConverterTypeDownloadProgress.lower(`progress`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceDownloadListener {
+    internal object `onProgress`: UniffiCallbackInterfaceDownloadListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`progress`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeDownloadListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onProgress`(
+                    FfiConverterTypeDownloadProgress.lift(`progress`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeDownloadListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeDownloadListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceDownloadListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onProgress`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_florence2_sdk_fn_init_callback_vtable_downloadlistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDownloadListener: FfiConverter<DownloadListener, Long> {
+    internal val handleMap = UniffiHandleMap<DownloadListener>()
+
+    override fun lower(value: DownloadListener): Long {
+        if (value is DownloadListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): DownloadListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return DownloadListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): DownloadListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DownloadListener) = 8UL
+
+    override fun write(value: DownloadListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
     }
 }
 
@@ -3145,6 +3598,822 @@ public object FfiConverterTypeFlorence2: FfiConverter<Florence2, Long> {
 
 
 /**
+ * Downloads model folders into app-chosen directories: resumable (after dropped connections
+ * and app restarts), verified (SHA-256, atomic rename), refusing to start without the free
+ * space, one download per folder however many callers ask. Every method is a `suspend`
+ * function; cancelling the coroutine cancels the call (partial files are kept for a resume).
+ */
+public interface ModelDownloaderInterface {
+    
+    /**
+     * Deletes the manifest's files and the downloader's state from `model_dir` (other files
+     * stay; the folder goes if it ends up empty). A download into it is cancelled first.
+     *
+     * # Errors
+     * `Download` if a file cannot be removed.
+     */
+    suspend fun `delete`(`manifest`: ModelManifest, `modelDir`: kotlin.String)
+    
+    /**
+     * Downloads `preset` of `manifest` into `model_dir` (created if missing), skipping finished
+     * files and resuming partial ones. A second call for the same folder while one runs joins it
+     * (one download, the same progress and result).
+     *
+     * # Errors
+     * `NotFound`, `RangeNotSatisfiable`, `ChecksumMismatch`, `InsufficientSpace`, `DiskFull`,
+     * `NetworkDropped`, `Offline`, `Download`, `Cancelled`; `InvalidInput` for an unknown preset.
+     */
+    suspend fun `download`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String, `listener`: DownloadListener?): DownloadReport
+    
+    /**
+     * Loads a downloaded model: checks `preset` is `Ready` in `model_dir`, then creates a
+     * `Florence2` with `options` whose precision is the preset's.
+     *
+     * # Errors
+     * `ModelNotReady` (with the status) when the folder is absent, partial or corrupt; else as
+     * `Florence2.create`.
+     */
+    suspend fun `open`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String, `options`: Florence2Options): Florence2
+    
+    /**
+     * What is on disk for `preset` in `model_dir`, from file sizes (fast).
+     *
+     * # Errors
+     * `InvalidInput` for an unknown preset; `Download` if the folder cannot be read.
+     */
+    suspend fun `status`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String): ModelStatus
+    
+    /**
+     * Like `status`, and also checks every finished file's SHA-256 (reads the whole model).
+     *
+     * # Errors
+     * As `status`, plus `Cancelled`.
+     */
+    suspend fun `verify`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String): ModelStatus
+    
+    companion object
+}
+
+/**
+ * Downloads model folders into app-chosen directories: resumable (after dropped connections
+ * and app restarts), verified (SHA-256, atomic rename), refusing to start without the free
+ * space, one download per folder however many callers ask. Every method is a `suspend`
+ * function; cancelling the coroutine cancels the call (partial files are kept for a resume).
+ */
+open class ModelDownloader: Disposable, AutoCloseable, ModelDownloaderInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A downloader with `options`.
+     */
+    constructor(`options`: DownloadOptions) :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_constructor_modeldownloader_new(
+    
+        
+        FfiConverterTypeDownloadOptions.lower(`options`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_florence2_sdk_fn_free_modeldownloader(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_florence2_sdk_fn_clone_modeldownloader(handle, status)
+        }
+    }
+
+    
+    /**
+     * Deletes the manifest's files and the downloader's state from `model_dir` (other files
+     * stay; the folder goes if it ends up empty). A download into it is cancelled first.
+     *
+     * # Errors
+     * `Download` if a file cannot be removed.
+     */
+    @Throws(Florence2Exception::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `delete`(`manifest`: ModelManifest, `modelDir`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_florence2_sdk_fn_method_modeldownloader_delete(
+                uniffiHandle,
+                
+        FfiConverterTypeModelManifest.lower(`manifest`),
+        FfiConverterString.lower(`modelDir`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        Florence2Exception.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Downloads `preset` of `manifest` into `model_dir` (created if missing), skipping finished
+     * files and resuming partial ones. A second call for the same folder while one runs joins it
+     * (one download, the same progress and result).
+     *
+     * # Errors
+     * `NotFound`, `RangeNotSatisfiable`, `ChecksumMismatch`, `InsufficientSpace`, `DiskFull`,
+     * `NetworkDropped`, `Offline`, `Download`, `Cancelled`; `InvalidInput` for an unknown preset.
+     */
+    @Throws(Florence2Exception::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `download`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String, `listener`: DownloadListener?) : DownloadReport {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_florence2_sdk_fn_method_modeldownloader_download(
+                uniffiHandle,
+                
+        FfiConverterTypeModelManifest.lower(`manifest`),
+        FfiConverterString.lower(`preset`),
+        FfiConverterString.lower(`modelDir`),
+        FfiConverterOptionalTypeDownloadListener.lower(`listener`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeDownloadReport.lift(it) },
+        // Error FFI converter
+        Florence2Exception.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Loads a downloaded model: checks `preset` is `Ready` in `model_dir`, then creates a
+     * `Florence2` with `options` whose precision is the preset's.
+     *
+     * # Errors
+     * `ModelNotReady` (with the status) when the folder is absent, partial or corrupt; else as
+     * `Florence2.create`.
+     */
+    @Throws(Florence2Exception::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `open`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String, `options`: Florence2Options) : Florence2 {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_florence2_sdk_fn_method_modeldownloader_open(
+                uniffiHandle,
+                
+        FfiConverterTypeModelManifest.lower(`manifest`),
+        FfiConverterString.lower(`preset`),
+        FfiConverterString.lower(`modelDir`),
+        FfiConverterTypeFlorence2Options.lower(`options`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeFlorence2.lift(it) },
+        // Error FFI converter
+        Florence2Exception.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * What is on disk for `preset` in `model_dir`, from file sizes (fast).
+     *
+     * # Errors
+     * `InvalidInput` for an unknown preset; `Download` if the folder cannot be read.
+     */
+    @Throws(Florence2Exception::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `status`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String) : ModelStatus {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_florence2_sdk_fn_method_modeldownloader_status(
+                uniffiHandle,
+                
+        FfiConverterTypeModelManifest.lower(`manifest`),
+        FfiConverterString.lower(`preset`),
+        FfiConverterString.lower(`modelDir`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeModelStatus.lift(it) },
+        // Error FFI converter
+        Florence2Exception.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Like `status`, and also checks every finished file's SHA-256 (reads the whole model).
+     *
+     * # Errors
+     * As `status`, plus `Cancelled`.
+     */
+    @Throws(Florence2Exception::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `verify`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String) : ModelStatus {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_florence2_sdk_fn_method_modeldownloader_verify(
+                uniffiHandle,
+                
+        FfiConverterTypeModelManifest.lower(`manifest`),
+        FfiConverterString.lower(`preset`),
+        FfiConverterString.lower(`modelDir`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeModelStatus.lift(it) },
+        // Error FFI converter
+        Florence2Exception.ErrorHandler,
+    )
+    }
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeModelDownloader: FfiConverter<ModelDownloader, Long> {
+    override fun lower(value: ModelDownloader): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): ModelDownloader {
+        return ModelDownloader(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): ModelDownloader {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ModelDownloader) = 8UL
+
+    override fun write(value: ModelDownloader, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A model manifest: the files of a model folder (URL, size, SHA-256) and named presets that
+ * pick one ONNX file per graph (`mobile-int8`, `fp16`, `fp32` in the built-in ones).
+ */
+public interface ModelManifestInterface {
+    
+    /**
+     * The model's name, e.g. `onnx-community/Florence-2-base-ft`.
+     */
+    fun `id`(): kotlin.String
+    
+    /**
+     * The presets, in manifest order.
+     */
+    fun `presets`(): List<ModelPreset>
+    
+    /**
+     * The manifest as JSON.
+     */
+    fun `toJson`(): kotlin.String
+    
+    companion object
+}
+
+/**
+ * A model manifest: the files of a model folder (URL, size, SHA-256) and named presets that
+ * pick one ONNX file per graph (`mobile-int8`, `fp16`, `fp32` in the built-in ones).
+ */
+open class ModelManifest: Disposable, AutoCloseable, ModelManifestInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_florence2_sdk_fn_free_modelmanifest(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_florence2_sdk_fn_clone_modelmanifest(handle, status)
+        }
+    }
+
+    
+    /**
+     * The model's name, e.g. `onnx-community/Florence-2-base-ft`.
+     */override fun `id`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_method_modelmanifest_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The presets, in manifest order.
+     */override fun `presets`(): List<ModelPreset> {
+            return FfiConverterSequenceTypeModelPreset.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_method_modelmanifest_presets(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The manifest as JSON.
+     */override fun `toJson`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_method_modelmanifest_to_json(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * A built-in manifest: `onnx-community/Florence-2-base`, `-base-ft`, `-large`, `-large-ft`
+     * (the `onnx-community/` prefix may be left out).
+     *
+     * # Errors
+     * `InvalidInput` for an unknown id (the message lists the built-in ones).
+     */
+    @Throws(Florence2Exception::class) fun `builtin`(`id`: kotlin.String): ModelManifest {
+            return FfiConverterTypeModelManifest.lift(
+    uniffiRustCallWithError(Florence2Exception) { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_constructor_modelmanifest_builtin(
+    
+        
+        FfiConverterString.lower(`id`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * A manifest from JSON (e.g. written by `models/manifest.py` for your own model).
+     *
+     * # Errors
+     * `InvalidInput` naming what is wrong with it.
+     */
+    @Throws(Florence2Exception::class) fun `fromJson`(`json`: kotlin.String): ModelManifest {
+            return FfiConverterTypeModelManifest.lift(
+    uniffiRustCallWithError(Florence2Exception) { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_constructor_modelmanifest_from_json(
+    
+        
+        FfiConverterString.lower(`json`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeModelManifest: FfiConverter<ModelManifest, Long> {
+    override fun lower(value: ModelManifest): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): ModelManifest {
+        return ModelManifest(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): ModelManifest {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ModelManifest) = 8UL
+
+    override fun write(value: ModelManifest, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * Receives the generated text while a task runs (see `Florence2.runStreaming`, and the
  * `Florence2.stream` extension that turns it into a `Flow<String>`).
  */
@@ -3446,6 +4715,266 @@ public object FfiConverterTypeBoundingBox: FfiConverterRustBuffer<BoundingBox> {
 
 
 /**
+ * Retry and timeout settings of downloads.
+ */
+data class DownloadOptions (
+    /**
+     * Retries per file after a dropped connection (each resumes where it stopped).
+     */
+    var `maxRetries`: kotlin.UInt = 5u 
+    , 
+    /**
+     * Milliseconds before the first retry (doubled for each further one, at most 30 s).
+     */
+    var `retryDelayMs`: kotlin.ULong = 1000uL 
+    , 
+    /**
+     * Connection timeout in milliseconds.
+     */
+    var `connectTimeoutMs`: kotlin.ULong = 15000uL 
+    , 
+    /**
+     * Longest wait for the next bytes, in milliseconds; longer counts as a dropped connection.
+     */
+    var `readTimeoutMs`: kotlin.ULong = 30000uL 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDownloadOptions: FfiConverterRustBuffer<DownloadOptions> {
+    override fun read(buf: ByteBuffer): DownloadOptions {
+        return DownloadOptions(
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DownloadOptions) = (
+            FfiConverterUInt.allocationSize(value.`maxRetries`) +
+            FfiConverterULong.allocationSize(value.`retryDelayMs`) +
+            FfiConverterULong.allocationSize(value.`connectTimeoutMs`) +
+            FfiConverterULong.allocationSize(value.`readTimeoutMs`)
+    )
+
+    override fun write(value: DownloadOptions, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`maxRetries`, buf)
+            FfiConverterULong.write(value.`retryDelayMs`, buf)
+            FfiConverterULong.write(value.`connectTimeoutMs`, buf)
+            FfiConverterULong.write(value.`readTimeoutMs`, buf)
+    }
+}
+
+
+
+/**
+ * Progress of a download: per file and overall.
+ */
+data class DownloadProgress (
+    /**
+     * Every file of the preset.
+     */
+    var `files`: List<FileProgress>
+    , 
+    /**
+     * Bytes on disk over all files.
+     */
+    var `bytesDone`: kotlin.ULong
+    , 
+    /**
+     * Total size; `null` while some file's size is unknown.
+     */
+    var `totalBytes`: kotlin.ULong?
+    , 
+    /**
+     * Whether every file is verified and in place (the last progress of a successful download).
+     */
+    var `complete`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDownloadProgress: FfiConverterRustBuffer<DownloadProgress> {
+    override fun read(buf: ByteBuffer): DownloadProgress {
+        return DownloadProgress(
+            FfiConverterSequenceTypeFileProgress.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DownloadProgress) = (
+            FfiConverterSequenceTypeFileProgress.allocationSize(value.`files`) +
+            FfiConverterULong.allocationSize(value.`bytesDone`) +
+            FfiConverterOptionalULong.allocationSize(value.`totalBytes`) +
+            FfiConverterBoolean.allocationSize(value.`complete`)
+    )
+
+    override fun write(value: DownloadProgress, buf: ByteBuffer) {
+            FfiConverterSequenceTypeFileProgress.write(value.`files`, buf)
+            FfiConverterULong.write(value.`bytesDone`, buf)
+            FfiConverterOptionalULong.write(value.`totalBytes`, buf)
+            FfiConverterBoolean.write(value.`complete`, buf)
+    }
+}
+
+
+
+/**
+ * What a finished download did.
+ */
+data class DownloadReport (
+    /**
+     * The model folder (pass it to `Florence2.create`, or use `ModelDownloader.open`).
+     */
+    var `modelDir`: kotlin.String
+    , 
+    /**
+     * The precision of each graph of the preset (for `Florence2Options.precision`).
+     */
+    var `precision`: PrecisionPlan
+    , 
+    /**
+     * Bytes received from the network by this download.
+     */
+    var `bytesDownloaded`: kotlin.ULong
+    , 
+    /**
+     * Bytes already on disk when it started (complete files and resumed partial files).
+     */
+    var `bytesReused`: kotlin.ULong
+    , 
+    /**
+     * Files whose size and SHA-256 this download pinned (trust on first use).
+     */
+    var `pinned`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDownloadReport: FfiConverterRustBuffer<DownloadReport> {
+    override fun read(buf: ByteBuffer): DownloadReport {
+        return DownloadReport(
+            FfiConverterString.read(buf),
+            FfiConverterTypePrecisionPlan.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DownloadReport) = (
+            FfiConverterString.allocationSize(value.`modelDir`) +
+            FfiConverterTypePrecisionPlan.allocationSize(value.`precision`) +
+            FfiConverterULong.allocationSize(value.`bytesDownloaded`) +
+            FfiConverterULong.allocationSize(value.`bytesReused`) +
+            FfiConverterSequenceString.allocationSize(value.`pinned`)
+    )
+
+    override fun write(value: DownloadReport, buf: ByteBuffer) {
+            FfiConverterString.write(value.`modelDir`, buf)
+            FfiConverterTypePrecisionPlan.write(value.`precision`, buf)
+            FfiConverterULong.write(value.`bytesDownloaded`, buf)
+            FfiConverterULong.write(value.`bytesReused`, buf)
+            FfiConverterSequenceString.write(value.`pinned`, buf)
+    }
+}
+
+
+
+/**
+ * Progress of one file.
+ */
+data class FileProgress (
+    /**
+     * Path inside the model folder.
+     */
+    var `path`: kotlin.String
+    , 
+    /**
+     * Bytes of this file on disk (a resumed file starts at its partial size).
+     */
+    var `bytesDone`: kotlin.ULong
+    , 
+    /**
+     * The file's size; `null` until the manifest, a pin or the server says.
+     */
+    var `totalBytes`: kotlin.ULong?
+    , 
+    /**
+     * Where it stands.
+     */
+    var `state`: DownloadFileState
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFileProgress: FfiConverterRustBuffer<FileProgress> {
+    override fun read(buf: ByteBuffer): FileProgress {
+        return FileProgress(
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterTypeDownloadFileState.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FileProgress) = (
+            FfiConverterString.allocationSize(value.`path`) +
+            FfiConverterULong.allocationSize(value.`bytesDone`) +
+            FfiConverterOptionalULong.allocationSize(value.`totalBytes`) +
+            FfiConverterTypeDownloadFileState.allocationSize(value.`state`)
+    )
+
+    override fun write(value: FileProgress, buf: ByteBuffer) {
+            FfiConverterString.write(value.`path`, buf)
+            FfiConverterULong.write(value.`bytesDone`, buf)
+            FfiConverterOptionalULong.write(value.`totalBytes`, buf)
+            FfiConverterTypeDownloadFileState.write(value.`state`, buf)
+    }
+}
+
+
+
+/**
  * How to load a model: `Florence2Options()` gives sensible defaults.
  */
 data class Florence2Options (
@@ -3558,6 +5087,78 @@ public object FfiConverterTypeFlorence2Options: FfiConverterRustBuffer<Florence2
             FfiConverterOptionalUInt.write(value.`numBeams`, buf)
             FfiConverterOptionalString.write(value.`onnxRuntimePath`, buf)
             FfiConverterOptionalULong.write(value.`maxImagePixels`, buf)
+    }
+}
+
+
+
+/**
+ * One preset of a manifest.
+ */
+data class ModelPreset (
+    /**
+     * Name, e.g. `mobile-int8`.
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * What it is for.
+     */
+    var `description`: kotlin.String
+    , 
+    /**
+     * The files it downloads (paths inside the model folder).
+     */
+    var `files`: List<kotlin.String>
+    , 
+    /**
+     * Total download size; `null` when the manifest does not pin every file's size (the
+     * built-in manifests: sizes are pinned by the first download, see docs/model-delivery.md).
+     */
+    var `totalBytes`: kotlin.ULong?
+    , 
+    /**
+     * The precision of each graph, as `Florence2Options.precision` needs it to load these files.
+     */
+    var `precision`: PrecisionPlan
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeModelPreset: FfiConverterRustBuffer<ModelPreset> {
+    override fun read(buf: ByteBuffer): ModelPreset {
+        return ModelPreset(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterTypePrecisionPlan.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ModelPreset) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`description`) +
+            FfiConverterSequenceString.allocationSize(value.`files`) +
+            FfiConverterOptionalULong.allocationSize(value.`totalBytes`) +
+            FfiConverterTypePrecisionPlan.allocationSize(value.`precision`)
+    )
+
+    override fun write(value: ModelPreset, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`description`, buf)
+            FfiConverterSequenceString.write(value.`files`, buf)
+            FfiConverterOptionalULong.write(value.`totalBytes`, buf)
+            FfiConverterTypePrecisionPlan.write(value.`precision`, buf)
     }
 }
 
@@ -4168,6 +5769,57 @@ public object FfiConverterTypeXnnpackOptions: FfiConverterRustBuffer<XnnpackOpti
 
 
 /**
+ * Where one file of a download stands.
+ */
+
+enum class DownloadFileState {
+    
+    /**
+     * Not started yet.
+     */
+    PENDING,
+    /**
+     * Bytes are arriving.
+     */
+    DOWNLOADING,
+    /**
+     * All bytes are on disk; the SHA-256 is being checked.
+     */
+    VERIFYING,
+    /**
+     * Verified and in place.
+     */
+    DONE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDownloadFileState: FfiConverterRustBuffer<DownloadFileState> {
+    override fun read(buf: ByteBuffer) = try {
+        DownloadFileState.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: DownloadFileState) = 4UL
+
+    override fun write(value: DownloadFileState, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Where the graphs run. Pick by measuring on the target devices (docs/android.md): CPU is the
  * safe default and often the fastest for Florence-2's transformer graphs.
  */
@@ -4320,6 +5972,60 @@ sealed class Florence2Exception(message: String): kotlin.Exception(message) {
         class ExecutionProviderUnavailable(message: String) : Florence2Exception(message)
         
     /**
+     * Model download: the server has no such file (HTTP 404): a wrong repository, revision or
+     * file name in the manifest. Retrying will not help.
+     */
+        class NotFound(message: String) : Florence2Exception(message)
+        
+    /**
+     * Model download: the server refused to resume a partial file (HTTP 416). The partial file
+     * was discarded; downloading again starts that file from zero.
+     */
+        class RangeNotSatisfiable(message: String) : Florence2Exception(message)
+        
+    /**
+     * Model download: a file arrived with the wrong SHA-256 or size (corrupted in transit, or
+     * the server now serves a different file). The bad file was deleted.
+     */
+        class ChecksumMismatch(message: String) : Florence2Exception(message)
+        
+    /**
+     * Model download: not enough free space to start; nothing was downloaded. The message
+     * names the bytes needed and available (`ModelDownloader.status` gives the total size).
+     */
+        class InsufficientSpace(message: String) : Florence2Exception(message)
+        
+    /**
+     * Model download: the disk filled up while writing. The partial file is kept: free space
+     * and download again to resume.
+     */
+        class DiskFull(message: String) : Florence2Exception(message)
+        
+    /**
+     * Model download: the connection kept dropping (the retries were used up). Partial files are
+     * kept: downloading again resumes where it stopped.
+     */
+        class NetworkDropped(message: String) : Florence2Exception(message)
+        
+    /**
+     * Model download: the server cannot be reached (no network, DNS failure, connection
+     * refused). Try again when the device is online.
+     */
+        class Offline(message: String) : Florence2Exception(message)
+        
+    /**
+     * Model download failed for another reason: another HTTP status, HTTPS not compiled in, a
+     * file-system error in the model folder.
+     */
+        class Download(message: String) : Florence2Exception(message)
+        
+    /**
+     * The model folder is not completely downloaded (absent, partial or corrupt): call
+     * `download` first.
+     */
+        class ModelNotReady(message: String) : Florence2Exception(message)
+        
+    /**
      * A failure that the app cannot fix; please report it.
      */
         class Internal(message: String) : Florence2Exception(message)
@@ -4344,7 +6050,16 @@ public object FfiConverterTypeFlorence2Error : FfiConverterRustBuffer<Florence2E
             5 -> Florence2Exception.Closed(FfiConverterString.read(buf))
             6 -> Florence2Exception.RuntimeUnavailable(FfiConverterString.read(buf))
             7 -> Florence2Exception.ExecutionProviderUnavailable(FfiConverterString.read(buf))
-            8 -> Florence2Exception.Internal(FfiConverterString.read(buf))
+            8 -> Florence2Exception.NotFound(FfiConverterString.read(buf))
+            9 -> Florence2Exception.RangeNotSatisfiable(FfiConverterString.read(buf))
+            10 -> Florence2Exception.ChecksumMismatch(FfiConverterString.read(buf))
+            11 -> Florence2Exception.InsufficientSpace(FfiConverterString.read(buf))
+            12 -> Florence2Exception.DiskFull(FfiConverterString.read(buf))
+            13 -> Florence2Exception.NetworkDropped(FfiConverterString.read(buf))
+            14 -> Florence2Exception.Offline(FfiConverterString.read(buf))
+            15 -> Florence2Exception.Download(FfiConverterString.read(buf))
+            16 -> Florence2Exception.ModelNotReady(FfiConverterString.read(buf))
+            17 -> Florence2Exception.Internal(FfiConverterString.read(buf))
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
         
@@ -4384,8 +6099,44 @@ public object FfiConverterTypeFlorence2Error : FfiConverterRustBuffer<Florence2E
                 buf.putInt(7)
                 Unit
             }
-            is Florence2Exception.Internal -> {
+            is Florence2Exception.NotFound -> {
                 buf.putInt(8)
+                Unit
+            }
+            is Florence2Exception.RangeNotSatisfiable -> {
+                buf.putInt(9)
+                Unit
+            }
+            is Florence2Exception.ChecksumMismatch -> {
+                buf.putInt(10)
+                Unit
+            }
+            is Florence2Exception.InsufficientSpace -> {
+                buf.putInt(11)
+                Unit
+            }
+            is Florence2Exception.DiskFull -> {
+                buf.putInt(12)
+                Unit
+            }
+            is Florence2Exception.NetworkDropped -> {
+                buf.putInt(13)
+                Unit
+            }
+            is Florence2Exception.Offline -> {
+                buf.putInt(14)
+                Unit
+            }
+            is Florence2Exception.Download -> {
+                buf.putInt(15)
+                Unit
+            }
+            is Florence2Exception.ModelNotReady -> {
+                buf.putInt(16)
+                Unit
+            }
+            is Florence2Exception.Internal -> {
+                buf.putInt(17)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -4727,6 +6478,145 @@ public object FfiConverterTypeModelGraph: FfiConverterRustBuffer<ModelGraph> {
 
     override fun write(value: ModelGraph, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What is on disk for a model preset.
+ */
+sealed class ModelStatus {
+    
+    /**
+     * Nothing has been downloaded.
+     */
+    object Absent : ModelStatus()
+    
+    
+    /**
+     * Some bytes are there; `download` resumes.
+     */
+    data class Partial(
+        /**
+         * Bytes on disk (finished and partial files).
+         */
+        val `bytesPresent`: kotlin.ULong, 
+        /**
+         * Total size; `null` while some file's size is unknown.
+         */
+        val `totalBytes`: kotlin.ULong?) : ModelStatus()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Every file is in place: `open` it.
+     */
+    object Ready : ModelStatus()
+    
+    
+    /**
+     * Some files have the wrong size (or, from `verify`, hash); `download` replaces them.
+     */
+    data class Corrupt(
+        /**
+         * The bad files.
+         */
+        val `files`: List<kotlin.String>) : ModelStatus()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeModelStatus : FfiConverterRustBuffer<ModelStatus>{
+    override fun read(buf: ByteBuffer): ModelStatus {
+        return when(buf.getInt()) {
+            1 -> ModelStatus.Absent
+            2 -> ModelStatus.Partial(
+                FfiConverterULong.read(buf),
+                FfiConverterOptionalULong.read(buf),
+                )
+            3 -> ModelStatus.Ready
+            4 -> ModelStatus.Corrupt(
+                FfiConverterSequenceString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: ModelStatus): ULong = when(value) {
+        is ModelStatus.Absent -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is ModelStatus.Partial -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`bytesPresent`)
+                + FfiConverterOptionalULong.allocationSize(value.`totalBytes`)
+            )
+        }
+        is ModelStatus.Ready -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is ModelStatus.Corrupt -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterSequenceString.allocationSize(value.`files`)
+            )
+        }
+    }
+
+    override fun write(value: ModelStatus, buf: ByteBuffer) {
+        when(value) {
+            is ModelStatus.Absent -> {
+                buf.putInt(1)
+                Unit
+            }
+            is ModelStatus.Partial -> {
+                buf.putInt(2)
+                FfiConverterULong.write(value.`bytesPresent`, buf)
+                FfiConverterOptionalULong.write(value.`totalBytes`, buf)
+                Unit
+            }
+            is ModelStatus.Ready -> {
+                buf.putInt(3)
+                Unit
+            }
+            is ModelStatus.Corrupt -> {
+                buf.putInt(4)
+                FfiConverterSequenceString.write(value.`files`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 }
 
@@ -5233,6 +7123,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeDownloadListener: FfiConverterRustBuffer<DownloadListener?> {
+    override fun read(buf: ByteBuffer): DownloadListener? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeDownloadListener.read(buf)
+    }
+
+    override fun allocationSize(value: DownloadListener?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeDownloadListener.allocationSize(value)
+        }
+    }
+
+    override fun write(value: DownloadListener?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeDownloadListener.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeExecutionProvider: FfiConverterRustBuffer<ExecutionProvider?> {
     override fun read(buf: ByteBuffer): ExecutionProvider? {
         if (buf.get().toInt() == 0) {
@@ -5371,6 +7293,62 @@ public object FfiConverterSequenceTypeBoundingBox: FfiConverterRustBuffer<List<B
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeBoundingBox.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFileProgress: FfiConverterRustBuffer<List<FileProgress>> {
+    override fun read(buf: ByteBuffer): List<FileProgress> {
+        val len = buf.getInt()
+        return List<FileProgress>(len) {
+            FfiConverterTypeFileProgress.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FileProgress>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFileProgress.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FileProgress>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFileProgress.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeModelPreset: FfiConverterRustBuffer<List<ModelPreset>> {
+    override fun read(buf: ByteBuffer): List<ModelPreset> {
+        val len = buf.getInt()
+        return List<ModelPreset>(len) {
+            FfiConverterTypeModelPreset.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ModelPreset>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeModelPreset.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ModelPreset>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeModelPreset.write(it, buf)
         }
     }
 }
@@ -5633,6 +7611,19 @@ public object FfiConverterSequenceTypeImageInput: FfiConverterRustBuffer<List<Im
     
         
         FfiConverterTypeTask.lower(`task`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The ids of the built-in manifests.
+         */ fun `builtinModelIds`(): List<kotlin.String> {
+            return FfiConverterSequenceString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_func_builtin_model_ids(
+    
+        _status)
 }
     )
     }

@@ -1,0 +1,505 @@
+//! Model delivery for Kotlin: manifests, the downloader (progress, resume, verify, status,
+//! delete) and opening a downloaded model. All logic is core's `download` module; this file
+//! converts types and runs the blocking work off the caller's thread.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use florence2_core::download as dl;
+use florence2_core::{self as core, CancelFlag};
+
+use crate::Florence2Error;
+use crate::florence2::Florence2;
+use crate::types::{Florence2Options, Precision, PrecisionPlan};
+
+/// A model manifest: the files of a model folder (URL, size, SHA-256) and named presets that
+/// pick one ONNX file per graph (`mobile-int8`, `fp16`, `fp32` in the built-in ones).
+#[derive(Debug, uniffi::Object)]
+pub struct ModelManifest {
+    inner: dl::Manifest,
+}
+
+/// One preset of a manifest.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ModelPreset {
+    /// Name, e.g. `mobile-int8`.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// The files it downloads (paths inside the model folder).
+    pub files: Vec<String>,
+    /// Total download size; `null` when the manifest does not pin every file's size (the
+    /// built-in manifests: sizes are pinned by the first download, see docs/model-delivery.md).
+    pub total_bytes: Option<u64>,
+    /// The precision of each graph, as `Florence2Options.precision` needs it to load these files.
+    pub precision: PrecisionPlan,
+}
+
+#[uniffi::export]
+impl ModelManifest {
+    /// A built-in manifest: `onnx-community/Florence-2-base`, `-base-ft`, `-large`, `-large-ft`
+    /// (the `onnx-community/` prefix may be left out).
+    ///
+    /// # Errors
+    /// `InvalidInput` for an unknown id (the message lists the built-in ones).
+    #[uniffi::constructor]
+    pub fn builtin(id: String) -> Result<Arc<Self>, Florence2Error> {
+        Ok(Arc::new(Self {
+            inner: dl::Manifest::builtin(&id)?,
+        }))
+    }
+
+    /// A manifest from JSON (e.g. written by `models/manifest.py` for your own model).
+    ///
+    /// # Errors
+    /// `InvalidInput` naming what is wrong with it.
+    #[uniffi::constructor]
+    pub fn from_json(json: String) -> Result<Arc<Self>, Florence2Error> {
+        Ok(Arc::new(Self {
+            inner: dl::Manifest::from_json(&json)?,
+        }))
+    }
+
+    /// The model's name, e.g. `onnx-community/Florence-2-base-ft`.
+    pub fn id(&self) -> String {
+        self.inner.id.clone()
+    }
+
+    /// The presets, in manifest order.
+    pub fn presets(&self) -> Vec<ModelPreset> {
+        self.inner
+            .presets
+            .iter()
+            .map(|preset| {
+                let total_bytes = preset
+                    .files
+                    .iter()
+                    .map(|path| self.inner.file(path).and_then(|f| f.size))
+                    .sum();
+                ModelPreset {
+                    name: preset.name.clone(),
+                    description: preset.description.clone(),
+                    files: preset.files.clone(),
+                    total_bytes,
+                    precision: preset.precision_plan().map(sdk_plan).unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+
+    /// The manifest as JSON.
+    pub fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+}
+
+/// The ids of the built-in manifests.
+#[uniffi::export]
+pub fn builtin_model_ids() -> Vec<String> {
+    dl::Manifest::builtin_ids()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Where one file of a download stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DownloadFileState {
+    /// Not started yet.
+    Pending,
+    /// Bytes are arriving.
+    Downloading,
+    /// All bytes are on disk; the SHA-256 is being checked.
+    Verifying,
+    /// Verified and in place.
+    Done,
+}
+
+/// Progress of one file.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FileProgress {
+    /// Path inside the model folder.
+    pub path: String,
+    /// Bytes of this file on disk (a resumed file starts at its partial size).
+    pub bytes_done: u64,
+    /// The file's size; `null` until the manifest, a pin or the server says.
+    pub total_bytes: Option<u64>,
+    /// Where it stands.
+    pub state: DownloadFileState,
+}
+
+/// Progress of a download: per file and overall.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DownloadProgress {
+    /// Every file of the preset.
+    pub files: Vec<FileProgress>,
+    /// Bytes on disk over all files.
+    pub bytes_done: u64,
+    /// Total size; `null` while some file's size is unknown.
+    pub total_bytes: Option<u64>,
+    /// Whether every file is verified and in place (the last progress of a successful download).
+    pub complete: bool,
+}
+
+/// What a finished download did.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct DownloadReport {
+    /// The model folder (pass it to `Florence2.create`, or use `ModelDownloader.open`).
+    pub model_dir: String,
+    /// The precision of each graph of the preset (for `Florence2Options.precision`).
+    pub precision: PrecisionPlan,
+    /// Bytes received from the network by this download.
+    pub bytes_downloaded: u64,
+    /// Bytes already on disk when it started (complete files and resumed partial files).
+    pub bytes_reused: u64,
+    /// Files whose size and SHA-256 this download pinned (trust on first use).
+    pub pinned: Vec<String>,
+}
+
+/// What is on disk for a model preset.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum ModelStatus {
+    /// Nothing has been downloaded.
+    Absent,
+    /// Some bytes are there; `download` resumes.
+    Partial {
+        /// Bytes on disk (finished and partial files).
+        bytes_present: u64,
+        /// Total size; `null` while some file's size is unknown.
+        total_bytes: Option<u64>,
+    },
+    /// Every file is in place: `open` it.
+    Ready,
+    /// Some files have the wrong size (or, from `verify`, hash); `download` replaces them.
+    Corrupt {
+        /// The bad files.
+        files: Vec<String>,
+    },
+}
+
+/// Receives download progress (see the Kotlin `Florence2Downloads.download` flow).
+#[uniffi::export(foreign)]
+pub trait DownloadListener: Send + Sync {
+    /// Called on a background thread as bytes arrive (at most every ~100 ms, plus every change of
+    /// a file's state).
+    fn on_progress(&self, progress: DownloadProgress);
+}
+
+/// Retry and timeout settings of downloads.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DownloadOptions {
+    /// Retries per file after a dropped connection (each resumes where it stopped).
+    #[uniffi(default = 5)]
+    pub max_retries: u32,
+    /// Milliseconds before the first retry (doubled for each further one, at most 30 s).
+    #[uniffi(default = 1000)]
+    pub retry_delay_ms: u64,
+    /// Connection timeout in milliseconds.
+    #[uniffi(default = 15000)]
+    pub connect_timeout_ms: u64,
+    /// Longest wait for the next bytes, in milliseconds; longer counts as a dropped connection.
+    #[uniffi(default = 30000)]
+    pub read_timeout_ms: u64,
+}
+
+impl Default for DownloadOptions {
+    fn default() -> Self {
+        Self {
+            max_retries: 5,
+            retry_delay_ms: 1000,
+            connect_timeout_ms: 15_000,
+            read_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// Downloads model folders into app-chosen directories: resumable (after dropped connections
+/// and app restarts), verified (SHA-256, atomic rename), refusing to start without the free
+/// space, one download per folder however many callers ask. Every method is a `suspend`
+/// function; cancelling the coroutine cancels the call (partial files are kept for a resume).
+#[derive(Debug, uniffi::Object)]
+pub struct ModelDownloader {
+    inner: dl::Downloader,
+}
+
+/// Cancels the call's flag when the future is dropped (its Kotlin coroutine was cancelled).
+struct CancelGuard(CancelFlag);
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// Runs `job` on the blocking pool with a flag that dropping the future sets.
+async fn blocking<T, F>(job: F) -> Result<T, Florence2Error>
+where
+    T: Send + 'static,
+    F: FnOnce(&CancelFlag) -> Result<T, Florence2Error> + Send + 'static,
+{
+    let cancel = CancelFlag::new();
+    let guard = CancelGuard(cancel.clone());
+    let result = tokio::task::spawn_blocking(move || job(&cancel))
+        .await
+        .map_err(|e| Florence2Error::Internal {
+            reason: format!("the download thread failed: {e}"),
+        })?;
+    drop(guard);
+    result
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl ModelDownloader {
+    /// A downloader with `options`.
+    #[uniffi::constructor]
+    pub fn new(options: DownloadOptions) -> Arc<Self> {
+        let inner = dl::Downloader::new(dl::DownloadOptions {
+            max_retries: options.max_retries,
+            retry_delay: Duration::from_millis(options.retry_delay_ms),
+            connect_timeout: Duration::from_millis(options.connect_timeout_ms),
+            read_timeout: Duration::from_millis(options.read_timeout_ms),
+            ..dl::DownloadOptions::default()
+        });
+        Arc::new(Self { inner })
+    }
+
+    /// Downloads `preset` of `manifest` into `model_dir` (created if missing), skipping finished
+    /// files and resuming partial ones. A second call for the same folder while one runs joins it
+    /// (one download, the same progress and result).
+    ///
+    /// # Errors
+    /// `NotFound`, `RangeNotSatisfiable`, `ChecksumMismatch`, `InsufficientSpace`, `DiskFull`,
+    /// `NetworkDropped`, `Offline`, `Download`, `Cancelled`; `InvalidInput` for an unknown preset.
+    pub async fn download(
+        &self,
+        manifest: Arc<ModelManifest>,
+        preset: String,
+        model_dir: String,
+        listener: Option<Arc<dyn DownloadListener>>,
+    ) -> Result<DownloadReport, Florence2Error> {
+        let downloader = self.inner.clone();
+        blocking(move |cancel| {
+            let mut on_progress = |progress: &dl::DownloadProgress| {
+                if let Some(listener) = &listener
+                    && !cancel.is_cancelled()
+                {
+                    listener.on_progress(sdk_progress(progress));
+                }
+            };
+            let report = downloader.download(
+                &PathBuf::from(model_dir),
+                &manifest.inner,
+                &preset,
+                cancel,
+                &mut on_progress,
+            )?;
+            Ok(DownloadReport {
+                model_dir: report.dir.display().to_string(),
+                precision: sdk_plan(report.plan),
+                bytes_downloaded: report.bytes_downloaded,
+                bytes_reused: report.bytes_reused,
+                pinned: report.pinned,
+            })
+        })
+        .await
+    }
+
+    /// What is on disk for `preset` in `model_dir`, from file sizes (fast).
+    ///
+    /// # Errors
+    /// `InvalidInput` for an unknown preset; `Download` if the folder cannot be read.
+    pub async fn status(
+        &self,
+        manifest: Arc<ModelManifest>,
+        preset: String,
+        model_dir: String,
+    ) -> Result<ModelStatus, Florence2Error> {
+        let downloader = self.inner.clone();
+        blocking(move |_| {
+            Ok(sdk_status(downloader.status(
+                &PathBuf::from(model_dir),
+                &manifest.inner,
+                &preset,
+            )?))
+        })
+        .await
+    }
+
+    /// Like `status`, and also checks every finished file's SHA-256 (reads the whole model).
+    ///
+    /// # Errors
+    /// As `status`, plus `Cancelled`.
+    pub async fn verify(
+        &self,
+        manifest: Arc<ModelManifest>,
+        preset: String,
+        model_dir: String,
+    ) -> Result<ModelStatus, Florence2Error> {
+        let downloader = self.inner.clone();
+        blocking(move |cancel| {
+            Ok(sdk_status(downloader.verify(
+                &PathBuf::from(model_dir),
+                &manifest.inner,
+                &preset,
+                cancel,
+            )?))
+        })
+        .await
+    }
+
+    /// Deletes the manifest's files and the downloader's state from `model_dir` (other files
+    /// stay; the folder goes if it ends up empty). A download into it is cancelled first.
+    ///
+    /// # Errors
+    /// `Download` if a file cannot be removed.
+    pub async fn delete(
+        &self,
+        manifest: Arc<ModelManifest>,
+        model_dir: String,
+    ) -> Result<(), Florence2Error> {
+        let downloader = self.inner.clone();
+        blocking(move |_| Ok(downloader.delete(&PathBuf::from(model_dir), &manifest.inner)?)).await
+    }
+
+    /// Loads a downloaded model: checks `preset` is `Ready` in `model_dir`, then creates a
+    /// `Florence2` with `options` whose precision is the preset's.
+    ///
+    /// # Errors
+    /// `ModelNotReady` (with the status) when the folder is absent, partial or corrupt; else as
+    /// `Florence2.create`.
+    pub async fn open(
+        &self,
+        manifest: Arc<ModelManifest>,
+        preset: String,
+        model_dir: String,
+        options: Florence2Options,
+    ) -> Result<Arc<Florence2>, Florence2Error> {
+        let status = self
+            .status(Arc::clone(&manifest), preset.clone(), model_dir.clone())
+            .await?;
+        if status != ModelStatus::Ready {
+            return Err(Florence2Error::ModelNotReady {
+                reason: format!("{model_dir} ({preset}) is {status:?}"),
+            });
+        }
+        let plan = manifest.inner.preset(&preset)?.precision_plan()?;
+        let options = Florence2Options {
+            precision: sdk_plan(plan),
+            ..options
+        };
+        Florence2::create(model_dir, options).await
+    }
+}
+
+fn sdk_progress(progress: &dl::DownloadProgress) -> DownloadProgress {
+    DownloadProgress {
+        files: progress
+            .files
+            .iter()
+            .map(|f| FileProgress {
+                path: f.path.clone(),
+                bytes_done: f.bytes_done,
+                total_bytes: f.total_bytes,
+                state: match f.state {
+                    dl::FileState::Pending => DownloadFileState::Pending,
+                    dl::FileState::Downloading => DownloadFileState::Downloading,
+                    dl::FileState::Verifying => DownloadFileState::Verifying,
+                    dl::FileState::Done => DownloadFileState::Done,
+                },
+            })
+            .collect(),
+        bytes_done: progress.bytes_done(),
+        total_bytes: progress.total_bytes(),
+        complete: progress.is_complete(),
+    }
+}
+
+fn sdk_status(status: dl::ModelStatus) -> ModelStatus {
+    match status {
+        dl::ModelStatus::Absent => ModelStatus::Absent,
+        dl::ModelStatus::Partial {
+            bytes_present,
+            total_bytes,
+        } => ModelStatus::Partial {
+            bytes_present,
+            total_bytes,
+        },
+        dl::ModelStatus::Ready => ModelStatus::Ready,
+        dl::ModelStatus::Corrupt { files } => ModelStatus::Corrupt { files },
+    }
+}
+
+/// Every precision Kotlin can name.
+const PRECISIONS: [Precision; 8] = [
+    Precision::Fp32,
+    Precision::Fp16,
+    Precision::Q8,
+    Precision::Int8,
+    Precision::Uint8,
+    Precision::Q4,
+    Precision::Q4f16,
+    Precision::Bnb4,
+];
+
+/// Core's plan in the sdk's terms (`null` = fp32, as `PrecisionPlan` documents).
+fn sdk_plan(plan: core::PrecisionPlan) -> PrecisionPlan {
+    let pick = |p: core::Precision| {
+        PRECISIONS
+            .into_iter()
+            .find(|s| core::Precision::from(*s) == p)
+            .filter(|s| *s != Precision::Fp32)
+    };
+    PrecisionPlan {
+        vision_encoder: pick(plan.vision_encoder),
+        embed_tokens: pick(plan.embed_tokens),
+        text_encoder: pick(plan.text_encoder),
+        decoder: pick(plan.decoder),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_manifests_and_presets_reach_kotlin_types() {
+        assert_eq!(builtin_model_ids().len(), 4);
+        let m = ModelManifest::builtin("Florence-2-base-ft".into()).unwrap();
+        assert_eq!(m.id(), "onnx-community/Florence-2-base-ft");
+        let presets = m.presets();
+        let int8 = presets.iter().find(|p| p.name == "mobile-int8").unwrap();
+        assert_eq!(int8.precision.decoder, Some(Precision::Int8));
+        assert_eq!(int8.total_bytes, None, "the built-in manifests are unpinned");
+        let fp32 = presets.iter().find(|p| p.name == "fp32").unwrap();
+        assert_eq!(fp32.precision, PrecisionPlan::default());
+        assert!(matches!(
+            ModelManifest::builtin("nope".into()),
+            Err(Florence2Error::InvalidInput { .. })
+        ));
+    }
+
+    #[test]
+    fn download_errors_map_to_their_own_variants() {
+        let offline: Florence2Error = dl::DownloadError::Offline {
+            url: "http://x/".into(),
+            detail: "refused".into(),
+        }
+        .into();
+        assert!(matches!(&offline, Florence2Error::Offline { reason } if reason.contains("http://x/")));
+        let space: Florence2Error = dl::DownloadError::InsufficientSpace {
+            dir: "/d".into(),
+            needed: 10,
+            available: 3,
+        }
+        .into();
+        assert!(
+            space.to_string().contains("needs 10 bytes, 3 are available"),
+            "{space}"
+        );
+        assert!(matches!(
+            Florence2Error::from(dl::DownloadError::Cancelled),
+            Florence2Error::Cancelled
+        ));
+    }
+}
