@@ -44,7 +44,8 @@ PROFILE_DIR=$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 BIONIC_EXTRA=" __errno abort getrandom gettid __cxa_thread_atexit_impl __system_property_get
   syscall sigaltstack sysconf pthread_getattr_np pthread_attr_getstack signal sigaction mmap munmap
   mprotect posix_memalign memrchr strerror_r __xpg_strerror_r getauxval dl_iterate_phdr
-  __android_log_write __android_log_print realpath getcwd readlink open64 fstat64 lseek64 pread64 "
+  __android_log_write __android_log_print realpath getcwd readlink open64 fstat64 lseek64 pread64
+  dirfd poll writev pthread_attr_destroy sched_getaffinity "
 
 ORT_AAR=$ROOT/.cache/onnxruntime-android/onnxruntime-android-1.29.0.aar
 [ -f "$ORT_AAR" ] || { echo "link-check: $ORT_AAR missing (run scripts/setup.sh)" >&2; exit 2; }
