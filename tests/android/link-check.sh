@@ -19,7 +19,7 @@
 #  - then a layout-only AAR (stripped .so files + classes.jar compiled by kotlinc from the
 #    generated bindings and façade) passes tests/android/check-aar-layout.sh.
 # Needs: rustup targets aarch64/x86_64-linux-android and aarch64/x86_64-unknown-linux-musl (this
-# script adds them), llvm-mc, readelf, kotlinc (.cache/kotlin), JNA jar, and the ONNX Runtime AAR
+# script adds them), clang + llvm-ar (ring's C), llvm-mc, readelf, kotlinc (.cache/kotlin), JNA jar, and the ONNX Runtime AAR
 # from scripts/setup.sh. Takes a few minutes (two cross builds).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -108,7 +108,11 @@ shims() {
 link() { # link <target> <stub dir> <shim object>
   local target=$1 upper
   upper=$(tr 'a-z-' 'A-Z_' <<<"$target")
-  env "CARGO_TARGET_${upper}_LINKER=$LLD" \
+  # ring (HTTPS model downloads) compiles C/assembly for the target: Debian's clang in ring's
+  # no-sysroot mode, as in scripts/test.sh (the NDK's clang does it in real builds).
+  env "CC_${target//-/_}=clang" "AR_${target//-/_}=llvm-ar" \
+    "CFLAGS_${target//-/_}=-nostdlibinc -DRING_CORE_NOSTDLIBINC=1 -D__MM_MALLOC_H" \
+    "CARGO_TARGET_${upper}_LINKER=$LLD" \
     "CARGO_TARGET_${upper}_RUSTFLAGS=-C linker-flavor=ld.lld -L native=$2 -C link-arg=$3 -C link-arg=-zmax-page-size=16384 -C link-arg=--soname=libflorence2_sdk.so" \
     cargo build --locked -q -p florence2-sdk --lib --profile "$PROFILE" --target "$target" --target-dir "$TARGET_DIR"
 }
