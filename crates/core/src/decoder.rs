@@ -123,7 +123,6 @@ pub(crate) struct OrtStepModel<'a> {
     rows: usize,
     /// Per layer: decoder key, decoder value (grow every step).
     self_kv: Vec<DynValue>,
-    row_logits: Vec<f32>,
     steps: usize,
     run_options: Arc<RunOptions>,
 }
@@ -191,7 +190,6 @@ impl<'a> OrtStepModel<'a> {
             cpu,
             rows,
             self_kv: Vec::with_capacity(2 * layout.layers.len()),
-            row_logits: Vec::with_capacity(rows * layout.vocab),
             steps: 0,
             run_options,
         })
@@ -332,10 +330,8 @@ impl StepModel for OrtStepModel<'_> {
             self.switch_to_cache_branch(cross_kv)?;
         }
 
-        let (_, data) = self.logits.extract_tensor();
-        self.row_logits.clear();
-        self.row_logits.extend_from_slice(data);
         self.steps += 1;
-        Ok(&self.row_logits)
+        // The bound `[rows, 1, vocab]` output itself: only the last position exists, nothing is copied.
+        Ok(self.logits.extract_tensor().1)
     }
 }
