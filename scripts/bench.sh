@@ -6,7 +6,7 @@
 #
 #   scripts/bench.sh [--runs 5] [--precision fp32,int8] [--contenders cli,kotlin,tjs,ort,torch]
 #                    [--tokens 64] [--threads 2] [--model models/out/base-random]
-#                    [--cli-before PATH] [--out docs/benchmarks.md] [--no-write]
+#                    [--cli-before PATH] [--out docs/benchmarks.md] [--section bench] [--no-write]
 #
 # Contenders (each a fresh process per run; peak RSS from /usr/bin/time -v of that process):
 #   cli     our `florence2 run --json` (release build)
@@ -26,7 +26,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 RUNS=5 PRECISIONS=fp32,int8 CONTENDERS=cli,kotlin,tjs,ort,torch TOKENS=64 THREADS=2
-MODEL=models/out/base-random OUT=docs/benchmarks.md CLI_BEFORE= WRITE=1 TASK='<CAPTION>'
+MODEL=models/out/base-random OUT=docs/benchmarks.md SECTION=bench CLI_BEFORE= WRITE=1 TASK='<CAPTION>'
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) RUNS=$2; shift 2 ;;
@@ -36,9 +36,10 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=$2; shift 2 ;;
     --model) MODEL=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
+    --section) SECTION=$2; shift 2 ;;
     --cli-before) CLI_BEFORE=$(realpath "$2"); shift 2 ;;
     --no-write) WRITE=; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -51,7 +52,7 @@ has() { [[ ",$CONTENDERS," == *",$1,"* ]]; }
 WORK=$ROOT/target/bench
 mkdir -p "$WORK"
 RES=$(mktemp -d "$WORK/run.XXXXXX")
-IMAGE=$WORK/image.png
+IMAGE=$RES/image.png
 SIZE=$("$PY" -c "import json,sys; c=json.load(open(sys.argv[1])); s=c.get('crop_size') or c['size']; print(s['height'], s['width'])" "$MODEL/preprocessor_config.json")
 "$PY" - "$ROOT/tests/fixtures/images/astronaut_512x512.png" "$IMAGE" $SIZE <<'PY'
 import sys
@@ -68,9 +69,10 @@ KCP=${JNA_JAR:-/usr/share/java/jna.jar}:$KT/kotlinx-coroutines-core-jvm.jar
 KJAR=$WORK/kotlin-bench.jar
 if has kotlin; then
   cargo build --release --locked -q -p florence2-sdk
-  if [ ! -f "$KJAR" ] || [ -n "$(find scripts/bench/kotlin bindings/kotlin -name '*.kt' -newer "$KJAR")" ]; then
+  # The generated bindings alone (the hand-written Flow façade is not used here).
+  if [ ! -f "$KJAR" ] || [ -n "$(find scripts/bench/kotlin bindings/kotlin/generated -name '*.kt' -newer "$KJAR")" ]; then
     "$KOTLIN_HOME/bin/kotlinc-jvm" -nowarn -cp "$KCP" -d "$KJAR" \
-      bindings/kotlin/generated/ai/florence2/*.kt bindings/kotlin/src/ai/florence2/*.kt scripts/bench/kotlin/*.kt
+      bindings/kotlin/generated/ai/florence2/*.kt scripts/bench/kotlin/*.kt
   fi
 fi
 TJS=$ROOT/.cache/bench/transformersjs
@@ -124,5 +126,5 @@ ELAPSED=$(($(date +%s) - t0))
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 "$PY" scripts/bench/report.py --results "$RES" --model "$MODEL" --tokens "$TOKENS" --threads "$THREADS" \
   --task "$TASK" --runs "$RUNS" --contenders "$CONTENDERS" --precisions "$PRECISIONS" --started "$START" \
-  --elapsed "$ELAPSED" --load "$LOAD_BEFORE → $LOAD_AFTER" ${WRITE:+--write "$OUT"}
+  --elapsed "$ELAPSED" --load "$LOAD_BEFORE → $LOAD_AFTER" --section "$SECTION" ${WRITE:+--write "$OUT"}
 echo "raw results: $RES" >&2

@@ -4,8 +4,8 @@
 Each run left `<contender>.<precision>.<run>.json` (one JSON line: load_ms, preprocess_ms, vision_ms,
 encoder_ms, decode_ms, steps, ms_per_token, e2e_ms, ids; our CLI's own `--json` format is mapped here)
 and `.time` (`/usr/bin/time -v`, for the peak RSS of the whole process). With --write FILE the
-tables replace what is between `<!-- bench:begin -->` and `<!-- bench:end -->` in FILE (or become
-the file if it has no markers).
+tables replace what is between `<!-- SECTION:begin -->` and `<!-- SECTION:end -->` in FILE (or are
+appended with those markers).
 """
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ def main() -> int:
     ap.add_argument("--elapsed", type=int, required=True)
     ap.add_argument("--load", default="")
     ap.add_argument("--write", type=Path)
+    ap.add_argument("--section", default="bench", help="marker name in the written file (several runs, several sections)")
     args = ap.parse_args()
 
     contenders = args.contenders.split(",")
@@ -162,14 +163,14 @@ def main() -> int:
     table = "\n".join(out)
     print(table)
     if args.write:
-        begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+        begin, end = f"<!-- {args.section}:begin -->", f"<!-- {args.section}:end -->"
         text = args.write.read_text() if args.write.exists() else ""
         if begin in text and end in text:
             head, rest = text.split(begin, 1)
             _, tail = rest.split(end, 1)
             text = f"{head}{begin}\n{table}\n{end}{tail}"
         else:
-            text = f"# Benchmarks\n\n{begin}\n{table}\n{end}\n"
+            text = (text or "# Benchmarks\n") + f"\n{begin}\n{table}\n{end}\n"
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text(text)
     return 0
