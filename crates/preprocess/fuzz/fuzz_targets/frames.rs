@@ -8,8 +8,8 @@
 use std::sync::Mutex;
 
 use florence2_preprocess::{
-    Backend, CropRect, ImageView, PixelFormat, PreprocessConfig, Preprocessor, ResizeMode, Rotation, YuvFormat,
-    YuvPlane, YuvView,
+    Backend, CropRect, ImageView, PixelFormat, PreprocessConfig, Preprocessor, ResizeMode, Rotation,
+    YuvFormat, YuvPlane, YuvView,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -45,9 +45,17 @@ fuzz_target!(|data: &[u8]| {
     });
     let mut b = Bytes(data);
     let selector = b.u8();
-    let mode = if selector & 1 == 0 { ResizeMode::Reference } else { ResizeMode::Fast };
+    let mode = if selector & 1 == 0 {
+        ResizeMode::Reference
+    } else {
+        ResizeMode::Fast
+    };
     pre.set_resize_mode(mode);
-    let backend = if selector & 2 == 0 { Backend::Scalar } else { Backend::detect() };
+    let backend = if selector & 2 == 0 {
+        Backend::Scalar
+    } else {
+        Backend::detect()
+    };
     pre.set_backend(backend).expect("available");
     // Small sizes keep executions fast; 0 is allowed (must be an error).
     let width = u32::from(b.u8() % 80);
@@ -102,8 +110,12 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         _ => {
-            let format =
-                [PixelFormat::Rgb8, PixelFormat::Rgba8, PixelFormat::Bgra8, PixelFormat::Gray8][usize::from(b.u8() % 4)];
+            let format = [
+                PixelFormat::Rgb8,
+                PixelFormat::Rgba8,
+                PixelFormat::Bgra8,
+                PixelFormat::Gray8,
+            ][usize::from(b.u8() % 4)];
             let stride = usize::from(b.u16() % 1024);
             let rest = b.take(usize::MAX);
             if let Ok(view) = ImageView::new(rest, width, height, stride, format) {

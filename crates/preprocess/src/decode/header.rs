@@ -216,7 +216,10 @@ mod tests {
             assert_eq!(png_palette_problem(&png(ok)), None, "{ok}");
         }
         for bad in [0, 1, 49, 771] {
-            assert!(png_palette_problem(&png(bad)).is_some_and(|d| d.contains(&bad.to_string())), "{bad}");
+            assert!(
+                png_palette_problem(&png(bad)).is_some_and(|d| d.contains(&bad.to_string())),
+                "{bad}"
+            );
         }
         // A palette after the image data is not looked at; truncated chunk lists are the decoder's.
         assert_eq!(png_palette_problem(&png(3)[..20]), None);
