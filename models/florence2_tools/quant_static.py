@@ -88,6 +88,7 @@ class _OneItem:
 
 def calibrate(model_path: Path, reader, opts: StaticOptions, op_types: list[str], work: Path):
     """Tensor ranges (ORT `TensorsData`) of `model_path` over every feed of `reader`."""
+    import onnxruntime
     from onnxruntime.quantization import calibrate as cal
 
     method = opts.method
@@ -102,6 +103,15 @@ def calibrate(model_path: Path, reader, opts: StaticOptions, op_types: list[str]
             def select_tensors_to_calibrate(self, model, _k=k):
                 tensors, infos = super().select_tensors_to_calibrate(model)
                 return set(sorted(tensors)[_k::chunks]), infos
+
+            def create_inference_session(self):
+                # Priority-based order runs each added ReduceMin/ReduceMax right after its tensor is
+                # made; the default order keeps every activation alive to the end of the graph
+                # (measured: the base vision encoder's MinMax calibration peaked at 22 GB RSS).
+                so = onnxruntime.SessionOptions()
+                so.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+                so.execution_order = onnxruntime.ExecutionOrder.PRIORITY_BASED
+                self.infer_session = onnxruntime.InferenceSession(self.augmented_model_path, sess_options=so, providers=self.execution_providers)
 
         kwargs = {"augmented_model_path": str(work / f"augmented_{k}.onnx")}
         if method == "minmax":
