@@ -38,14 +38,17 @@ while [ $# -gt 0 ]; do
 done
 PROFILE_DIR=$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 
-# Bionic functions our library may import that the ONNX Runtime library happens not to (all in
-# Android's libc since API 21 or earlier, or weak: getrandom (API 28) and gettid (API 21) are only
-# used when present).
+# Bionic functions our library may import that the ONNX Runtime library happens not to: POSIX
+# calls in Android's libc since API 21 or earlier (below our minSdk 24), or weak: getrandom (API 28)
+# is only used when present. The socket/DNS/file calls come from model downloads (ureq, fs4).
+# Review a name before adding it here.
 BIONIC_EXTRA=" __errno abort getrandom gettid __cxa_thread_atexit_impl __system_property_get
   syscall sigaltstack sysconf pthread_getattr_np pthread_attr_getstack signal sigaction mmap munmap
   mprotect posix_memalign memrchr strerror_r __xpg_strerror_r getauxval dl_iterate_phdr
   __android_log_write __android_log_print realpath getcwd readlink open64 fstat64 lseek64 pread64
-  dirfd poll writev pthread_attr_destroy sched_getaffinity "
+  dirfd poll writev pthread_attr_destroy sched_getaffinity
+  socket connect send recv shutdown setsockopt getsockopt getpeername getaddrinfo freeaddrinfo
+  gai_strerror clock_nanosleep fdopendir openat unlinkat rename ftruncate64 statvfs64 "
 
 ORT_AAR=$ROOT/.cache/onnxruntime-android/onnxruntime-android-1.29.0.aar
 [ -f "$ORT_AAR" ] || { echo "link-check: $ORT_AAR missing (run scripts/setup.sh)" >&2; exit 2; }
