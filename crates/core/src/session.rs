@@ -59,10 +59,10 @@ impl Default for SessionOptions {
 /// Opens `path` as `component` with `options`, and reports which execution provider it got.
 ///
 /// The requested provider is registered with `error_on_failure`. If it cannot be used (not
-/// compiled in, not part of the loaded ONNX Runtime, registration or graph compilation fails) but
-/// the graph loads on CPU, the [`ProviderFallback`] policy decides: fail with
-/// [`Error::ExecutionProviderUnavailable`], or keep the CPU session and give the reason in the
-/// report. Errors that CPU loading hits too (a corrupt file) are returned as they are.
+/// compiled in, not part of the loaded ONNX Runtime, registration or graph compilation fails), the
+/// [`ProviderFallback`] policy decides: fail with [`Error::ExecutionProviderUnavailable`], or load
+/// the graph on CPU and give the reason in the report. A graph that fails on CPU as well (a corrupt
+/// file) is reported with that error, not as a provider problem.
 pub fn load_session(
     runtime: &OnnxRuntime,
     component: Component,
@@ -82,8 +82,16 @@ pub fn load_session(
         Err(error) if requested == ExecutionProvider::Cpu => return Err(error),
         Err(error) => error,
     };
-    // The accelerator failed. Loading the same graph on CPU tells a provider problem from a model
-    // problem (a corrupt file fails on CPU too, and that error is the one to report).
+    // A provider that cannot even be registered fails right away under the fail policy (no CPU
+    // session is built just to be dropped).
+    if matches!(error, Error::ExecutionProviderUnavailable { .. })
+        && options.provider.fallback == ProviderFallback::Fail
+    {
+        return Err(error);
+    }
+    // Creating the session with the accelerator failed, or the policy falls back: load the same
+    // graph on CPU. That also tells a provider problem from a model problem (a corrupt file fails on
+    // CPU too, and that error is the one to report).
     let session = open(runtime, component, path, options, ExecutionProvider::Cpu)?;
     let error = match error {
         Error::SessionLoad { source, .. } => Error::ExecutionProviderUnavailable {

@@ -137,24 +137,42 @@ fn fallback_policy_loads_on_cpu_and_reports_why() {
 
 #[test]
 fn fallback_does_not_hide_a_broken_graph() {
-    // A graph that fails on CPU as well is a model error, reported as such under either policy.
     let dir = common::fixture_copy(true);
     let graph = dir.path().join("onnx/vision_encoder.onnx");
     std::fs::remove_file(&graph).unwrap();
     std::fs::write(&graph, b"not an onnx file").unwrap();
-    for fallback in [ProviderFallback::Cpu, ProviderFallback::Fail] {
-        let err = Florence2::load(dir.path(), &options(ExecutionProvider::Xnnpack, fallback)).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::SessionLoad {
-                    component: Component::VisionEncoder,
-                    ..
-                }
-            ),
-            "{fallback:?}: {err:?}"
-        );
-    }
+    // Falling back to CPU meets the broken file: a model error, not a provider one.
+    let err = Florence2::load(
+        dir.path(),
+        &options(ExecutionProvider::Xnnpack, ProviderFallback::Cpu),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::SessionLoad {
+                component: Component::VisionEncoder,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Under the fail policy the unavailable provider is reported first (no CPU load is tried).
+    let err = Florence2::load(
+        dir.path(),
+        &options(ExecutionProvider::Xnnpack, ProviderFallback::Fail),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ExecutionProviderUnavailable {
+                provider: ExecutionProvider::Xnnpack,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
