@@ -127,8 +127,8 @@ pub enum Error {
     },
 
     /// The requested execution provider cannot be used for a graph: not compiled into this build,
-    /// not part of the loaded ONNX Runtime, or ONNX Runtime failed to register it or to create the
-    /// session with it (the graph itself loads on CPU). Returned under the
+    /// not part of the loaded ONNX Runtime, ONNX Runtime failed to register it, or creating the
+    /// session with it failed while the same graph loads on CPU. Returned under the
     /// [`ProviderFallback::Fail`](crate::execution_provider::ProviderFallback::Fail) policy.
     #[error("the {provider} execution provider is unavailable for the {component} ({}): {detail}", .path.display())]
     ExecutionProviderUnavailable {

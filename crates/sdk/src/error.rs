@@ -53,8 +53,8 @@ pub enum Florence2Error {
     },
     /// The requested execution provider (`Florence2Options.executionProvider`) cannot be used on
     /// this device or build: not part of the ONNX Runtime library, not compiled in (NNAPI off
-    /// Android), or ONNX Runtime could not register it or compile a graph with it. The model itself
-    /// is fine on CPU: retry with `ExecutionProvider.CPU`, or set `cpuFallback = true`.
+    /// Android), or ONNX Runtime could not register it or compile a graph with it (that graph does
+    /// load on CPU). Retry with `ExecutionProvider.CPU`, or set `cpuFallback = true`.
     #[error("{reason}")]
     ExecutionProviderUnavailable {
         /// The provider that was requested (`"NNAPI"`, `"XNNPACK"`).
