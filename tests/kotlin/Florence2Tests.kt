@@ -381,6 +381,7 @@ fun main() {
     }
 
     executionProviderTests() // ExecutionProviderTests.kt
+    reliabilityTests() // ReliabilityTests.kt
 
     model.close()
     long.close()
