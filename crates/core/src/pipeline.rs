@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use florence2_preprocess::{ImageView, PreprocessConfig, Preprocessor};
+use florence2_preprocess::{ImageSource, PreprocessConfig, Preprocessor};
 use ort::session::Session;
 
 use crate::config::{GenerationConfig, ModelConfig};
@@ -189,7 +189,11 @@ impl Florence2 {
     }
 
     /// See [`VisionEncoder::encode_image`].
-    pub fn encode_image(&mut self, image: ImageView<'_>, cancel: &CancelFlag) -> Result<(EncodedImage, f64)> {
+    pub fn encode_image<'a>(
+        &mut self,
+        image: impl Into<ImageSource<'a>>,
+        cancel: &CancelFlag,
+    ) -> Result<(EncodedImage, f64)> {
         self.vision.encode_image(image, cancel)
     }
 

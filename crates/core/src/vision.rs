@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use florence2_preprocess::{ImageView, Preprocessor};
+use florence2_preprocess::{ImageSource, Preprocessor};
 use ort::session::Session;
 use ort::value::Tensor;
 
@@ -74,13 +74,21 @@ impl VisionEncoder {
 
     /// Preprocesses an image (resize and normalise exactly as the PyTorch reference does) and runs
     /// the vision encoder. Returns the encoded image and the preprocessing time in milliseconds.
-    pub fn encode_image(&mut self, image: ImageView<'_>, cancel: &CancelFlag) -> Result<(EncodedImage, f64)> {
+    /// Takes an `ImageView` or any [`ImageSource`] (a YUV camera frame goes to the preprocessor
+    /// as is, with no RGB copy); result coordinates refer to the rotated image.
+    pub fn encode_image<'a>(
+        &mut self,
+        image: impl Into<ImageSource<'a>>,
+        cancel: &CancelFlag,
+    ) -> Result<(EncodedImage, f64)> {
+        let image = image.into();
         let t0 = Instant::now();
-        self.preprocessor.process(image, &mut self.pixels)?;
+        self.preprocessor.process_source(&image, &mut self.pixels)?;
         let preprocess_ms = ms(t0.elapsed());
         let [_, h, w] = self.preprocessor.output_shape();
+        let (width, height) = image.size();
         let pixels = std::mem::take(&mut self.pixels);
-        let encoded = self.encode_pixels(&pixels, h, w, image.width(), image.height(), cancel);
+        let encoded = self.encode_pixels(&pixels, h, w, width, height, cancel);
         self.pixels = pixels;
         Ok((encoded?, preprocess_ms))
     }

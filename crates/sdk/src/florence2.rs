@@ -96,7 +96,7 @@ impl Model {
     /// encoder's time, in milliseconds.
     fn encode(
         &self,
-        view: florence2_preprocess::ImageView<'_>,
+        view: florence2_preprocess::ImageSource<'_>,
         cancel: &CancelFlag,
         started: Instant,
     ) -> Result<(core::EncodedImage, f64, f64), Florence2Error> {

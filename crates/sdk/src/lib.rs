@@ -36,9 +36,9 @@ pub use download::{
 pub use error::Florence2Error;
 pub use florence2::{EncodedImage, Florence2, TokenListener};
 pub use types::{
-    BoundingBox, ExecutionProvider, FinishReason, Florence2Options, ImageInput, ModelGraph, NnapiOptions,
-    Point, Polygon, PolygonMask, Precision, PrecisionPlan, Quad, SessionProvider, Task, TaskOutput,
-    TaskResult, Timings, XnnpackOptions,
+    BoundingBox, CropRect, ExecutionProvider, FinishReason, Florence2Options, ImageInput, ModelGraph,
+    NnapiOptions, PixelLayout, Point, Polygon, PolygonMask, Precision, PrecisionPlan, Quad, SessionProvider,
+    Task, TaskOutput, TaskResult, Timings, XnnpackOptions,
 };
 
 uniffi::setup_scaffolding!();

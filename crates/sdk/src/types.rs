@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use florence2_core as core;
 use florence2_preprocess::{
-    DecodeLimits, ImageView, PixelFormat, PreprocessError, RgbImage, Rotation, YuvPlane, YuvView,
-    yuv420_to_rgb8,
+    DecodeLimits, ImageSource, ImageView, PixelFormat, PreprocessError, RgbImage, Rotation, YuvPlane, YuvView,
 };
 
 use crate::Florence2Error;
@@ -433,43 +432,149 @@ pub enum ImageInput {
         /// Clockwise rotation to apply (a multiple of 90), as `ImageInfo.rotationDegrees`.
         rotation_degrees: u32,
     },
+    /// Packed pixels in any [`PixelLayout`] (e.g. a `Bitmap`'s or an RGBA camera frame's
+    /// buffer), optionally cropped, then turned clockwise by `rotation_degrees`; coordinates in
+    /// results refer to the cropped, rotated image. Rotation and crop cost no extra copy of the
+    /// caller's buffer.
+    Pixels {
+        /// `row_stride * (height - 1) + width * bytes per pixel` bytes at least.
+        bytes: Vec<u8>,
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Bytes from one row to the next (≥ `width * bytes per pixel`).
+        row_stride: u32,
+        /// Layout of one pixel.
+        layout: PixelLayout,
+        /// Clockwise rotation to apply (a multiple of 90), e.g. the camera's `rotationDegrees`.
+        #[uniffi(default = 0)]
+        rotation_degrees: u32,
+        /// The part of the image to use, in pixels of the unrotated image (`null`: all of it).
+        #[uniffi(default = None)]
+        crop: Option<CropRect>,
+    },
+}
+
+/// Layout of one pixel of [`ImageInput::Pixels`]: 8 bits per channel, interleaved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PixelLayout {
+    /// Red, green, blue, alpha (alpha ignored).
+    Rgba,
+    /// Blue, green, red, alpha (Android `ARGB_8888` as little-endian ints; alpha ignored).
+    Bgra,
+    /// Red, green, blue.
+    Rgb,
+    /// One grey byte.
+    Gray,
+}
+
+impl From<PixelLayout> for PixelFormat {
+    fn from(layout: PixelLayout) -> Self {
+        match layout {
+            PixelLayout::Rgba => Self::Rgba8,
+            PixelLayout::Bgra => Self::Bgra8,
+            PixelLayout::Rgb => Self::Rgb8,
+            PixelLayout::Gray => Self::Gray8,
+        }
+    }
+}
+
+/// A rectangle of an image in pixels: `x`, `y` its top-left corner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct CropRect {
+    /// Left column.
+    pub x: u32,
+    /// Top row.
+    pub y: u32,
+    /// Width in pixels (≥ 1).
+    pub width: u32,
+    /// Height in pixels (≥ 1).
+    pub height: u32,
+}
+
+impl From<CropRect> for florence2_preprocess::CropRect {
+    fn from(c: CropRect) -> Self {
+        Self::new(c.x, c.y, c.width, c.height)
+    }
+}
+
+/// Packed pixels, cropped to `crop`, then turned clockwise by `degrees`.
+fn packed(
+    bytes: &[u8],
+    width: u32,
+    height: u32,
+    row_stride: u32,
+    format: PixelFormat,
+    degrees: u32,
+    crop: Option<CropRect>,
+) -> Result<ImageSource<'_>, PreprocessError> {
+    let view = ImageView::new(bytes, width, height, row_stride as usize, format)?;
+    let view = match crop {
+        Some(c) => view.crop(c.into())?,
+        None => view,
+    };
+    Ok(ImageSource::pixels(view, rotation(degrees)?))
+}
+
+/// A clockwise rotation in degrees (a multiple of 90) as the preprocessor's [`Rotation`].
+fn rotation(degrees: u32) -> Result<Rotation, PreprocessError> {
+    Rotation::from_degrees(i32::try_from(degrees).unwrap_or(i32::MAX))
 }
 
 impl ImageInput {
-    /// Decodes or wraps the input and hands a view of its pixels to `f`.
+    /// Decodes or wraps the input and hands it to `f` as an [`ImageSource`] (camera frames as
+    /// they are: the preprocessor converts them without an intermediate RGB buffer).
     ///
     /// Images of more than `limits` pixels are refused before anything of their size is
     /// allocated: encoded ones from their header, raw buffers from their declared size.
     pub(crate) fn with_view<R>(
         &self,
         limits: &DecodeLimits,
-        f: impl FnOnce(ImageView<'_>) -> Result<R, Florence2Error>,
+        f: impl FnOnce(ImageSource<'_>) -> Result<R, Florence2Error>,
     ) -> Result<R, Florence2Error> {
         if let Some((width, height)) = self.declared_size() {
             check_pixels(width, height, limits)?;
         }
         let decoded: RgbImage;
-        let view = match self {
+        let source = match self {
             ImageInput::EncodedBytes { bytes } => {
                 decoded = florence2_preprocess::decode_with_limits(bytes, limits)?;
-                decoded.view()
+                decoded.view().into()
             }
             ImageInput::FilePath { path } => {
                 decoded = florence2_preprocess::open_with_limits(path, limits)?;
-                decoded.view()
+                decoded.view().into()
             }
             ImageInput::Rgba {
                 bytes,
                 width,
                 height,
                 row_stride,
-            } => ImageView::new(bytes, *width, *height, *row_stride as usize, PixelFormat::Rgba8)?,
+            } => packed(bytes, *width, *height, *row_stride, PixelFormat::Rgba8, 0, None)?,
             ImageInput::Bgra {
                 bytes,
                 width,
                 height,
                 row_stride,
-            } => ImageView::new(bytes, *width, *height, *row_stride as usize, PixelFormat::Bgra8)?,
+            } => packed(bytes, *width, *height, *row_stride, PixelFormat::Bgra8, 0, None)?,
+            ImageInput::Pixels {
+                bytes,
+                width,
+                height,
+                row_stride,
+                layout,
+                rotation_degrees,
+                crop,
+            } => packed(
+                bytes,
+                *width,
+                *height,
+                *row_stride,
+                (*layout).into(),
+                *rotation_degrees,
+                *crop,
+            )?,
             ImageInput::Yuv420 {
                 y,
                 u,
@@ -489,15 +594,10 @@ impl ImageInput {
                     YuvPlane::new(u, uv_row, uv_pixel),
                     YuvPlane::new(v, uv_row, uv_pixel),
                 )?;
-                let rotation = Rotation::from_degrees(i32::try_from(*rotation_degrees).unwrap_or(i32::MAX))?;
-                let (w, h) = rotation.rotated_size(*width, *height);
-                let mut rgb = vec![0; w as usize * h as usize * 3];
-                yuv420_to_rgb8(&frame, rotation, &mut rgb)?;
-                decoded = RgbImage::new(w, h, rgb)?;
-                decoded.view()
+                ImageSource::yuv(frame, rotation(*rotation_degrees)?)
             }
         };
-        f(view)
+        f(source)
     }
 }
 
@@ -508,6 +608,7 @@ impl ImageInput {
             ImageInput::EncodedBytes { .. } | ImageInput::FilePath { .. } => None,
             ImageInput::Rgba { width, height, .. }
             | ImageInput::Bgra { width, height, .. }
+            | ImageInput::Pixels { width, height, .. }
             | ImageInput::Yuv420 { width, height, .. } => Some((*width, *height)),
         }
     }

@@ -4715,6 +4715,69 @@ public object FfiConverterTypeBoundingBox: FfiConverterRustBuffer<BoundingBox> {
 
 
 /**
+ * A rectangle of an image in pixels: `x`, `y` its top-left corner.
+ */
+data class CropRect (
+    /**
+     * Left column.
+     */
+    var `x`: kotlin.UInt
+    , 
+    /**
+     * Top row.
+     */
+    var `y`: kotlin.UInt
+    , 
+    /**
+     * Width in pixels (≥ 1).
+     */
+    var `width`: kotlin.UInt
+    , 
+    /**
+     * Height in pixels (≥ 1).
+     */
+    var `height`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCropRect: FfiConverterRustBuffer<CropRect> {
+    override fun read(buf: ByteBuffer): CropRect {
+        return CropRect(
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CropRect) = (
+            FfiConverterUInt.allocationSize(value.`x`) +
+            FfiConverterUInt.allocationSize(value.`y`) +
+            FfiConverterUInt.allocationSize(value.`width`) +
+            FfiConverterUInt.allocationSize(value.`height`)
+    )
+
+    override fun write(value: CropRect, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`x`, buf)
+            FfiConverterUInt.write(value.`y`, buf)
+            FfiConverterUInt.write(value.`width`, buf)
+            FfiConverterUInt.write(value.`height`, buf)
+    }
+}
+
+
+
+/**
  * Retry and timeout settings of downloads.
  */
 data class DownloadOptions (
@@ -6284,6 +6347,48 @@ sealed class ImageInput {
         companion object
     }
     
+    /**
+     * Packed pixels in any [`PixelLayout`] (e.g. a `Bitmap`'s or an RGBA camera frame's
+     * buffer), optionally cropped, then turned clockwise by `rotation_degrees`; coordinates in
+     * results refer to the cropped, rotated image. Rotation and crop cost no extra copy of the
+     * caller's buffer.
+     */
+    data class Pixels(
+        /**
+         * `row_stride * (height - 1) + width * bytes per pixel` bytes at least.
+         */
+        val `bytes`: kotlin.ByteArray, 
+        /**
+         * Width in pixels.
+         */
+        val `width`: kotlin.UInt, 
+        /**
+         * Height in pixels.
+         */
+        val `height`: kotlin.UInt, 
+        /**
+         * Bytes from one row to the next (≥ `width * bytes per pixel`).
+         */
+        val `rowStride`: kotlin.UInt, 
+        /**
+         * Layout of one pixel.
+         */
+        val `layout`: ai.florence2.PixelLayout, 
+        /**
+         * Clockwise rotation to apply (a multiple of 90), e.g. the camera's `rotationDegrees`.
+         */
+        val `rotationDegrees`: kotlin.UInt = 0u , 
+        /**
+         * The part of the image to use, in pixels of the unrotated image (`null`: all of it).
+         */
+        val `crop`: ai.florence2.CropRect? = null ) : ImageInput()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -6328,6 +6433,15 @@ public object FfiConverterTypeImageInput : FfiConverterRustBuffer<ImageInput>{
                 FfiConverterUInt.read(buf),
                 FfiConverterUInt.read(buf),
                 FfiConverterUInt.read(buf),
+                )
+            6 -> ImageInput.Pixels(
+                FfiConverterByteArray.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterTypePixelLayout.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterOptionalTypeCropRect.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -6383,6 +6497,19 @@ public object FfiConverterTypeImageInput : FfiConverterRustBuffer<ImageInput>{
                 + FfiConverterUInt.allocationSize(value.`rotationDegrees`)
             )
         }
+        is ImageInput.Pixels -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterByteArray.allocationSize(value.`bytes`)
+                + FfiConverterUInt.allocationSize(value.`width`)
+                + FfiConverterUInt.allocationSize(value.`height`)
+                + FfiConverterUInt.allocationSize(value.`rowStride`)
+                + FfiConverterTypePixelLayout.allocationSize(value.`layout`)
+                + FfiConverterUInt.allocationSize(value.`rotationDegrees`)
+                + FfiConverterOptionalTypeCropRect.allocationSize(value.`crop`)
+            )
+        }
     }
 
     override fun write(value: ImageInput, buf: ByteBuffer) {
@@ -6424,6 +6551,17 @@ public object FfiConverterTypeImageInput : FfiConverterRustBuffer<ImageInput>{
                 FfiConverterUInt.write(value.`uvRowStride`, buf)
                 FfiConverterUInt.write(value.`uvPixelStride`, buf)
                 FfiConverterUInt.write(value.`rotationDegrees`, buf)
+                Unit
+            }
+            is ImageInput.Pixels -> {
+                buf.putInt(6)
+                FfiConverterByteArray.write(value.`bytes`, buf)
+                FfiConverterUInt.write(value.`width`, buf)
+                FfiConverterUInt.write(value.`height`, buf)
+                FfiConverterUInt.write(value.`rowStride`, buf)
+                FfiConverterTypePixelLayout.write(value.`layout`, buf)
+                FfiConverterUInt.write(value.`rotationDegrees`, buf)
+                FfiConverterOptionalTypeCropRect.write(value.`crop`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -6617,6 +6755,57 @@ public object FfiConverterTypeModelStatus : FfiConverterRustBuffer<ModelStatus>{
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * Layout of one pixel of [`ImageInput::Pixels`]: 8 bits per channel, interleaved.
+ */
+
+enum class PixelLayout {
+    
+    /**
+     * Red, green, blue, alpha (alpha ignored).
+     */
+    RGBA,
+    /**
+     * Blue, green, red, alpha (Android `ARGB_8888` as little-endian ints; alpha ignored).
+     */
+    BGRA,
+    /**
+     * Red, green, blue.
+     */
+    RGB,
+    /**
+     * One grey byte.
+     */
+    GRAY;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePixelLayout: FfiConverterRustBuffer<PixelLayout> {
+    override fun read(buf: ByteBuffer) = try {
+        PixelLayout.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: PixelLayout) = 4UL
+
+    override fun write(value: PixelLayout, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
     }
 }
 
@@ -7145,6 +7334,38 @@ public object FfiConverterOptionalTypeDownloadListener: FfiConverterRustBuffer<D
         } else {
             buf.put(1)
             FfiConverterTypeDownloadListener.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeCropRect: FfiConverterRustBuffer<CropRect?> {
+    override fun read(buf: ByteBuffer): CropRect? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeCropRect.read(buf)
+    }
+
+    override fun allocationSize(value: CropRect?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeCropRect.allocationSize(value)
+        }
+    }
+
+    override fun write(value: CropRect?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeCropRect.write(value, buf)
         }
     }
 }
