@@ -226,7 +226,11 @@ fun main() {
         val kind = when (e2 as Florence2Exception) {
             is Florence2Exception.ModelLoad, is Florence2Exception.InvalidInput, is Florence2Exception.Inference,
             is Florence2Exception.Cancelled, is Florence2Exception.Closed, is Florence2Exception.RuntimeUnavailable,
-            is Florence2Exception.ExecutionProviderUnavailable, is Florence2Exception.Internal -> "typed"
+            is Florence2Exception.ExecutionProviderUnavailable, is Florence2Exception.Internal,
+            // Model delivery (DownloadTests.kt).
+            is Florence2Exception.NotFound, is Florence2Exception.RangeNotSatisfiable, is Florence2Exception.ChecksumMismatch,
+            is Florence2Exception.InsufficientSpace, is Florence2Exception.DiskFull, is Florence2Exception.NetworkDropped,
+            is Florence2Exception.Offline, is Florence2Exception.Download, is Florence2Exception.ModelNotReady -> "typed"
         }
         assertEquals("typed", kind)
     }
@@ -381,6 +385,7 @@ fun main() {
     }
 
     executionProviderTests() // ExecutionProviderTests.kt
+    runDownloadTests(model) // DownloadTests.kt
     reliabilityTests() // ReliabilityTests.kt
 
     model.close()
