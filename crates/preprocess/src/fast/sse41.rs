@@ -26,6 +26,9 @@ pub(super) fn horizontal_row(src: &[u8], pixel_stride: usize, dst: &mut [u8], ta
 
 #[target_feature(enable = "sse4.1")]
 unsafe fn horizontal(src: &[u8], ps: usize, dst: &mut [u8], table: &Taps16) -> usize {
+    if table.k() == 8 {
+        return horizontal_k8(src, ps, dst, table);
+    }
     let k = table.k();
     let n = dst.len().min(table.out_size());
     let rounding = _mm_set1_epi32(ROUND);
@@ -55,6 +58,41 @@ unsafe fn horizontal(src: &[u8], ps: usize, dst: &mut [u8], table: &Taps16) -> u
             }
         }
         let sums = _mm_hadd_epi32(_mm_hadd_epi32(acc[0], acc[1]), _mm_hadd_epi32(acc[2], acc[3]));
+        let shifted = _mm_srai_epi32::<{ BITS as i32 }>(_mm_add_epi32(sums, rounding));
+        let words = _mm_packs_epi32(shifted, shifted);
+        let bytes = (_mm_cvtsi128_si32(_mm_packus_epi16(words, words)) as u32).to_le_bytes();
+        dst[i..i + 4].copy_from_slice(&bytes);
+        i += 4;
+    }
+    i
+}
+
+/// [`horizontal`] for 8 slots per output: one bounds check per block of four.
+#[target_feature(enable = "sse4.1")]
+fn horizontal_k8(src: &[u8], ps: usize, dst: &mut [u8], table: &Taps16) -> usize {
+    let n = dst.len().min(table.out_size());
+    let (firsts, weights) = (table.firsts(), table.weights());
+    let rounding = _mm_set1_epi32(ROUND);
+    let low_bytes = _mm_set1_epi16(0x00FF);
+    let mut i = 0;
+    while i + 4 <= n {
+        let f = &firsts[i..i + 4];
+        let w = &weights[8 * i..8 * i + 32];
+        // Firsts never decrease: if the block's last output reads in bounds, all do.
+        if (f[3] + 8) * ps > src.len() {
+            break;
+        }
+        // SAFETY: every `(f[j] + 8) * ps <= (f[3] + 8) * ps <= src.len()` (checked above), and
+        // `w` holds 32 weights (8 per output).
+        let m = |j: usize| unsafe {
+            let px = if ps == 1 {
+                _mm_cvtepu8_epi16(_mm_loadl_epi64(src.as_ptr().add(f[j]).cast()))
+            } else {
+                _mm_and_si128(_mm_loadu_si128(src.as_ptr().add(2 * f[j]).cast()), low_bytes)
+            };
+            _mm_madd_epi16(px, _mm_loadu_si128(w.as_ptr().add(8 * j).cast()))
+        };
+        let sums = _mm_hadd_epi32(_mm_hadd_epi32(m(0), m(1)), _mm_hadd_epi32(m(2), m(3)));
         let shifted = _mm_srai_epi32::<{ BITS as i32 }>(_mm_add_epi32(sums, rounding));
         let words = _mm_packs_epi32(shifted, shifted);
         let bytes = (_mm_cvtsi128_si32(_mm_packus_epi16(words, words)) as u32).to_le_bytes();
