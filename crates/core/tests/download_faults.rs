@@ -649,7 +649,7 @@ fn no_server_is_offline() {
 }
 
 #[test]
-fn unknown_preset_and_https_without_tls_are_typed() {
+fn unknown_preset_is_typed_and_nothing_is_requested() {
     let server = Server::start(&fixture());
     let tmp = tempfile::tempdir().unwrap();
     let manifest = manifest(&server, true);
