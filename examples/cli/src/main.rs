@@ -6,6 +6,7 @@
 //! florence2 parse --task '<OD>' --image-size 640,480 '</s><s>car<loc_53><loc_333><loc_933><loc_774></s>'
 //! florence2 preprocess --model DIR photo.jpg --out pixel_values.npy
 //! florence2 preprocess --model DIR --yuv nv21 --size 1920x1080 --rotate 90 --fast frame.nv21 --out pv.npy
+//! florence2 preprocess --model DIR --crop 100,40,800,600 --rotate 270 photo.jpg --out pv.npy
 //! ```
 
 mod draw;
@@ -63,9 +64,16 @@ struct PreprocessArgs {
     /// Size `WxH` of a raw frame.
     #[arg(long, value_parser = parse_wxh)]
     size: Option<(u32, u32)>,
-    /// Clockwise rotation of a raw frame in degrees (a multiple of 90).
+    /// Clockwise rotation in degrees (a multiple of 90), applied after `--crop`.
     #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
     rotate: i32,
+    /// Use only the rectangle `X,Y,W,H` of the input (before rotation; even X and Y for `--yuv`).
+    #[arg(long, value_parser = parse_rect)]
+    crop: Option<(u32, u32, u32, u32)>,
+    /// Keep an image file's stored pixels instead of turning it upright by its EXIF orientation
+    /// (the PyTorch reference does not apply it).
+    #[arg(long)]
+    no_exif: bool,
     /// Use the fast resize mode instead of the Pillow-exact reference.
     #[arg(long)]
     fast: bool,
@@ -74,6 +82,17 @@ struct PreprocessArgs {
     out: PathBuf,
     /// Image file, or raw frame with `--yuv`.
     input: PathBuf,
+}
+
+fn parse_rect(s: &str) -> Result<(u32, u32, u32, u32), String> {
+    let parts: Vec<u32> = s
+        .split(',')
+        .map(|p| p.trim().parse::<u32>().map_err(|e| format!("{p:?}: {e}")))
+        .collect::<Result<_, _>>()?;
+    match parts[..] {
+        [x, y, w, h] => Ok((x, y, w, h)),
+        _ => Err("expected X,Y,W,H".into()),
+    }
 }
 
 fn parse_wxh(s: &str) -> Result<(u32, u32), String> {
@@ -174,7 +193,9 @@ fn dispatch(cli: Cli) -> Result<()> {
 }
 
 fn preprocess(args: &PreprocessArgs) -> Result<()> {
-    use florence2_preprocess::{PreprocessConfig, Preprocessor, ResizeMode, Rotation, YuvFormat, YuvView};
+    use florence2_preprocess::{
+        CropRect, DecodeLimits, PreprocessConfig, Preprocessor, ResizeMode, Rotation, YuvFormat, YuvView,
+    };
     let config = PreprocessConfig::from_model_dir(&args.model)?;
     let mode = if args.fast {
         ResizeMode::Fast
@@ -183,6 +204,7 @@ fn preprocess(args: &PreprocessArgs) -> Result<()> {
     };
     let mut pre = Preprocessor::new(config)?.with_resize_mode(mode);
     let mut out = vec![0f32; pre.output_len()];
+    let rotation = Rotation::from_degrees(args.rotate)?;
     let t0 = Instant::now();
     if let Some(layout) = &args.yuv {
         let format = match layout.as_str() {
@@ -192,15 +214,23 @@ fn preprocess(args: &PreprocessArgs) -> Result<()> {
         };
         let (w, h) = args.size.context("--yuv needs --size WxH")?;
         let data = std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
-        let frame = YuvView::from_packed(&data, w, h, format)?;
-        pre.process_yuv(&frame, Rotation::from_degrees(args.rotate)?, &mut out)?;
-    } else {
-        if args.rotate != 0 || args.size.is_some() {
-            bail!("--rotate and --size apply to raw frames (--yuv)");
+        let mut frame = YuvView::from_packed(&data, w, h, format)?;
+        if let Some((x, y, cw, ch)) = args.crop {
+            frame = frame.crop(CropRect::new(x, y, cw, ch))?;
         }
-        let image = florence2_preprocess::open(&args.input)
+        pre.process_yuv(&frame, rotation, &mut out)?;
+    } else {
+        if args.size.is_some() {
+            bail!("--size applies to raw frames (--yuv)");
+        }
+        let limits = DecodeLimits::default().with_exif_orientation(!args.no_exif);
+        let image = florence2_preprocess::open_with_limits(&args.input, &limits)
             .with_context(|| format!("reading {}", args.input.display()))?;
-        pre.process(image.view(), &mut out)?;
+        let mut view = image.view();
+        if let Some((x, y, cw, ch)) = args.crop {
+            view = view.crop(CropRect::new(x, y, cw, ch))?;
+        }
+        pre.process_rotated(view, rotation, &mut out)?;
     }
     let ms = t0.elapsed().as_secs_f64() * 1e3;
     let [c, h, w] = pre.output_shape();

@@ -136,3 +136,49 @@ fn raw_frames_match_the_library() {
     assert!(stderr.contains("NV21") && stderr.contains("460800"), "{stderr}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn images_can_be_cropped_rotated_and_kept_as_stored() {
+    use florence2_preprocess::{CropRect, DecodeLimits, decode_with_limits};
+    let dir = std::env::temp_dir().join(format!("florence2-cli-crop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("pv.npy");
+    let model = fixtures().join("tiny-random");
+    let config = PreprocessConfig::from_model_dir(&model).unwrap();
+    let mut pre = Preprocessor::new(config).unwrap();
+    let mut want = vec![0f32; pre.output_len()];
+    let run = |image: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "preprocess",
+            "--model",
+            model.to_str().unwrap(),
+            image.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        let o = florence2(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        read_npy(&out).1
+    };
+    // Crop then rotate a PNG: the library's process_rotated on the cropped view.
+    let png = fixtures().join("images/chelsea_451x300.png");
+    let got = run(&png, &["--crop", "31,7,200,150", "--rotate", "270"]);
+    let image = florence2_preprocess::open(&png).unwrap();
+    let view = image.view().crop(CropRect::new(31, 7, 200, 150)).unwrap();
+    pre.process_rotated(view, Rotation::Clockwise270, &mut want)
+        .unwrap();
+    assert_eq!(got, want);
+    // An EXIF-rotated JPEG: upright by default, as stored with --no-exif.
+    let jpeg =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/preprocess/tests/data/exif/orient_6.jpg");
+    let bytes = std::fs::read(&jpeg).unwrap();
+    for (extra, apply) in [(&[][..], true), (&["--no-exif"][..], false)] {
+        let got = run(&jpeg, extra);
+        let limits = DecodeLimits::default().with_exif_orientation(apply);
+        let image = decode_with_limits(&bytes, &limits).unwrap();
+        assert_eq!(image.width(), if apply { 24 } else { 16 });
+        pre.process(image.view(), &mut want).unwrap();
+        assert_eq!(got, want, "exif applied: {apply}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
