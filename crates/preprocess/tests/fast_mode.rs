@@ -182,3 +182,49 @@ fn fast_mode_is_identical_across_backends_and_rotations_permute_it() {
         }
     }
 }
+
+#[test]
+fn rotated_fast_frames_are_the_unrotated_result_turned_for_any_output_size() {
+    // Output 24 wide x 37 high: the rotated paths write blocks of 16 source rows, and 24 is not a
+    // multiple of 16, so the last block is partial.
+    let (w, h) = (90u32, 50u32);
+    let data: Vec<u8> = (0..YuvFormat::Nv21.frame_len(w, h) as usize)
+        .map(|i| (i * 31 % 253) as u8)
+        .collect();
+    let frame = YuvView::from_packed(&data, w, h, YuvFormat::Nv21).unwrap();
+    let (ow, oh) = (24usize, 37usize);
+    for backend in [Backend::Scalar, Backend::detect()] {
+        let mut turned = Preprocessor::new(PreprocessConfig::florence2().with_size(ow as u32, oh as u32))
+            .unwrap()
+            .with_resize_mode(ResizeMode::Fast);
+        turned.set_backend(backend).unwrap();
+        // The same resize in the sensor's orientation: 37 wide x 24 high.
+        let mut upright = Preprocessor::new(PreprocessConfig::florence2().with_size(oh as u32, ow as u32))
+            .unwrap()
+            .with_resize_mode(ResizeMode::Fast);
+        upright.set_backend(backend).unwrap();
+        let mut base = vec![0f32; upright.output_len()];
+        upright.process_yuv(&frame, Rotation::None, &mut base).unwrap();
+        let (bw, bh) = (oh, ow);
+        for rotation in [Rotation::Clockwise90, Rotation::Clockwise270] {
+            let mut out = vec![0f32; turned.output_len()];
+            turned.process_yuv(&frame, rotation, &mut out).unwrap();
+            for c in 0..3 {
+                for r in 0..oh {
+                    for col in 0..ow {
+                        let (sx, sy) = if rotation == Rotation::Clockwise90 {
+                            (r, bh - 1 - col)
+                        } else {
+                            (bw - 1 - r, col)
+                        };
+                        assert_eq!(
+                            out[c * ow * oh + r * ow + col].to_bits(),
+                            base[c * bw * bh + sy * bw + sx].to_bits(),
+                            "{backend:?} {rotation:?} channel {c} ({col}, {r})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -154,6 +154,39 @@ impl PlaneResizer {
     }
 }
 
+/// Source rows gathered before a rotated block is written out.
+const BLOCK: usize = 16;
+
+/// Writes `n` normalised source rows `i0..i0 + n` (each `tw` values, `tw` apart in `src`) of a
+/// `tw x th` source-orientation image into `plane` (`out_w = th` wide), turned 90° or 270°
+/// clockwise: 90° sends `(x, i)` to `(th - 1 - i, x)`, 270° to `(i, tw - 1 - x)`.
+#[allow(clippy::too_many_arguments)]
+fn transpose_block(
+    src: &[f32],
+    tw: usize,
+    n: usize,
+    i0: usize,
+    th: usize,
+    out_w: usize,
+    rotation: Rotation,
+    plane: &mut [f32],
+) {
+    for x in 0..tw {
+        if rotation == Rotation::Clockwise90 {
+            // Output row x, columns th - i0 - n .. th - i0 hold rows i0 + n - 1 down to i0.
+            let start = x * out_w + th - i0 - n;
+            for (j, o) in plane[start..start + n].iter_mut().enumerate() {
+                *o = src[(n - 1 - j) * tw + x];
+            }
+        } else {
+            let start = (tw - 1 - x) * out_w + i0;
+            for (j, o) in plane[start..start + n].iter_mut().enumerate() {
+                *o = src[j * tw + x];
+            }
+        }
+    }
+}
+
 /// Scratch of the fast YUV path, kept between frames.
 #[derive(Debug, Default)]
 pub(crate) struct FastYuv {
@@ -165,7 +198,8 @@ pub(crate) struct FastYuv {
     y_row: Vec<u8>,
     u_row: Vec<u8>,
     v_row: Vec<u8>,
-    /// One normalised output row per channel, before rotation (rotated frames only).
+    /// Normalised rows before rotation (rotated frames only): one row per channel for 180°, a
+    /// block of [`BLOCK`] rows per channel for 90° and 270° (written out as a block transpose).
     rotated: Vec<f32>,
 }
 
@@ -212,8 +246,9 @@ impl FastYuv {
         self.y_row.resize(tw, 0);
         self.u_row.resize(ctw, 0);
         self.v_row.resize(ctw, 0);
+        let block = if rotation.swaps_axes() { BLOCK } else { 1 };
         if rotation != Rotation::None {
-            self.rotated.resize(3 * tw, 0.0);
+            self.rotated.resize(3 * block * tw, 0.0);
         }
         let norm = table.affine();
         let plane = out_w * out_h;
@@ -233,20 +268,42 @@ impl FastYuv {
                 yuv_to_planes(backend, y, u, v, norm, rows);
                 continue;
             }
-            let (r_row, rest) = self.rotated.split_at_mut(tw);
-            let (g_row, b_row) = rest.split_at_mut(tw);
-            yuv_to_planes(backend, y, u, v, norm, [&mut *r_row, &mut *g_row, &mut *b_row]);
-            // Where pixel x of this source-orientation row lands: start + x * step.
-            let (start, step): (usize, isize) = match rotation {
-                Rotation::Rotate180 => ((th - 1 - i) * out_w + tw - 1, -1),
-                Rotation::Clockwise90 => (th - 1 - i, out_w as isize),
-                _ => ((tw - 1) * out_w + i, -(out_w as isize)),
-            };
-            for (x, ((&r, &g), &b)) in r_row.iter().zip(g_row.iter()).zip(b_row.iter()).enumerate() {
-                let o = start.wrapping_add_signed(x as isize * step);
-                r_plane[o] = r;
-                g_plane[o] = g;
-                b_plane[o] = b;
+            let (r_rows, rest) = self.rotated.split_at_mut(block * tw);
+            let (g_rows, b_rows) = rest.split_at_mut(block * tw);
+            if rotation == Rotation::Rotate180 {
+                yuv_to_planes(backend, y, u, v, norm, [&mut *r_rows, &mut *g_rows, &mut *b_rows]);
+                let start = (th - 1 - i) * out_w;
+                for (src, plane) in [
+                    (&*r_rows, &mut *r_plane),
+                    (&*g_rows, &mut *g_plane),
+                    (&*b_rows, &mut *b_plane),
+                ] {
+                    for (o, &v) in plane[start..start + tw].iter_mut().zip(src.iter().rev()) {
+                        *o = v;
+                    }
+                }
+                continue;
+            }
+            // 90° / 270°: collect `BLOCK` source rows, then write each output row's run of
+            // `BLOCK` consecutive values at once (a block transpose: contiguous stores instead of
+            // one scattered store per value).
+            let k = i % BLOCK;
+            let span = k * tw..(k + 1) * tw;
+            let rows = [
+                &mut r_rows[span.clone()],
+                &mut g_rows[span.clone()],
+                &mut b_rows[span],
+            ];
+            yuv_to_planes(backend, y, u, v, norm, rows);
+            if k + 1 == BLOCK || i + 1 == th {
+                let (i0, n) = (i - k, k + 1);
+                for (src, plane) in [
+                    (&*r_rows, &mut *r_plane),
+                    (&*g_rows, &mut *g_plane),
+                    (&*b_rows, &mut *b_plane),
+                ] {
+                    transpose_block(src, tw, n, i0, th, out_w, rotation, plane);
+                }
             }
         }
         Ok(())
