@@ -90,7 +90,7 @@ asan() {
   printf '\n==> AddressSanitizer (preprocess, SIMD and scalar)\n'
   local rc=0
   RUSTFLAGS="-Zsanitizer=address" RUSTDOCFLAGS="-Zsanitizer=address" ASAN_OPTIONS=detect_leaks=1 \
-    CARGO_TARGET_DIR=target/asan nice -n "$NICE" cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu \
+    CARGO_TARGET_DIR=target/asan nice -n "$NICE" cargo +nightly test --target x86_64-unknown-linux-gnu \
     -p florence2-preprocess --tests 2>&1 | tee "$LOG/asan.log" || rc=$?
   if [ "$rc" -eq 0 ]; then
     note "asan: $(grep 'test result' "$LOG/asan.log" | awk '{p+=$4; f+=$6} END {print p " passed, " f " failed"}') over $(grep -c 'test result' "$LOG/asan.log") test binaries, no report"
