@@ -171,17 +171,26 @@ fn transpose_block(
     rotation: Rotation,
     plane: &mut [f32],
 ) {
-    for x in 0..tw {
-        if rotation == Rotation::Clockwise90 {
-            // Output row x, columns th - i0 - n .. th - i0 hold rows i0 + n - 1 down to i0.
-            let start = x * out_w + th - i0 - n;
-            for (j, o) in plane[start..start + n].iter_mut().enumerate() {
-                *o = src[(n - 1 - j) * tw + x];
-            }
-        } else {
-            let start = (tw - 1 - x) * out_w + i0;
-            for (j, o) in plane[start..start + n].iter_mut().enumerate() {
-                *o = src[j * tw + x];
+    // Tiles of 8 columns: contiguous reads of each source row, then one run of `n` values per
+    // output row.
+    let mut tile = [[0f32; 8]; BLOCK];
+    for x in (0..tw).step_by(8) {
+        let m = (tw - x).min(8);
+        for (j, t) in tile.iter_mut().enumerate().take(n) {
+            t[..m].copy_from_slice(&src[j * tw + x..j * tw + x + m]);
+        }
+        for dx in 0..m {
+            if rotation == Rotation::Clockwise90 {
+                // Output row x + dx, columns th - i0 - n .. th - i0 hold rows i0 + n - 1 .. i0.
+                let start = (x + dx) * out_w + th - i0 - n;
+                for (o, t) in plane[start..start + n].iter_mut().zip(tile[..n].iter().rev()) {
+                    *o = t[dx];
+                }
+            } else {
+                let start = (tw - 1 - x - dx) * out_w + i0;
+                for (o, t) in plane[start..start + n].iter_mut().zip(&tile[..n]) {
+                    *o = t[dx];
+                }
             }
         }
     }
