@@ -138,10 +138,14 @@ impl Florence2 {
             providers.push(provider);
             Ok(session)
         };
+        // The merged decoder first: loading a graph briefly takes about twice its file size
+        // (parsed protobuf + initialisers + prepacked weights), so the largest graph is loaded while
+        // nothing else is resident, which lowers the process's peak (docs/memory.md).
+        let decoder = open(Component::Decoder)?;
         let vision = VisionEncoder::new(open(Component::VisionEncoder)?, preprocessor, config.d_model);
         let embed = open(Component::EmbedTokens)?;
         let encoder = open(Component::TextEncoder)?;
-        let decoder = open(Component::Decoder)?;
+        providers.rotate_left(1); // back to pipeline order: vision, embed, encoder, decoder
         let text = TextGenerator::new(config, generation, tokenizer, embed, encoder, decoder);
         Ok(Self {
             files,
