@@ -149,6 +149,7 @@ def main(argv=None) -> int:
     ap.add_argument("--calib-count", type=int, default=16)
     ap.add_argument("--calib-max-new-tokens", type=int, default=24)
     ap.add_argument("--images", type=Path, default=ROOT / "tests/fixtures/images", help="evaluation images (agreement)")
+    ap.add_argument("--image-count", type=int, default=0, help="use the first N evaluation images (0 = all)")
     ap.add_argument("--tasks", nargs="+", default=["<CAPTION>", "<DETAILED_CAPTION>", "<OD>", "<OCR>"])
     ap.add_argument("--max-new-tokens", type=int, default=32, help="agreement: tokens per case")
     ap.add_argument("--cosine-cases", type=int, default=0, help="teacher-forced cases (0 = every image x task)")
@@ -159,6 +160,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cli", type=Path, help="the florence2 binary (default: target/release, else target/debug)")
     ap.add_argument("--out", type=Path, help="markdown file to write (also printed)")
     ap.add_argument("--json-out", type=Path, help="raw figures as JSON")
+    ap.add_argument("--perf-json", type=Path, help="reuse the speed/memory runs of an earlier report (its --json-out 'perf', keyed by row label)")
     args = ap.parse_args(argv)
 
     t_start = time.time()
@@ -199,13 +201,17 @@ def main(argv=None) -> int:
 
     # Speed and memory: precisions interleaved, medians.
     perf: dict[str, list[dict]] = {label: [] for label, _, _ in rows}
-    for r in range(args.repeats):
+    if args.perf_json:
+        saved = json.loads(args.perf_json.read_text())
+        saved = saved.get("perf", saved)
+        perf = {label: saved[label] for label, _, _ in rows}
+    for r in range(0 if args.perf_json else args.repeats):
         for label, f, p in rows:
             perf[label].append(perf_run(cli, f, p, args.perf_image, "<CAPTION>", args.perf_tokens, args.threads))
             print(f"perf {r + 1}/{args.repeats} {label}: {perf[label][-1]}", flush=True)
 
     # Agreement: greedy ids from the CLI.
-    images = calib.list_images(args.images)
+    images = calib.list_images(args.images, args.image_count or None)
     generated: dict[str, dict] = {}
     for label, f, p in rows:
         generated[label] = {t: cli_generate(cli, f, p, images, t, args.max_new_tokens, args.threads) for t in args.tasks}
@@ -276,7 +282,7 @@ def main(argv=None) -> int:
     lines.append("")
     lines.append(
         f"Speed/memory: `florence2 run --precision P --task '<CAPTION>' --num-beams 1 --max-new-tokens {args.perf_tokens} --threads {args.threads}` on "
-        f"`{args.perf_image.name}`, median of {args.repeats} runs per precision, precisions interleaved (shared machine: other jobs were running). "
+        f"`{args.perf_image.name}`, median of {len(perf[ref_label])} runs per precision, precisions interleaved (shared machine: other jobs were running). "
         f"Agreement: {agreement[ref_label]['cases']} greedy cases ({len(images)} images of `{args.images.name}` x {', '.join(args.tasks)}; up to {args.max_new_tokens} tokens), "
         f"compared with the fp32 CLI output; teacher-forced figures over {cosine[ref_label]['steps']} decoder steps of {cosine[ref_label]['cases']} cases. "
         f"Static int8 calibrated on {args.calib_count} images of `{args.calib_images.name}` ({args.calib_max_new_tokens} decoder steps each)."
