@@ -193,8 +193,8 @@ def qdq_summary(model: onnx.ModelProto) -> dict[str, int]:
 def float_graph_outputs(model: onnx.ModelProto) -> int:
     """Makes every graph output that the quantiser routed through QuantizeLinear → DequantizeLinear the
     float tensor again (in place; returns how many). Quantising outputs helps nothing and hurts: the
-    logits would keep 256 levels (near-ties flip the argmax) and the vision features and cached K/V
-    would carry the rounding into the next graph."""
+    logits would keep 256 levels (near-ties flip the argmax) and the vision features would carry the
+    rounding into the next graph. Outputs of pure data moves (`_PASS_THROUGH`) keep their pair."""
     graph = model.graph
     producers = _producers(graph)
     consumers: dict[str, int] = {}
