@@ -68,13 +68,19 @@ soak() {
   fi
 }
 
-# Miri: the preprocess crate's unit tests forced onto the scalar backend (Miri cannot run
-# SIMD intrinsics), which covers the scalar kernels, YUV conversion, resize and normalise.
+# Miri: the preprocess crate's unit tests (Miri detects no SIMD, so every kernel runs scalar):
+# YUV conversion, rotation, crop, resize weights and passes, decode header walks, configs.
 miri() {
   printf '\n==> miri (preprocess, scalar kernels)\n'
   local rc=0
+  # Skipped: the SIMD-vs-scalar comparisons. Miri detects no SIMD, so they would only compare
+  # the scalar code with itself over every size at Miri's ~1000x slowdown (hours); the
+  # AddressSanitizer part runs them natively with AVX2/SSE4.1.
   MIRIFLAGS=${MIRIFLAGS:-"-Zmiri-disable-isolation"} \
-    nice -n "$NICE" cargo +nightly miri test -p florence2-preprocess --lib 2>&1 | tee "$LOG/miri.log" || rc=$?
+    nice -n "$NICE" cargo +nightly miri test -p florence2-preprocess --lib -- \
+    --skip horizontal_kernels_match_scalar --skip output_row_kernels --skip vertical_kernels_match_scalar \
+    --skip every_backend_matches_scalar --skip sixteen_bit_table --skip affine_is_within \
+    2>&1 | tee "$LOG/miri.log" || rc=$?
   if [ "$rc" -eq 0 ]; then
     note "miri: $(grep 'test result' "$LOG/miri.log" | tail -1)"
   else
