@@ -430,26 +430,9 @@ fn sdk_status(status: dl::ModelStatus) -> ModelStatus {
     }
 }
 
-/// Every precision Kotlin can name.
-const PRECISIONS: [Precision; 8] = [
-    Precision::Fp32,
-    Precision::Fp16,
-    Precision::Q8,
-    Precision::Int8,
-    Precision::Uint8,
-    Precision::Q4,
-    Precision::Q4f16,
-    Precision::Bnb4,
-];
-
 /// Core's plan in the sdk's terms (`null` = fp32, as `PrecisionPlan` documents).
 fn sdk_plan(plan: core::PrecisionPlan) -> PrecisionPlan {
-    let pick = |p: core::Precision| {
-        PRECISIONS
-            .into_iter()
-            .find(|s| core::Precision::from(*s) == p)
-            .filter(|s| *s != Precision::Fp32)
-    };
+    let pick = |p: core::Precision| Some(Precision::from(p)).filter(|s| *s != Precision::Fp32);
     PrecisionPlan {
         vision_encoder: pick(plan.vision_encoder),
         embed_tokens: pick(plan.embed_tokens),
@@ -477,6 +460,18 @@ mod tests {
             ModelManifest::builtin("nope".into()),
             Err(Florence2Error::InvalidInput { .. })
         ));
+    }
+
+    #[test]
+    fn every_preset_precision_survives_the_trip_to_kotlin() {
+        for precision in core::Precision::ALL {
+            let plan = core::PrecisionPlan {
+                decoder: precision,
+                ..core::PrecisionPlan::default()
+            };
+            let back = core::PrecisionPlan::from(&sdk_plan(plan.clone()));
+            assert_eq!(back, plan, "{precision:?}");
+        }
     }
 
     #[test]

@@ -109,6 +109,22 @@ impl From<Precision> for core::Precision {
     }
 }
 
+impl From<core::Precision> for Precision {
+    fn from(precision: core::Precision) -> Self {
+        match precision {
+            core::Precision::Fp32 => Precision::Fp32,
+            core::Precision::Fp16 => Precision::Fp16,
+            core::Precision::Quantized => Precision::Q8,
+            core::Precision::Int8 => Precision::Int8,
+            core::Precision::Uint8 => Precision::Uint8,
+            core::Precision::Q4 => Precision::Q4,
+            core::Precision::Q4f16 => Precision::Q4f16,
+            core::Precision::Bnb4 => Precision::Bnb4,
+            core::Precision::StaticInt8 => Precision::StaticInt8,
+        }
+    }
+}
+
 /// The precision of each of the four graphs; `null` means float32. Mixing is common, e.g. an
 /// fp16 vision encoder with an int8 decoder.
 #[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
