@@ -385,8 +385,8 @@ fun main() {
     }
 
     executionProviderTests() // ExecutionProviderTests.kt
-    runDownloadTests(model) // DownloadTests.kt
     reliabilityTests() // ReliabilityTests.kt
+    runDownloadTests(model) // DownloadTests.kt
 
     model.close()
     long.close()
