@@ -61,7 +61,8 @@ fn cpu_is_requested_and_active_for_every_graph() {
     }
 }
 
-/// Under the fail policy the first graph (the vision encoder) fails with a typed error naming the
+/// Under the fail policy the first graph loaded (the decoder: it loads first, see `Florence2::load`)
+/// fails with a typed error naming the
 /// provider, the graph and the reason.
 fn assert_unavailable(provider: ExecutionProvider, reason_mentions: &[&str]) {
     let err = Florence2::load(
@@ -77,8 +78,12 @@ fn assert_unavailable(provider: ExecutionProvider, reason_mentions: &[&str]) {
             detail,
         } => {
             assert_eq!(*p, provider);
-            assert_eq!(*component, Component::VisionEncoder);
-            assert!(path.ends_with("onnx/vision_encoder.onnx"), "{}", path.display());
+            assert_eq!(*component, Component::Decoder);
+            assert!(
+                path.ends_with("onnx/decoder_model_merged.onnx"),
+                "{}",
+                path.display()
+            );
             assert!(
                 reason_mentions.iter().any(|m| detail.contains(m)),
                 "{detail:?} mentions none of {reason_mentions:?}"
@@ -88,7 +93,7 @@ fn assert_unavailable(provider: ExecutionProvider, reason_mentions: &[&str]) {
     }
     let text = err.to_string();
     assert!(
-        text.contains(&provider.to_string()) && text.contains("vision encoder"),
+        text.contains(&provider.to_string()) && text.contains("decoder"),
         "{text}"
     );
 }

@@ -469,7 +469,7 @@ mod tests {
                 decoder: precision,
                 ..core::PrecisionPlan::default()
             };
-            let back = core::PrecisionPlan::from(&sdk_plan(plan.clone()));
+            let back = core::PrecisionPlan::from(&sdk_plan(plan));
             assert_eq!(back, plan, "{precision:?}");
         }
     }
