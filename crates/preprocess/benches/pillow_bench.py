@@ -1,5 +1,7 @@
-"""Pillow (and numpy) doing the work of `benches/preprocess.rs`, for the same-session comparison.
+"""Pillow (and numpy), and OpenCV when installed, doing the work of `benches/preprocess.rs`, for the
+same-session comparison.
 
+    .venv/bin/pip install opencv-python-headless   # optional: adds the OpenCV rows
     .venv/bin/python crates/preprocess/benches/pillow_bench.py
 
 Prints the median of N runs per case, in ms, one thread. Inputs are made like the Rust bench's:
@@ -64,6 +66,32 @@ def nv21_pillow_ycbcr(data, w=1920, h=1080):
     return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
 
 
+def opencv_cases(frame, w=1920, h=1080):
+    """OpenCV's camera path, one thread: NV21 -> RGB (cvtColor), resize to 768², normalise to CHW
+    float32 (the work our Fast mode fuses). Empty when OpenCV is not installed."""
+    try:
+        import cv2
+    except ImportError:
+        return []
+    cv2.setNumThreads(1)
+    yuv = np.frombuffer(frame, dtype=np.uint8).reshape(h * 3 // 2, w)
+    scale = (RESCALE / STD).reshape(3).astype(np.float32)
+    shift = (-MEAN / STD).reshape(3).astype(np.float32)
+
+    def tensor(interpolation):
+        rgb = cv2.resize(cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_NV21), (768, 768), interpolation=interpolation)
+        chw = np.empty((3, 768, 768), np.float32)
+        for c, plane in enumerate(cv2.split(rgb)):
+            chw[c] = plane.astype(np.float32) * scale[c] + shift[c]
+        return chw
+
+    name = f"OpenCV {cv2.__version__}"
+    return [
+        (f"nv21 1080p -> 768 tensor: {name} cvtColor + INTER_AREA + normalise", lambda: tensor(cv2.INTER_AREA), 30),
+        (f"nv21 1080p -> 768 tensor: {name} cvtColor + INTER_LINEAR + normalise", lambda: tensor(cv2.INTER_LINEAR), 30),
+    ]
+
+
 def median_ms(f, n):
     f()
     times = []
@@ -97,7 +125,7 @@ def main():
         ("jpeg 4032x3024 -> 768 tensor (decode + BICUBIC + normalise)", lambda: normalise(Image.open(io.BytesIO(jpeg)).convert("RGB").resize((768, 768), Image.BICUBIC)), 5),
         ("jpeg 4032x3024 decoded -> 768 tensor (BICUBIC + normalise)", lambda: normalise(decoded.resize((768, 768), Image.BICUBIC)), 5),
         ("png 512x512 -> 768 tensor (decode + BICUBIC + normalise)", lambda: normalise(Image.open(png_path).convert("RGB").resize((768, 768), Image.BICUBIC)), 15),
-    ]
+    ] + opencv_cases(frame)
     for name, f, n in cases:
         print(f"{name:<66} {median_ms(f, n):8.2f} ms")
 
