@@ -73,3 +73,23 @@ def test_refuses_a_graph_without_a_table_lookup():
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
     with pytest.raises(EmbedQuantError, match="no Gather"):
         quantize_embedding_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+
+
+def test_quantize_py_writes_the_per_row_table_for_int8_embeddings(tmp_path):
+    """`models/quantize.py --precision int8` stores embed_tokens as per-row int8, not as ONNX Runtime's
+    dynamic quantiser would (which keeps the float32 table), and the result stays close to fp32."""
+    import shutil
+
+    import quantize
+
+    (tmp_path / "onnx").mkdir()
+    shutil.copy(FIXTURE, tmp_path / "onnx" / "embed_tokens.onnx")
+    dst = quantize.write_variant(tmp_path, "embed_tokens", "int8")
+    graph = onnx.load(str(dst)).graph
+    kinds = {(i.data_type, len(i.dims)) for i in graph.initializer}
+    assert (TensorProto.INT8, 2) in kinds and (TensorProto.FLOAT, 2) in kinds  # int8 table + [V, 1] scales
+    assert not any(i.data_type == TensorProto.FLOAT and len(i.dims) == 2 and i.dims[1] > 1 for i in graph.initializer)
+    ids = np.array([[0, 2, 5, 100, 7]], dtype=np.int64)
+    ref = run(onnx.load(str(FIXTURE)), ids)
+    got = run(onnx.load(str(dst)), ids)
+    assert np.abs(got - ref).max() <= np.abs(ref).max() / 254 + 1e-6
