@@ -13,25 +13,9 @@ use florence2_preprocess::{
 };
 use libfuzzer_sys::fuzz_target;
 
-/// Reads little fields off the front of the input.
-struct Bytes<'a>(&'a [u8]);
-
-impl<'a> Bytes<'a> {
-    fn u8(&mut self) -> u8 {
-        let (&b, rest) = self.0.split_first().unwrap_or((&0, &[]));
-        self.0 = rest;
-        b
-    }
-    fn u16(&mut self) -> u16 {
-        u16::from(self.u8()) | (u16::from(self.u8()) << 8)
-    }
-    fn take(&mut self, len: usize) -> &'a [u8] {
-        let n = len.min(self.0.len());
-        let (a, b) = self.0.split_at(n);
-        self.0 = b;
-        a
-    }
-}
+#[path = "common/bytes.rs"]
+mod bytes;
+use bytes::Bytes;
 
 /// A mid-grey plane (Y = U = V = 128).
 static GREY: [u8; 12288] = [128; 12288];
