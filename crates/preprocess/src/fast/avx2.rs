@@ -11,13 +11,13 @@
 
 use std::arch::x86_64::{
     __m128i, __m256i, _mm_loadl_epi64, _mm_loadu_si128, _mm_packs_epi32, _mm_packus_epi16, _mm_setr_epi8,
-    _mm_shuffle_epi8, _mm_storel_epi64, _mm_unpacklo_epi64, _mm256_add_epi16, _mm256_add_epi32,
-    _mm256_add_ps, _mm256_adds_epi16, _mm256_and_si256, _mm256_castsi128_si256, _mm256_castsi256_si128,
-    _mm256_cvtepi16_epi32, _mm256_cvtepi32_ps, _mm256_cvtepu8_epi16, _mm256_extracti128_si256,
-    _mm256_hadd_epi32, _mm256_inserti128_si256, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_max_epi16,
-    _mm256_min_epi16, _mm256_mul_ps, _mm256_mullo_epi16, _mm256_permutevar8x32_epi32, _mm256_set1_epi16,
-    _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_si256, _mm256_srai_epi16,
-    _mm256_srai_epi32, _mm256_storeu_ps, _mm256_sub_epi16,
+    _mm_shuffle_epi8, _mm_storel_epi64, _mm_unpacklo_epi64, _mm256_add_epi32, _mm256_add_ps,
+    _mm256_and_si256, _mm256_castsi128_si256, _mm256_castsi256_si128, _mm256_cvtepi16_epi32,
+    _mm256_cvtepi32_ps, _mm256_cvtepu8_epi16, _mm256_extracti128_si256, _mm256_hadd_epi32,
+    _mm256_inserti128_si256, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_max_epi16, _mm256_min_epi16,
+    _mm256_mul_ps, _mm256_permutevar8x32_epi32, _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_ps,
+    _mm256_setr_epi32, _mm256_setzero_si256, _mm256_srai_epi16, _mm256_srai_epi32, _mm256_storeu_ps,
+    _mm256_sub_epi16,
 };
 
 use super::table::{BITS, ROUND, Taps16};
@@ -158,18 +158,7 @@ unsafe fn planes(y: &[u8], u: &[u8], v: &[u8], norm: &Affine, out: [&mut [f32]; 
     let [r_out, g_out, b_out] = out;
     let n = y.len().min(r_out.len()).min(g_out.len()).min(b_out.len());
     let dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-    let (c16, c128, c74, c32) = (
-        _mm256_set1_epi16(16),
-        _mm256_set1_epi16(128),
-        _mm256_set1_epi16(74),
-        _mm256_set1_epi16(32),
-    );
-    let (c102, c25, c52, c129) = (
-        _mm256_set1_epi16(102),
-        _mm256_set1_epi16(25),
-        _mm256_set1_epi16(52),
-        _mm256_set1_epi16(129),
-    );
+    let c128 = _mm256_set1_epi16(128);
     let (zero, max) = (_mm256_setzero_si256(), _mm256_set1_epi16(255));
     let scale = norm.scale.map(|s| _mm256_set1_ps(s));
     let offset = norm.offset.map(|o| _mm256_set1_ps(o));
@@ -199,19 +188,8 @@ unsafe fn planes(y: &[u8], u: &[u8], v: &[u8], norm: &Affine, out: [&mut [f32]; 
         }
         // SAFETY: `x + 16 <= n <= y.len()` (loop condition).
         let luma = unsafe { _mm_loadu_si128(y.as_ptr().add(x).cast()) };
-        let t = _mm256_sub_epi16(_mm256_cvtepu8_epi16(luma), c16);
-        let yl = _mm256_add_epi16(
-            _mm256_add_epi16(_mm256_mullo_epi16(t, c74), _mm256_srai_epi16::<1>(t)),
-            c32,
-        );
-        let d = chroma(u, c);
-        let e = chroma(v, c);
-        let r = clamp(_mm256_adds_epi16(yl, _mm256_mullo_epi16(e, c102)));
-        let g = clamp(_mm256_sub_epi16(
-            _mm256_sub_epi16(yl, _mm256_mullo_epi16(d, c25)),
-            _mm256_mullo_epi16(e, c52),
-        ));
-        let b = clamp(_mm256_adds_epi16(yl, _mm256_mullo_epi16(d, c129)));
+        let [r, g, b] = crate::yuv::avx2::bt601_x64(luma, chroma(u, c), chroma(v, c));
+        let (r, g, b) = (clamp(r), clamp(g), clamp(b));
         store(r_out, x, r, 0);
         store(g_out, x, g, 1);
         store(b_out, x, b, 2);

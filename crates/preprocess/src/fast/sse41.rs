@@ -3,12 +3,11 @@
 //! eight pixels per step for the output rows.
 
 use std::arch::x86_64::{
-    __m128i, _mm_add_epi16, _mm_add_epi32, _mm_add_ps, _mm_adds_epi16, _mm_and_si128, _mm_cvtepi16_epi32,
-    _mm_cvtepi32_ps, _mm_cvtepu8_epi16, _mm_cvtsi32_si128, _mm_cvtsi128_si32, _mm_hadd_epi32,
-    _mm_loadl_epi64, _mm_loadu_si128, _mm_madd_epi16, _mm_max_epi16, _mm_min_epi16, _mm_mul_ps,
-    _mm_mullo_epi16, _mm_packs_epi32, _mm_packus_epi16, _mm_set1_epi16, _mm_set1_epi32, _mm_set1_ps,
-    _mm_setr_epi8, _mm_setzero_si128, _mm_shuffle_epi8, _mm_srai_epi16, _mm_srai_epi32, _mm_srli_si128,
-    _mm_storeu_ps, _mm_sub_epi16,
+    __m128i, _mm_add_epi32, _mm_add_ps, _mm_and_si128, _mm_cvtepi16_epi32, _mm_cvtepi32_ps,
+    _mm_cvtepu8_epi16, _mm_cvtsi32_si128, _mm_cvtsi128_si32, _mm_hadd_epi32, _mm_loadl_epi64,
+    _mm_loadu_si128, _mm_madd_epi16, _mm_max_epi16, _mm_min_epi16, _mm_mul_ps, _mm_packs_epi32,
+    _mm_packus_epi16, _mm_set1_epi16, _mm_set1_epi32, _mm_set1_ps, _mm_setr_epi8, _mm_setzero_si128,
+    _mm_shuffle_epi8, _mm_srai_epi16, _mm_srai_epi32, _mm_srli_si128, _mm_storeu_ps, _mm_sub_epi16,
 };
 
 use super::table::{BITS, ROUND, Taps16};
@@ -119,18 +118,7 @@ unsafe fn planes(y: &[u8], u: &[u8], v: &[u8], norm: &Affine, out: [&mut [f32]; 
     let dup = _mm_setr_epi8(
         0, 0, 1, 1, 2, 2, 3, 3, -128, -128, -128, -128, -128, -128, -128, -128,
     );
-    let (c16, c128, c74, c32) = (
-        _mm_set1_epi16(16),
-        _mm_set1_epi16(128),
-        _mm_set1_epi16(74),
-        _mm_set1_epi16(32),
-    );
-    let (c102, c25, c52, c129) = (
-        _mm_set1_epi16(102),
-        _mm_set1_epi16(25),
-        _mm_set1_epi16(52),
-        _mm_set1_epi16(129),
-    );
+    let c128 = _mm_set1_epi16(128);
     let (zero, max) = (_mm_setzero_si128(), _mm_set1_epi16(255));
     let scale = norm.scale.map(|s| _mm_set1_ps(s));
     let offset = norm.offset.map(|o| _mm_set1_ps(o));
@@ -162,19 +150,8 @@ unsafe fn planes(y: &[u8], u: &[u8], v: &[u8], norm: &Affine, out: [&mut [f32]; 
         }
         // SAFETY: `x + 8 <= n <= y.len()` (loop condition).
         let luma = unsafe { _mm_loadl_epi64(y.as_ptr().add(x).cast()) };
-        let t = _mm_sub_epi16(_mm_cvtepu8_epi16(luma), c16);
-        let yl = _mm_add_epi16(
-            _mm_add_epi16(_mm_mullo_epi16(t, c74), _mm_srai_epi16::<1>(t)),
-            c32,
-        );
-        let d = chroma(u, c);
-        let e = chroma(v, c);
-        let r = clamp(_mm_adds_epi16(yl, _mm_mullo_epi16(e, c102)));
-        let g = clamp(_mm_sub_epi16(
-            _mm_sub_epi16(yl, _mm_mullo_epi16(d, c25)),
-            _mm_mullo_epi16(e, c52),
-        ));
-        let b = clamp(_mm_adds_epi16(yl, _mm_mullo_epi16(d, c129)));
+        let [r, g, b] = crate::yuv::sse41::bt601_x64(luma, chroma(u, c), chroma(v, c));
+        let (r, g, b) = (clamp(r), clamp(g), clamp(b));
         store(r_out, x, r, 0);
         store(g_out, x, g, 1);
         store(b_out, x, b, 2);

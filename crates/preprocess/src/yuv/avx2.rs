@@ -67,16 +67,7 @@ unsafe fn row_avx2(y: &[u8], u: &[u8], v: &[u8], pixel_stride: usize, dst: &mut 
         ];
         (dup, masks)
     };
-    let c16 = _mm256_set1_epi16(16);
     let c128 = _mm256_set1_epi16(128);
-    let c74 = _mm256_set1_epi16(74);
-    let c32 = _mm256_set1_epi16(32);
-    let (c102, c25, c52, c129) = (
-        _mm256_set1_epi16(102),
-        _mm256_set1_epi16(25),
-        _mm256_set1_epi16(52),
-        _mm256_set1_epi16(129),
-    );
     let chroma = |p: &[u8], c: usize| -> __m256i {
         // SAFETY: the caller checked `c + chroma_bytes <= p.len()`.
         let raw = unsafe {
@@ -101,19 +92,8 @@ unsafe fn row_avx2(y: &[u8], u: &[u8], v: &[u8], pixel_stride: usize, dst: &mut 
         }
         // SAFETY: `x + 16 <= y.len()` (loop condition).
         let luma = unsafe { _mm_loadu_si128(y.as_ptr().add(x).cast()) };
-        let t = _mm256_sub_epi16(_mm256_cvtepu8_epi16(luma), c16);
-        let yl = _mm256_add_epi16(
-            _mm256_add_epi16(_mm256_mullo_epi16(t, c74), _mm256_srai_epi16::<1>(t)),
-            c32,
-        );
-        let d = chroma(u, c);
-        let e = chroma(v, c);
-        let r = narrow(_mm256_adds_epi16(yl, _mm256_mullo_epi16(e, c102)));
-        let g = narrow(_mm256_sub_epi16(
-            _mm256_sub_epi16(yl, _mm256_mullo_epi16(d, c25)),
-            _mm256_mullo_epi16(e, c52),
-        ));
-        let b = narrow(_mm256_adds_epi16(yl, _mm256_mullo_epi16(d, c129)));
+        let [r, g, b] = bt601_x64(luma, chroma(u, c), chroma(v, c));
+        let (r, g, b) = (narrow(r), narrow(g), narrow(b));
         for (chunk, m) in masks.iter().enumerate() {
             let out = _mm_or_si128(
                 _mm_or_si128(_mm_shuffle_epi8(r, m[0]), _mm_shuffle_epi8(g, m[1])),
@@ -126,4 +106,28 @@ unsafe fn row_avx2(y: &[u8], u: &[u8], v: &[u8], pixel_stride: usize, dst: &mut 
         x += 16;
     }
     x
+}
+
+/// BT.601 limited range for 16 pixels in 16-bit lanes: `luma` bytes (widened here) and
+/// Cb − 128 / Cr − 128 per pixel → `[R, G, B]` times 64, before the caller's `>> 6` and clamp (the
+/// scalar twin is `scalar::luma` + `scalar::pixel`). Shared by the full-size conversion and the fast path.
+#[inline]
+#[target_feature(enable = "avx2")]
+pub(crate) fn bt601_x64(luma: __m128i, cb: __m256i, cr: __m256i) -> [__m256i; 3] {
+    let t = _mm256_sub_epi16(_mm256_cvtepu8_epi16(luma), _mm256_set1_epi16(16));
+    let yl = _mm256_add_epi16(
+        _mm256_add_epi16(
+            _mm256_mullo_epi16(t, _mm256_set1_epi16(74)),
+            _mm256_srai_epi16::<1>(t),
+        ),
+        _mm256_set1_epi16(32),
+    );
+    [
+        _mm256_adds_epi16(yl, _mm256_mullo_epi16(cr, _mm256_set1_epi16(102))),
+        _mm256_sub_epi16(
+            _mm256_sub_epi16(yl, _mm256_mullo_epi16(cb, _mm256_set1_epi16(25))),
+            _mm256_mullo_epi16(cr, _mm256_set1_epi16(52)),
+        ),
+        _mm256_adds_epi16(yl, _mm256_mullo_epi16(cb, _mm256_set1_epi16(129))),
+    ]
 }

@@ -39,13 +39,13 @@ pub(crate) mod scalar;
 
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
-mod avx2;
+pub(crate) mod avx2;
 #[cfg(target_arch = "aarch64")]
 #[allow(unsafe_code)]
 mod neon;
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
-mod sse41;
+pub(crate) mod sse41;
 
 #[cfg(test)]
 mod tests;

@@ -58,18 +58,7 @@ unsafe fn row_sse41(y: &[u8], u: &[u8], v: &[u8], pixel_stride: usize, dst: &mut
             [load(&MASKS[1][0]), load(&MASKS[1][1]), load(&MASKS[1][2])],
         ]
     };
-    let (c16, c128, c74, c32) = (
-        _mm_set1_epi16(16),
-        _mm_set1_epi16(128),
-        _mm_set1_epi16(74),
-        _mm_set1_epi16(32),
-    );
-    let (c102, c25, c52, c129) = (
-        _mm_set1_epi16(102),
-        _mm_set1_epi16(25),
-        _mm_set1_epi16(52),
-        _mm_set1_epi16(129),
-    );
+    let c128 = _mm_set1_epi16(128);
     let chroma = |p: &[u8], c: usize| -> __m128i {
         // SAFETY: the caller checked `c + chroma_bytes <= p.len()`.
         let raw = unsafe {
@@ -94,19 +83,8 @@ unsafe fn row_sse41(y: &[u8], u: &[u8], v: &[u8], pixel_stride: usize, dst: &mut
         }
         // SAFETY: `x + 8 <= y.len()` (loop condition).
         let luma = unsafe { _mm_loadl_epi64(y.as_ptr().add(x).cast()) };
-        let t = _mm_sub_epi16(_mm_cvtepu8_epi16(luma), c16);
-        let yl = _mm_add_epi16(
-            _mm_add_epi16(_mm_mullo_epi16(t, c74), _mm_srai_epi16::<1>(t)),
-            c32,
-        );
-        let d = chroma(u, c);
-        let e = chroma(v, c);
-        let r = narrow(_mm_adds_epi16(yl, _mm_mullo_epi16(e, c102)));
-        let g = narrow(_mm_sub_epi16(
-            _mm_sub_epi16(yl, _mm_mullo_epi16(d, c25)),
-            _mm_mullo_epi16(e, c52),
-        ));
-        let b = narrow(_mm_adds_epi16(yl, _mm_mullo_epi16(d, c129)));
+        let [r, g, b] = bt601_x64(luma, chroma(u, c), chroma(v, c));
+        let (r, g, b) = (narrow(r), narrow(g), narrow(b));
         let interleave = |m: &[__m128i; 3]| {
             _mm_or_si128(
                 _mm_or_si128(_mm_shuffle_epi8(r, m[0]), _mm_shuffle_epi8(g, m[1])),
@@ -123,4 +101,25 @@ unsafe fn row_sse41(y: &[u8], u: &[u8], v: &[u8], pixel_stride: usize, dst: &mut
         x += 8;
     }
     x
+}
+
+/// BT.601 limited range for 8 pixels in 16-bit lanes: `luma` bytes (widened here) and
+/// Cb − 128 / Cr − 128 per pixel → `[R, G, B]` times 64, before the caller's `>> 6` and clamp (the
+/// scalar twin is `scalar::luma` + `scalar::pixel`). Shared by the full-size conversion and the fast path.
+#[inline]
+#[target_feature(enable = "sse4.1")]
+pub(crate) fn bt601_x64(luma: __m128i, cb: __m128i, cr: __m128i) -> [__m128i; 3] {
+    let t = _mm_sub_epi16(_mm_cvtepu8_epi16(luma), _mm_set1_epi16(16));
+    let yl = _mm_add_epi16(
+        _mm_add_epi16(_mm_mullo_epi16(t, _mm_set1_epi16(74)), _mm_srai_epi16::<1>(t)),
+        _mm_set1_epi16(32),
+    );
+    [
+        _mm_adds_epi16(yl, _mm_mullo_epi16(cr, _mm_set1_epi16(102))),
+        _mm_sub_epi16(
+            _mm_sub_epi16(yl, _mm_mullo_epi16(cb, _mm_set1_epi16(25))),
+            _mm_mullo_epi16(cr, _mm_set1_epi16(52)),
+        ),
+        _mm_adds_epi16(yl, _mm_mullo_epi16(cb, _mm_set1_epi16(129))),
+    ]
 }
