@@ -98,10 +98,12 @@ fn every_backend_matches_scalar() {
 
 #[test]
 fn scalar_is_within_two_levels_of_the_real_matrix() {
+    // Under Miri (~1000x slower) a coarser grid that still hits both ends of every axis.
+    let (y_step, u_step, v_step) = if cfg!(miri) { (15, 17, 17) } else { (1, 3, 5) };
     let mut worst = 0.0f64;
-    for y in 0..=255u8 {
-        for u in (0..=255u8).step_by(3) {
-            for v in (0..=255u8).step_by(5) {
+    for y in (0..=255u8).step_by(y_step) {
+        for u in (0..=255u8).step_by(u_step) {
+            for v in (0..=255u8).step_by(v_step) {
                 let got = scalar::pixel(scalar::luma(y), u, v);
                 let (yf, d, e) = (f64::from(y) - 16.0, f64::from(u) - 128.0, f64::from(v) - 128.0);
                 let exact = [
