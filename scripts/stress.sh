@@ -17,7 +17,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 FUZZ_SECONDS=${FUZZ_SECONDS:-3600}
 FUZZ_RUNS=${FUZZ_RUNS:-10000000}
-FUZZ_TARGETS=${FUZZ_TARGETS:-"preprocess:frames preprocess:yuv_rgb preprocess:decode core:parse core:configs core:prompt"}
+FUZZ_TARGETS=${FUZZ_TARGETS:-"preprocess:frames preprocess:yuv_rgb preprocess:decode core:parse core:configs core:prompt core:onnx_scan"}
 NICE=${NICE:-10}
 LOG=${STRESS_LOG:-target/stress}
 mkdir -p "$LOG"
@@ -37,6 +37,8 @@ fuzz() {
     local dir=crates/$crate/fuzz log=$LOG/fuzz-$crate-$target.log
     printf '\n==> fuzz %s/%s (%s s or %s runs)\n' "$crate" "$target" "$FUZZ_SECONDS" "$FUZZ_RUNS"
     mkdir -p "$dir/corpus/$target"
+    # The ONNX reader starts from real graphs: every lookup pattern and the broken fixtures.
+    [ "$target" = onnx_scan ] && cp tests/fixtures/embedding/*.onnx tests/fixtures/broken/*.onnx "$dir/corpus/$target/"
     local rc=0
     (cd "$dir" && nice -n "$NICE" cargo +nightly fuzz run -O -a "$target" -- \
       -max_total_time="$FUZZ_SECONDS" -runs="$FUZZ_RUNS" -print_final_stats=1 -rss_limit_mb=2048 \

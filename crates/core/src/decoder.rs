@@ -12,6 +12,7 @@ use std::sync::Arc;
 use ort::session::{IoBinding, RunOptions, Session};
 use ort::value::{DynTensor, DynValue, Tensor, TensorElementType, ValueType};
 
+use crate::embedding::TokenEmbeddings;
 use crate::error::{Error, Result};
 use crate::generate::StepModel;
 use crate::model_files::Component;
@@ -105,19 +106,21 @@ fn inference(source: ort::Error) -> Error {
 
 /// The ONNX Runtime implementation of [`StepModel`], with I/O bound once where shapes allow.
 ///
-/// Bound once per sequence, no per-step tensors: the token-id input and the embedding output of
-/// `embed_tokens` (written in place each step and read by the decoder straight from the same
-/// buffer), the encoder states and mask, the logits output (`[rows, 1, vocab]`) and the step-0
+/// Bound once per sequence, no per-step tensors: the decoder's `inputs_embeds` (written in place
+/// each step, by a row read from the embedding table or by the `embed_tokens` session bound to the
+/// same buffer), the encoder states and mask, the logits output (`[rows, 1, vocab]`) and the step-0
 /// cross-attention K/V. Rebound
 /// every step: the self-attention cache, whose length grows by one per step, so ONNX Runtime
 /// allocates it (from its arena) and the previous step's outputs are passed on without copying.
 pub(crate) struct OrtStepModel<'a> {
     decoder: &'a mut Session,
-    embed: &'a mut Session,
+    embed: &'a mut TokenEmbeddings,
     layout: &'a DecoderLayout,
     decoder_binding: IoBinding,
-    embed_binding: IoBinding,
+    /// Bound to `ids` and `embeds` when the embeddings run as a session.
+    embed_binding: Option<IoBinding>,
     ids: Tensor<i64>,
+    embeds: Tensor<f32>,
     logits: Tensor<f32>,
     cpu: MemoryInfo<'static>,
     rows: usize,
@@ -130,7 +133,7 @@ pub(crate) struct OrtStepModel<'a> {
 impl<'a> OrtStepModel<'a> {
     pub fn new(
         decoder: &'a mut Session,
-        embed: &'a mut Session,
+        embed: &'a mut TokenEmbeddings,
         layout: &'a DecoderLayout,
         encoder: EncoderState,
         rows: usize,
@@ -143,11 +146,17 @@ impl<'a> OrtStepModel<'a> {
         let mut embeds = Tensor::<f32>::new(&allocator, [rows, 1usize, d_model]).map_err(embed_err)?;
         let mut logits = Tensor::<f32>::new(&allocator, [rows, 1usize, layout.vocab]).map_err(inference)?;
 
-        let mut embed_binding = embed.create_binding().map_err(embed_err)?;
-        embed_binding.bind_input("input_ids", &ids).map_err(embed_err)?;
-        embed_binding
-            .bind_output("inputs_embeds", &mut embeds)
-            .map_err(embed_err)?;
+        let embed_binding = match embed {
+            TokenEmbeddings::Session(session) => {
+                let mut binding = session.create_binding().map_err(embed_err)?;
+                binding.bind_input("input_ids", &ids).map_err(embed_err)?;
+                binding
+                    .bind_output("inputs_embeds", &mut embeds)
+                    .map_err(embed_err)?;
+                Some(binding)
+            }
+            TokenEmbeddings::Table(_) => None,
+        };
 
         let mut binding = decoder.create_binding().map_err(inference)?;
         binding
@@ -186,6 +195,7 @@ impl<'a> OrtStepModel<'a> {
             decoder_binding: binding,
             embed_binding,
             ids,
+            embeds,
             logits,
             cpu,
             rows,
@@ -298,11 +308,17 @@ impl StepModel for OrtStepModel<'_> {
         for (slot, &t) in self.ids.extract_tensor_mut().1.iter_mut().zip(last_tokens) {
             *slot = i64::from(t);
         }
-        drop(
-            self.embed
-                .run_binding_with_options(&self.embed_binding, &self.run_options)
-                .map_err(embed_err)?,
-        );
+        match (&mut *self.embed, &self.embed_binding) {
+            (TokenEmbeddings::Session(session), Some(binding)) => drop(
+                session
+                    .run_binding_with_options(binding, &self.run_options)
+                    .map_err(embed_err)?,
+            ),
+            (embed, _) => {
+                let ids = self.ids.extract_tensor().1;
+                embed.embed_into(ids, self.embeds.extract_tensor_mut().1, &self.run_options)?;
+            }
+        }
 
         let mut outputs = self
             .decoder

@@ -173,6 +173,18 @@ pub enum Error {
         source: ort::Error,
     },
 
+    /// A graph's weights could not be read from its file while running (the file was truncated,
+    /// replaced or became unreadable after loading), or a token id fell outside the table.
+    #[error("{component} {}: {detail}", .path.display())]
+    ModelRead {
+        /// Which graph.
+        component: crate::model_files::Component,
+        /// The file read.
+        path: PathBuf,
+        /// What failed.
+        detail: String,
+    },
+
     /// The caller's input cannot be processed (wrong tensor size, prompt too long, bad options).
     #[error("invalid input: {detail}")]
     InvalidInput {

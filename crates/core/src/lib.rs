@@ -29,6 +29,7 @@
 pub mod config;
 mod decoder;
 pub mod download;
+pub mod embedding;
 pub mod error;
 pub mod execution_provider;
 pub mod generate;
@@ -42,6 +43,7 @@ pub mod tokenizer;
 pub mod vision;
 
 pub use config::{GenerationConfig, ModelConfig};
+pub use embedding::{EmbeddingLookup, EmbeddingSource};
 pub use error::{Error, Result};
 pub use execution_provider::{
     ExecutionProvider, NnapiOptions, ProviderFallback, ProviderOptions, SessionProvider, XnnpackOptions,

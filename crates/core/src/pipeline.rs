@@ -7,8 +7,9 @@ use florence2_preprocess::{ImageSource, PreprocessConfig, Preprocessor};
 use ort::session::Session;
 
 use crate::config::{GenerationConfig, ModelConfig};
+use crate::embedding::{EmbeddingLookup, EmbeddingSource, TokenEmbeddings};
 use crate::error::{Error, Result};
-use crate::execution_provider::SessionProvider;
+use crate::execution_provider::{ExecutionProvider, SessionProvider};
 use crate::generate::{CancelFlag, Generated, SearchOptions, TokenObserver};
 use crate::model_files::{Component, ModelFiles, PrecisionPlan};
 use crate::runtime::OnnxRuntime;
@@ -27,6 +28,8 @@ pub struct LoadOptions {
     pub session: SessionOptions,
     /// An explicit ONNX Runtime library (else the default lookup, see [`OnnxRuntime::init`]).
     pub onnx_runtime: Option<PathBuf>,
+    /// How token embeddings are looked up (default: straight from the file, no resident table).
+    pub embeddings: EmbeddingLookup,
 }
 
 /// Per-call decoding settings; `None` fields take the model's `generation_config.json` values.
@@ -131,7 +134,7 @@ impl Florence2 {
             .and_then(Preprocessor::new)
             .map_err(bad_preprocessor)?;
         let mut providers = Vec::with_capacity(Component::ALL.len());
-        let mut open = |component: Component| -> Result<Session> {
+        let open = |component: Component, providers: &mut Vec<SessionProvider>| -> Result<Session> {
             let path = files.graph(component);
             let (session, provider) = load_session(&runtime, component, path, &options.session)?;
             check_contract(&session, component, path, &config)?;
@@ -141,12 +144,36 @@ impl Florence2 {
         // The merged decoder first: loading a graph briefly takes about twice its file size
         // (parsed protobuf + initialisers + prepacked weights), so the largest graph is loaded while
         // nothing else is resident, which lowers the process's peak (docs/memory.md).
-        let decoder = open(Component::Decoder)?;
-        let vision = VisionEncoder::new(open(Component::VisionEncoder)?, preprocessor, config.d_model);
-        let embed = open(Component::EmbedTokens)?;
-        let encoder = open(Component::TextEncoder)?;
+        let decoder = open(Component::Decoder, &mut providers)?;
+        let vision = VisionEncoder::new(
+            open(Component::VisionEncoder, &mut providers)?,
+            preprocessor,
+            config.d_model,
+            options.session.release_vision_memory,
+        );
+        let embed_path = files.graph(Component::EmbedTokens);
+        let (embed, embed_source) = match TokenEmbeddings::plan_table(embed_path, options.embeddings) {
+            Ok(table) => {
+                TokenEmbeddings::check_table(&table, embed_path, config.d_model, config.vocab_size)?;
+                providers.push(file_lookup_report(options.session.provider.provider));
+                let path = table.path().to_path_buf();
+                (TokenEmbeddings::Table(table), EmbeddingSource::File { path })
+            }
+            Err(reason) => (
+                TokenEmbeddings::Session(open(Component::EmbedTokens, &mut providers)?),
+                EmbeddingSource::Session { reason },
+            ),
+        };
+        let encoder = open(Component::TextEncoder, &mut providers)?;
         providers.rotate_left(1); // back to pipeline order: vision, embed, encoder, decoder
-        let text = TextGenerator::new(config, generation, tokenizer, embed, encoder, decoder);
+        let text = TextGenerator::new(
+            config,
+            generation,
+            tokenizer,
+            (embed, embed_source),
+            encoder,
+            decoder,
+        );
         Ok(Self {
             files,
             vision,
@@ -164,6 +191,11 @@ impl Florence2 {
     /// The model's architecture numbers.
     pub fn config(&self) -> &ModelConfig {
         self.text.config()
+    }
+
+    /// Where the token embeddings come from (the file, or a session and why).
+    pub fn embedding_source(&self) -> &EmbeddingSource {
+        self.text.embedding_source()
     }
 
     /// The model's decoding defaults.
@@ -287,4 +319,19 @@ pub(crate) fn cancelled_or(error: Error, cancel: &CancelFlag) -> Error {
 
 pub(crate) fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// The provider report for embeddings read from the file: CPU, no ONNX Runtime session.
+fn file_lookup_report(requested: ExecutionProvider) -> SessionProvider {
+    SessionProvider {
+        component: Component::EmbedTokens,
+        requested,
+        active: ExecutionProvider::Cpu,
+        fallback_reason: (requested != ExecutionProvider::Cpu).then(|| {
+            format!(
+                "{}: a table lookup, read row by row from the model file on the CPU (no ONNX Runtime session)",
+                Component::EmbedTokens
+            )
+        }),
+    }
 }

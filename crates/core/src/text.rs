@@ -11,6 +11,7 @@ use ort::value::Tensor;
 
 use crate::config::{GenerationConfig, ModelConfig};
 use crate::decoder::{DecoderLayout, EncoderState, OrtStepModel};
+use crate::embedding::{EmbeddingSource, TokenEmbeddings};
 use crate::error::{Error, Result};
 use crate::generate::{self, CancelFlag, Generated, Processors, SearchOptions, TokenObserver};
 use crate::model_files::Component;
@@ -24,7 +25,8 @@ pub struct TextGenerator {
     config: ModelConfig,
     generation: GenerationConfig,
     tokenizer: Arc<PromptTokenizer>,
-    embed: Session,
+    embed: TokenEmbeddings,
+    embed_source: EmbeddingSource,
     encoder: Session,
     decoder: Session,
     layout: DecoderLayout,
@@ -44,7 +46,7 @@ impl TextGenerator {
         config: ModelConfig,
         generation: GenerationConfig,
         tokenizer: Arc<PromptTokenizer>,
-        embed: Session,
+        (embed, embed_source): (TokenEmbeddings, EmbeddingSource),
         encoder: Session,
         decoder: Session,
     ) -> Self {
@@ -60,6 +62,7 @@ impl TextGenerator {
             generation,
             tokenizer,
             embed,
+            embed_source,
             encoder,
             decoder,
             layout,
@@ -69,6 +72,11 @@ impl TextGenerator {
     /// The model's architecture numbers.
     pub fn config(&self) -> &ModelConfig {
         &self.config
+    }
+
+    /// Where the token embeddings come from (the file, or a session and why).
+    pub fn embedding_source(&self) -> &EmbeddingSource {
+        &self.embed_source
     }
 
     /// The model's decoding defaults.
@@ -111,26 +119,21 @@ impl TextGenerator {
                 ),
             });
         }
-        let embed_err = |source| Error::Inference {
-            stage: Component::EmbedTokens,
-            source,
-        };
-        let ids = Tensor::from_array(([1usize, input_ids.len()], input_ids.to_vec())).map_err(embed_err)?;
-        let out = self
-            .embed
-            .run_with_options(ort::inputs!["input_ids" => ids], &run_options)
-            .map_err(embed_err)?;
-        let (_, text) = out
-            .get("inputs_embeds")
-            .ok_or_else(|| Error::InvalidInput {
-                detail: "embed_tokens returned no inputs_embeds".into(),
-            })?
-            .try_extract_tensor::<f32>()
-            .map_err(embed_err)?;
-        let mut embeds = Vec::with_capacity(seq * d);
-        embeds.extend_from_slice(image.features());
-        embeds.extend_from_slice(text);
-        drop(out);
+        // `[image tokens ; prompt embeddings]`, the prompt's rows written in place.
+        let mut embeds = vec![0.0f32; seq * d];
+        let image_values = image.features().len();
+        if image_values != image.tokens() * d {
+            return Err(Error::InvalidInput {
+                detail: format!(
+                    "the encoded image holds {image_values} values, {} tokens of width {d} need {}",
+                    image.tokens(),
+                    image.tokens() * d
+                ),
+            });
+        }
+        embeds[..image_values].copy_from_slice(image.features());
+        self.embed
+            .embed_into(input_ids, &mut embeds[image_values..], &run_options)?;
         let enc_err = |source| Error::Inference {
             stage: Component::TextEncoder,
             source,

@@ -44,6 +44,7 @@ pub struct VisionEncoder {
     preprocessor: Preprocessor,
     pixels: Vec<f32>,
     d_model: usize,
+    release_arena: bool,
 }
 
 impl std::fmt::Debug for VisionEncoder {
@@ -57,13 +58,19 @@ impl std::fmt::Debug for VisionEncoder {
 
 impl VisionEncoder {
     /// Wraps a loaded, contract-checked vision session.
-    pub(crate) fn new(session: Session, preprocessor: Preprocessor, d_model: usize) -> Self {
+    pub(crate) fn new(
+        session: Session,
+        preprocessor: Preprocessor,
+        d_model: usize,
+        release_arena: bool,
+    ) -> Self {
         let pixels = vec![0.0; preprocessor.output_len()];
         Self {
             session,
             preprocessor,
             pixels,
             d_model,
+            release_arena,
         }
     }
 
@@ -118,7 +125,11 @@ impl VisionEncoder {
             source,
         };
         let input = Tensor::from_array(([1usize, 3, h, w], pixel_values.to_vec())).map_err(wrap)?;
-        let run_options = cancel.run_options()?;
+        let run_options = if self.release_arena {
+            cancel.run_options_releasing_arena()?
+        } else {
+            cancel.run_options()?
+        };
         let outputs = self
             .session
             .run_with_options(ort::inputs!["pixel_values" => input], &run_options)

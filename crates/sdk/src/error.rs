@@ -158,6 +158,10 @@ impl From<florence2_core::Error> for Florence2Error {
                 stage: stage.to_string(),
                 reason: source.to_string(),
             },
+            E::ModelRead { component, .. } => Self::Inference {
+                stage: component.to_string(),
+                reason,
+            },
             // Core's own text already starts with "invalid input: ".
             E::InvalidInput { detail } => Self::InvalidInput { reason: detail },
             E::Image(_) | E::Task(_) => Self::InvalidInput { reason },

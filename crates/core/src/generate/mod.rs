@@ -76,6 +76,8 @@ pub trait StepModel {
 pub struct CancelFlag {
     flag: Arc<AtomicBool>,
     run_options: Arc<Mutex<Option<Arc<RunOptions>>>>,
+    /// Run options that also hand the session's arena memory back after the run (vision).
+    releasing_run_options: Arc<Mutex<Option<Arc<RunOptions>>>>,
 }
 
 impl std::fmt::Debug for CancelFlag {
@@ -95,11 +97,13 @@ impl CancelFlag {
     /// Requests cancellation: the current ONNX Runtime run is terminated and no further step starts.
     pub fn cancel(&self) {
         self.flag.store(true, Ordering::SeqCst);
-        if let Ok(guard) = self.run_options.lock()
-            && let Some(options) = guard.as_ref()
-        {
-            // Terminating a finished run is harmless; a failure here only means nothing was running.
-            let _ = options.terminate();
+        for slot in [&self.run_options, &self.releasing_run_options] {
+            if let Ok(guard) = slot.lock()
+                && let Some(options) = guard.as_ref()
+            {
+                // Terminating a finished run is harmless; a failure only means nothing was running.
+                let _ = options.terminate();
+            }
         }
     }
 
@@ -111,18 +115,38 @@ impl CancelFlag {
     /// The run options every ONNX Runtime call of this request uses (created on first use, after
     /// ONNX Runtime is loaded); terminated if the flag is already set.
     pub(crate) fn run_options(&self) -> crate::Result<Arc<RunOptions>> {
-        let mut guard = self
-            .run_options
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Self::lazy_run_options(&self.run_options, &self.flag, false)
+    }
+
+    /// Like [`CancelFlag::run_options`], but ONNX Runtime also shrinks the session's CPU arena at
+    /// the end of each run, so the activation memory of a large graph (the vision encoder) goes
+    /// back to the system instead of staying reserved while the text half runs.
+    pub(crate) fn run_options_releasing_arena(&self) -> crate::Result<Arc<RunOptions>> {
+        Self::lazy_run_options(&self.releasing_run_options, &self.flag, true)
+    }
+
+    fn lazy_run_options(
+        slot: &Mutex<Option<Arc<RunOptions>>>,
+        flag: &AtomicBool,
+        shrink_arena: bool,
+    ) -> crate::Result<Arc<RunOptions>> {
+        let mut guard = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(options) = guard.as_ref() {
             return Ok(Arc::clone(options));
         }
-        let options = Arc::new(RunOptions::new().map_err(|source| crate::Error::Inference {
+        let wrap = |source| crate::Error::Inference {
             stage: crate::Component::Decoder,
             source,
-        })?);
-        if self.is_cancelled() {
+        };
+        let mut options = RunOptions::new().map_err(wrap)?;
+        if shrink_arena {
+            options
+                .set("memory.enable_memory_arena_shrinkage", "cpu:0")
+                .map_err(wrap)?;
+        }
+        let options = Arc::new(options);
+        // Read under the lock: a `cancel` that found the slot empty has set the flag first.
+        if flag.load(Ordering::SeqCst) {
             let _ = options.terminate();
         }
         *guard = Some(Arc::clone(&options));

@@ -1,0 +1,42 @@
+//! The ONNX reader behind file-backed token embeddings (`florence2_core::embedding`): any bytes
+//! are scanned without a panic or a huge allocation, and a file recognised as a table only ever
+//! reads rows inside itself.
+//!
+//! `cargo +nightly fuzz run onnx_scan` (from crates/core/fuzz); seeds: tests/fixtures/embedding/*.onnx.
+#![no_main]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use florence2_core::embedding::{FileEmbeddings, scan};
+use libfuzzer_sys::fuzz_target;
+
+fn scratch() -> &'static PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = if std::path::Path::new("/dev/shm").is_dir() {
+            PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        dir.join(format!("florence2-fuzz-embed-{}.onnx", std::process::id()))
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(_graph) = scan(std::io::Cursor::new(data)) else {
+        return;
+    };
+    std::fs::write(scratch(), data).expect("scratch file is writable");
+    let Ok(mut table) = FileEmbeddings::open(scratch()) else {
+        return;
+    };
+    let (rows, dim) = (table.rows(), table.dim());
+    assert!(rows > 0 && dim > 0);
+    // The table fits in the file, so its size is bounded by the input.
+    assert!(rows.saturating_mul(dim) <= data.len());
+    let ids = [0, (rows - 1) as i64, (rows / 2) as i64];
+    let mut out = vec![0.0f32; ids.len() * dim];
+    table.lookup(&ids, &mut out).expect("rows inside the file are readable");
+    assert!(table.lookup(&[rows as i64], &mut out[..dim]).is_err());
+});

@@ -1,0 +1,238 @@
+//! The file-backed lookup against ONNX Runtime running the same graph (the independent reference),
+//! for every recognised pattern, and the graphs it must leave to a session.
+
+use std::path::{Path, PathBuf};
+
+use ort::session::{RunOptions, Session};
+use ort::value::Tensor;
+
+use super::table::{Decode, plan};
+use super::{EmbeddingLookup, EmbeddingSource, TokenEmbeddings, scan};
+use crate::runtime::OnnxRuntime;
+
+const VOCAB: usize = 64;
+const DIM: usize = 16;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/embedding")
+        .join(name)
+}
+
+fn ort_embeddings(path: &Path, ids: &[i64]) -> Vec<f32> {
+    let runtime = OnnxRuntime::init(None).expect("ONNX Runtime (run scripts/setup.sh)");
+    let mut session = Session::builder(runtime.environment())
+        .expect("builder")
+        .commit_from_file(path)
+        .expect("ORT loads the fixture");
+    let input = Tensor::from_array(([1usize, ids.len()], ids.to_vec())).expect("ids");
+    let out = session
+        .run(ort::inputs!["input_ids" => input])
+        .expect("ORT runs the fixture");
+    out["inputs_embeds"]
+        .try_extract_tensor::<f32>()
+        .expect("float output")
+        .1
+        .to_vec()
+}
+
+fn table_embeddings(path: &Path, ids: &[i64]) -> Vec<f32> {
+    let mut embeddings = match TokenEmbeddings::plan_table(path, EmbeddingLookup::FromFile) {
+        Ok(table) => TokenEmbeddings::Table(table),
+        Err(reason) => panic!("{} should be read from the file: {reason:?}", path.display()),
+    };
+    let mut out = vec![f32::NAN; ids.len() * DIM];
+    embeddings
+        .embed_into(ids, &mut out, &RunOptions::new().expect("run options"))
+        .expect("lookup");
+    out
+}
+
+/// Every row, in a scrambled order with repeats, bit for bit equal to ONNX Runtime's output.
+#[test]
+fn every_pattern_matches_onnx_runtime_bit_for_bit() {
+    let mut ids: Vec<i64> = (0..VOCAB as i64).rev().collect();
+    ids.extend([3, 0, 63, 3, 17]);
+    for name in [
+        "f32.onnx",
+        "f32_external.onnx",
+        "f16.onnx",
+        "per_row_int8.onnx",
+        "per_row_uint8.onnx",
+        "qdq_uint8.onnx",
+        "qdq_int8_raw.onnx",
+    ] {
+        let path = fixture(name);
+        let expected = ort_embeddings(&path, &ids);
+        let got = table_embeddings(&path, &ids);
+        assert_eq!(expected.len(), got.len(), "{name}");
+        let mismatches: Vec<usize> = (0..got.len())
+            .filter(|&i| got[i].to_bits() != expected[i].to_bits())
+            .collect();
+        assert!(
+            mismatches.is_empty(),
+            "{name}: {} of {} values differ, first at {}: ours {} vs ORT {}",
+            mismatches.len(),
+            got.len(),
+            mismatches[0],
+            got[mismatches[0]],
+            expected[mismatches[0]]
+        );
+    }
+}
+
+#[test]
+fn each_fixture_is_planned_as_its_pattern() {
+    let kind = |name: &str| {
+        let path = fixture(name);
+        let graph = scan(std::fs::File::open(&path).expect("fixture")).expect("scan");
+        let plan = plan(&graph, &path).expect("plan");
+        assert_eq!((plan.rows, plan.dim), (VOCAB, DIM), "{name}");
+        plan
+    };
+    assert_eq!(kind("f32.onnx").decode, Decode::F32);
+    let external = kind("f32_external.onnx");
+    assert_eq!(external.path, fixture("f32_external.data"));
+    assert_eq!(
+        external.offset,
+        37 * 4,
+        "the table follows a 37-float initializer"
+    );
+    assert_eq!(kind("f16.onnx").decode, Decode::F16);
+    assert!(
+        matches!(kind("per_row_int8.onnx").decode, Decode::PerRow { signed: true, ref scales } if scales.len() == VOCAB)
+    );
+    assert!(matches!(
+        kind("per_row_uint8.onnx").decode,
+        Decode::PerRow { signed: false, .. }
+    ));
+    assert!(matches!(
+        kind("qdq_uint8.onnx").decode,
+        Decode::PerTensorQdq {
+            signed: false,
+            zero_point: 118,
+            ..
+        }
+    ));
+    assert!(matches!(
+        kind("qdq_int8_raw.onnx").decode,
+        Decode::PerTensorQdq {
+            signed: true,
+            zero_point: -5,
+            ..
+        }
+    ));
+}
+
+/// Graphs that are more than a lookup, or are not the embedding contract, keep a session.
+#[test]
+fn other_graphs_are_left_to_a_session() {
+    let refused = |path: &Path| match TokenEmbeddings::plan_table(path, EmbeddingLookup::FromFile) {
+        Ok(_) => panic!("{} must not be read as a plain table", path.display()),
+        Err(reason) => reason.expect("a reason"),
+    };
+    assert!(refused(&fixture("scaled.onnx")).contains("not one of the lookup graphs"));
+    assert!(refused(&fixture("axis1.onnx")).contains("axis 1"));
+    let broken = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/broken");
+    assert!(refused(&broken.join("embed_tokens_wrong_name.onnx")).contains("expected input_ids"));
+    assert!(refused(&broken.join("embed_tokens_wrong_dtype.onnx")).contains("expected int64"));
+    // Asked for a session: no plan at all.
+    assert!(matches!(
+        TokenEmbeddings::plan_table(&fixture("f32.onnx"), EmbeddingLookup::Session),
+        Err(None)
+    ));
+}
+
+#[test]
+fn ids_outside_the_table_are_typed_errors() {
+    let Ok(table) = TokenEmbeddings::plan_table(&fixture("f32.onnx"), EmbeddingLookup::FromFile) else {
+        panic!("f32.onnx is a plain table");
+    };
+    let mut embeddings = TokenEmbeddings::Table(table);
+    let run = RunOptions::new().expect("run options");
+    for bad in [VOCAB as i64, -1, i64::MAX] {
+        let mut out = vec![0.0; DIM];
+        let error = embeddings
+            .embed_into(&[bad], &mut out, &run)
+            .expect_err("out of range");
+        assert!(
+            matches!(&error, crate::Error::ModelRead { detail, .. } if detail.contains(&format!("token id {bad}"))),
+            "{error}"
+        );
+    }
+}
+
+/// A file cut anywhere is scanned without a panic; a cut through the table is refused, and a cut
+/// after it (trailing metadata lost) still reads exactly the full file's rows.
+#[test]
+fn truncated_files_never_read_past_their_end() {
+    let full = fixture("f32.onnx");
+    let bytes = std::fs::read(&full).expect("fixture");
+    let table_end = {
+        let graph = scan(std::fs::File::open(&full).expect("fixture")).expect("scan");
+        let p = plan(&graph, &full).expect("plan");
+        p.offset as usize + VOCAB * DIM * 4
+    };
+    let ids: Vec<i64> = (0..VOCAB as i64).collect();
+    let expected = table_embeddings(&full, &ids);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cut = dir.path().join("cut.onnx");
+    for len in 0..bytes.len() {
+        std::fs::write(&cut, &bytes[..len]).expect("write");
+        let planned = scan(std::io::Cursor::new(&bytes[..len])).and_then(|graph| plan(&graph, &cut));
+        if len < table_end {
+            assert!(
+                planned.is_err(),
+                "a {len}-byte prefix (table ends at {table_end}) was planned"
+            );
+        } else if planned.is_ok() {
+            assert_eq!(table_embeddings(&cut, &ids), expected, "{len}-byte prefix");
+        }
+    }
+}
+
+/// The real fixture model: the default load reads its table from the file, and generation gives
+/// the same ids as with the embeddings in an ONNX Runtime session.
+#[test]
+fn fixture_model_generates_the_same_ids_either_way() {
+    use crate::{CancelFlag, Florence2, GenerateOptions, LoadOptions, Task};
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-random");
+    let image = florence2_preprocess::open(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images/coffee_600x400.png"),
+    )
+    .expect("image");
+    let run = |lookup: EmbeddingLookup| {
+        let options = LoadOptions {
+            embeddings: lookup,
+            ..LoadOptions::default()
+        };
+        let mut model = Florence2::load(&folder, &options).expect("fixture loads");
+        match (lookup, model.embedding_source()) {
+            (EmbeddingLookup::FromFile, EmbeddingSource::File { path }) => {
+                assert!(path.ends_with("onnx/embed_tokens.onnx"), "{}", path.display())
+            }
+            (EmbeddingLookup::Session, EmbeddingSource::Session { reason: None }) => {}
+            (lookup, source) => panic!("{lookup:?} loaded embeddings as {source:?}"),
+        }
+        let cancel = CancelFlag::new();
+        let (encoded, _) = model.encode_image(image.view(), &cancel).expect("encode");
+        let generate = GenerateOptions {
+            max_new_tokens: Some(12),
+            num_beams: Some(2),
+            ..GenerateOptions::default()
+        };
+        let (_, text) = model.parts_mut();
+        text.run(
+            &encoded,
+            Task::Caption,
+            None,
+            &generate,
+            &cancel,
+            &mut crate::generate::NoObserver,
+        )
+        .expect("run")
+        .generated
+        .ids
+    };
+    assert_eq!(run(EmbeddingLookup::FromFile), run(EmbeddingLookup::Session));
+}
