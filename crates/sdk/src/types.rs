@@ -386,6 +386,7 @@ impl Florence2Options {
             },
             onnx_runtime: self.onnx_runtime_path.as_ref().map(PathBuf::from),
             embeddings: core::EmbeddingLookup::default(),
+            parallel_load: false,
         }
     }
 

@@ -1,0 +1,97 @@
+//! `LoadOptions::parallel_load`: the vision graph on its own thread gives the same model, and
+//! errors come in the same order as a sequential load (decoder, vision, embeddings, text encoder).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+
+use florence2_core::generate::NoObserver;
+use florence2_core::{CancelFlag, Component, Error, Florence2, GenerateOptions, LoadOptions, Task};
+
+fn load(folder: &Path, parallel_load: bool) -> Result<Florence2, Error> {
+    Florence2::load(
+        folder,
+        &LoadOptions {
+            parallel_load,
+            ..LoadOptions::default()
+        },
+    )
+}
+
+fn caption_ids(model: &mut Florence2) -> Vec<u32> {
+    let image = florence2_preprocess::open(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images/chelsea_451x300.png"),
+    )
+    .unwrap();
+    let cancel = CancelFlag::new();
+    let (encoded, _) = model.encode_image(image.view(), &cancel).unwrap();
+    let generate = GenerateOptions {
+        max_new_tokens: Some(8),
+        num_beams: Some(2),
+        ..GenerateOptions::default()
+    };
+    model
+        .run(&encoded, Task::Caption, None, &generate, &cancel, &mut NoObserver)
+        .unwrap()
+        .generated
+        .ids
+}
+
+#[test]
+fn parallel_and_sequential_loads_give_the_same_model() {
+    let mut sequential = load(&common::fixture_model(), false).unwrap();
+    let mut parallel = load(&common::fixture_model(), true).unwrap();
+    assert_eq!(sequential.execution_providers(), parallel.execution_providers());
+    let order: Vec<Component> = parallel
+        .execution_providers()
+        .iter()
+        .map(|p| p.component)
+        .collect();
+    assert_eq!(order, Component::ALL.to_vec());
+    assert_eq!(caption_ids(&mut sequential), caption_ids(&mut parallel));
+}
+
+fn break_graph(dir: &Path, file: &str) {
+    let graph = dir.join("onnx").join(file);
+    std::fs::remove_file(&graph).unwrap();
+    std::fs::write(&graph, b"not an onnx file").unwrap();
+}
+
+#[test]
+fn errors_come_in_the_sequential_order() {
+    let failing = |dir: &Path, parallel: bool| match load(dir, parallel) {
+        Err(Error::SessionLoad { component, .. }) => component,
+        other => panic!("expected a SessionLoad error, got {other:?}"),
+    };
+    // Vision alone broken: named, whichever thread loaded it.
+    let dir = common::fixture_copy(true);
+    break_graph(dir.path(), "vision_encoder.onnx");
+    for parallel in [false, true] {
+        assert_eq!(
+            failing(dir.path(), parallel),
+            Component::VisionEncoder,
+            "parallel {parallel}"
+        );
+    }
+    // Decoder and vision broken: the decoder (loaded first) is reported either way.
+    break_graph(dir.path(), "decoder_model_merged.onnx");
+    for parallel in [false, true] {
+        assert_eq!(
+            failing(dir.path(), parallel),
+            Component::Decoder,
+            "parallel {parallel}"
+        );
+    }
+    // Text encoder broken, vision fine: the text encoder, also when vision loads meanwhile.
+    let dir = common::fixture_copy(true);
+    break_graph(dir.path(), "encoder_model.onnx");
+    for parallel in [false, true] {
+        assert_eq!(
+            failing(dir.path(), parallel),
+            Component::TextEncoder,
+            "parallel {parallel}"
+        );
+    }
+}
