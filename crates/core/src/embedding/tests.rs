@@ -19,6 +19,12 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Run options need ONNX Runtime loaded first (tests run in any order).
+fn run_options() -> RunOptions {
+    OnnxRuntime::init(None).expect("ONNX Runtime (run scripts/setup.sh)");
+    RunOptions::new().expect("run options")
+}
+
 fn ort_embeddings(path: &Path, ids: &[i64]) -> Vec<f32> {
     let runtime = OnnxRuntime::init(None).expect("ONNX Runtime (run scripts/setup.sh)");
     let mut session = Session::builder(runtime.environment())
@@ -43,7 +49,7 @@ fn table_embeddings(path: &Path, ids: &[i64]) -> Vec<f32> {
     };
     let mut out = vec![f32::NAN; ids.len() * DIM];
     embeddings
-        .embed_into(ids, &mut out, &RunOptions::new().expect("run options"))
+        .embed_into(ids, &mut out, &run_options())
         .expect("lookup");
     out
 }
@@ -149,7 +155,7 @@ fn ids_outside_the_table_are_typed_errors() {
         panic!("f32.onnx is a plain table");
     };
     let mut embeddings = TokenEmbeddings::Table(table);
-    let run = RunOptions::new().expect("run options");
+    let run = run_options();
     for bad in [VOCAB as i64, -1, i64::MAX] {
         let mut out = vec![0.0; DIM];
         let error = embeddings
@@ -235,4 +241,38 @@ fn fixture_model_generates_the_same_ids_either_way() {
         .ids
     };
     assert_eq!(run(EmbeddingLookup::FromFile), run(EmbeddingLookup::Session));
+}
+
+/// The file cut short after loading (an app update or a user deleting files underneath): a typed
+/// error naming the file, and the rows still inside the file stay readable.
+#[test]
+fn a_file_cut_after_loading_is_a_typed_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("embed_tokens.onnx");
+    std::fs::copy(fixture("f32.onnx"), &path).expect("copy");
+    let Ok(table) = TokenEmbeddings::plan_table(&path, EmbeddingLookup::FromFile) else {
+        panic!("f32.onnx is a plain table");
+    };
+    let mut embeddings = TokenEmbeddings::Table(table);
+    let run = run_options();
+    let mut out = vec![0.0; DIM];
+    embeddings
+        .embed_into(&[VOCAB as i64 - 1], &mut out, &run)
+        .expect("intact");
+    let len = std::fs::metadata(&path).expect("metadata").len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_len(len / 2))
+        .expect("truncate");
+    let error = embeddings
+        .embed_into(&[VOCAB as i64 - 1], &mut out, &run)
+        .expect_err("the last row is gone");
+    assert!(
+        matches!(&error, crate::Error::ModelRead { path: p, detail, .. } if p == &path && detail.contains("reading row")),
+        "{error}"
+    );
+    embeddings
+        .embed_into(&[0], &mut out, &run)
+        .expect("row 0 is still in the file");
 }
