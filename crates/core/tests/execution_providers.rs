@@ -6,12 +6,9 @@
 
 mod common;
 
-use std::path::Path;
-
-use florence2_core::generate::NoObserver;
 use florence2_core::{
-    CancelFlag, Component, Error, ExecutionProvider, Florence2, GenerateOptions, LoadOptions, NnapiOptions,
-    ProviderFallback, ProviderOptions, Task, XnnpackOptions,
+    Component, Error, ExecutionProvider, Florence2, LoadOptions, NnapiOptions, ProviderFallback,
+    ProviderOptions, XnnpackOptions,
 };
 
 fn options(provider: ExecutionProvider, fallback: ProviderFallback) -> LoadOptions {
@@ -26,23 +23,6 @@ fn options(provider: ExecutionProvider, fallback: ProviderFallback) -> LoadOptio
 }
 
 /// Greedy caption ids of the chelsea fixture image (a few tokens: enough to compare sessions).
-fn caption_ids(model: &mut Florence2) -> Vec<u32> {
-    let image = florence2_preprocess::open(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images/chelsea_451x300.png"),
-    )
-    .unwrap();
-    let cancel = CancelFlag::new();
-    let (encoded, _) = model.encode_image(image.view(), &cancel).unwrap();
-    let generate = GenerateOptions {
-        max_new_tokens: Some(8),
-        num_beams: Some(1),
-        ..GenerateOptions::default()
-    };
-    let run = model
-        .run(&encoded, Task::Caption, None, &generate, &cancel, &mut NoObserver)
-        .unwrap();
-    run.generated.ids
-}
 
 #[test]
 fn cpu_is_requested_and_active_for_every_graph() {
@@ -118,7 +98,7 @@ fn fallback_policy_loads_on_cpu_and_reports_why() {
         &options(ExecutionProvider::Cpu, ProviderFallback::Fail),
     )
     .unwrap();
-    let expected = caption_ids(&mut cpu);
+    let expected = common::caption_ids(&mut cpu, 1);
     for provider in [ExecutionProvider::Xnnpack, ExecutionProvider::Nnapi] {
         let mut model = Florence2::load(
             &common::fixture_model(),
@@ -142,7 +122,7 @@ fn fallback_policy_loads_on_cpu_and_reports_why() {
             );
         }
         // The fallback sessions are ordinary CPU sessions: same tokens as a CPU load.
-        assert_eq!(caption_ids(&mut model), expected, "{provider}");
+        assert_eq!(common::caption_ids(&mut model, 1), expected, "{provider}");
     }
 }
 

@@ -7,8 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use florence2_core::generate::NoObserver;
-use florence2_core::{CancelFlag, Component, Error, Florence2, GenerateOptions, LoadOptions, Task};
+use florence2_core::{Component, Error, Florence2, LoadOptions};
 
 fn load(folder: &Path, parallel_load: bool) -> Result<Florence2, Error> {
     Florence2::load(
@@ -18,25 +17,6 @@ fn load(folder: &Path, parallel_load: bool) -> Result<Florence2, Error> {
             ..LoadOptions::default()
         },
     )
-}
-
-fn caption_ids(model: &mut Florence2) -> Vec<u32> {
-    let image = florence2_preprocess::open(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images/chelsea_451x300.png"),
-    )
-    .unwrap();
-    let cancel = CancelFlag::new();
-    let (encoded, _) = model.encode_image(image.view(), &cancel).unwrap();
-    let generate = GenerateOptions {
-        max_new_tokens: Some(8),
-        num_beams: Some(2),
-        ..GenerateOptions::default()
-    };
-    model
-        .run(&encoded, Task::Caption, None, &generate, &cancel, &mut NoObserver)
-        .unwrap()
-        .generated
-        .ids
 }
 
 #[test]
@@ -50,7 +30,10 @@ fn parallel_and_sequential_loads_give_the_same_model() {
         .map(|p| p.component)
         .collect();
     assert_eq!(order, Component::ALL.to_vec());
-    assert_eq!(caption_ids(&mut sequential), caption_ids(&mut parallel));
+    assert_eq!(
+        common::caption_ids(&mut sequential, 2),
+        common::caption_ids(&mut parallel, 2)
+    );
 }
 
 fn break_graph(dir: &Path, file: &str) {

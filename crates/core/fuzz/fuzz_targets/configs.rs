@@ -6,25 +6,13 @@
 //! `cargo +nightly fuzz run configs` (from crates/core/fuzz).
 #![no_main]
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
-
 use florence2_core::{GenerationConfig, ModelConfig};
 use florence2_preprocess::{ImageView, PixelFormat, PreprocessConfig, Preprocessor};
 use libfuzzer_sys::fuzz_target;
 
-/// One scratch file per process (the readers take a path, as they do in a model folder).
-fn scratch() -> &'static PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = if std::path::Path::new("/dev/shm").is_dir() {
-            PathBuf::from("/dev/shm")
-        } else {
-            std::env::temp_dir()
-        };
-        dir.join(format!("florence2-fuzz-config-{}.json", std::process::id()))
-    })
-}
+#[path = "common/scratch.rs"]
+mod scratch;
+use scratch::scratch;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else {
@@ -32,8 +20,8 @@ fuzz_target!(|data: &[u8]| {
     };
     match which % 3 {
         0 => {
-            std::fs::write(scratch(), body).expect("scratch file is writable");
-            if let Ok(config) = ModelConfig::load(scratch()) {
+            std::fs::write(scratch("json"), body).expect("scratch file is writable");
+            if let Ok(config) = ModelConfig::load(scratch("json")) {
                 // A config that loads is internally consistent.
                 assert!(config.d_model > 0 && config.decoder_attention_heads > 0);
                 assert_eq!(config.d_model % config.decoder_attention_heads, 0);
@@ -41,8 +29,8 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         1 => {
-            std::fs::write(scratch(), body).expect("scratch file is writable");
-            let _ = GenerationConfig::load(scratch());
+            std::fs::write(scratch("json"), body).expect("scratch file is writable");
+            let _ = GenerationConfig::load(scratch("json"));
         }
         _ => {
             let Ok(text) = std::str::from_utf8(body) else {

@@ -5,30 +5,19 @@
 //! `cargo +nightly fuzz run onnx_scan` (from crates/core/fuzz); seeds: tests/fixtures/embedding/*.onnx.
 #![no_main]
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
-
 use florence2_core::embedding::{FileEmbeddings, scan};
 use libfuzzer_sys::fuzz_target;
 
-fn scratch() -> &'static PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = if std::path::Path::new("/dev/shm").is_dir() {
-            PathBuf::from("/dev/shm")
-        } else {
-            std::env::temp_dir()
-        };
-        dir.join(format!("florence2-fuzz-embed-{}.onnx", std::process::id()))
-    })
-}
+#[path = "common/scratch.rs"]
+mod scratch;
+use scratch::scratch;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(_graph) = scan(std::io::Cursor::new(data)) else {
         return;
     };
-    std::fs::write(scratch(), data).expect("scratch file is writable");
-    let Ok(mut table) = FileEmbeddings::open(scratch()) else {
+    std::fs::write(scratch("onnx"), data).expect("scratch file is writable");
+    let Ok(mut table) = FileEmbeddings::open(scratch("onnx")) else {
         return;
     };
     let (rows, dim) = (table.rows(), table.dim());
