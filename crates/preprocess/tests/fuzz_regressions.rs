@@ -30,3 +30,28 @@ fn png_palette_of_a_length_not_divisible_by_three() {
         other => panic!("expected a PNG decode error, got {other:?}"),
     }
 }
+
+/// fuzz target `decode`, 2026-11-24: a baseline JPEG whose third component has horizontal
+/// sampling 4 against the luma's 2 made `zune-jpeg` 0.5.15 slice past its IDCT output row
+/// (`idct_int_1x1`) and panic. Chroma finer than luma is refused from the frame header, with the
+/// same file's other sampling layouts still decoding.
+#[test]
+fn chroma_sampled_more_finely_than_luma() {
+    let bytes = fuzz_file("decode_chroma_sampled_finer_than_luma.jpg");
+    match decode(&bytes) {
+        Err(PreprocessError::Decode {
+            format: "JPEG",
+            detail,
+        }) => assert!(detail.contains("more finely than luma"), "{detail}"),
+        other => panic!("expected a JPEG decode error, got {other:?}"),
+    }
+    // The SOF0 component table: (id 1, 0x22), (id 2, 0x11), (id 3, 0x41).
+    let sof = bytes.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    assert_eq!(bytes[sof + 17], 0x41);
+    for ok in [0x11, 0x21, 0x12, 0x22] {
+        let mut fixed = bytes.clone();
+        fixed[sof + 17] = ok;
+        let image = decode(&fixed).unwrap_or_else(|e| panic!("sampling {ok:#x}: {e}"));
+        assert_eq!((image.width(), image.height()), (64, 48));
+    }
+}

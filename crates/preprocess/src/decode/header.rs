@@ -55,6 +55,21 @@ pub(crate) fn png_palette_problem(data: &[u8]) -> Option<String> {
     }
 }
 
+/// A frame whose colour components are sampled horizontally more finely than its first (luma)
+/// component. Legal in the standard and produced by no camera or encoder we know of, but
+/// `zune-jpeg` (0.5, the `image` crate's JPEG decoder) indexes past its row buffer and panics on it
+/// (found by the `decode` fuzz target), so it is refused up front. `segment` is the `SOFn` body:
+/// precision, height, width, component count, then (id, `H << 4 | V`, table) per component.
+fn sampling_problem(segment: &[u8]) -> Option<&'static str> {
+    let count = usize::from(*segment.get(5)?);
+    let components = segment.get(6..6 + 3 * count)?;
+    let mut factors = components.chunks_exact(3).map(|c| c[1] >> 4);
+    let luma = factors.next()?;
+    factors.any(|h| h > luma).then_some(
+        "a colour component is sampled horizontally more finely than luma (unsupported chroma subsampling)",
+    )
+}
+
 /// Walks a JPEG's segments from `SOI` to `EOI`, reading the frame size from the first `SOFn`.
 ///
 /// Segments with a length are skipped whole (so a thumbnail's `EOI` inside `APP1` does not
@@ -121,6 +136,9 @@ pub(crate) fn scan_jpeg(data: &[u8]) -> JpegScan {
                 height: u32::from(u16::from_be_bytes([segment[1], segment[2]])),
                 width: u32::from(u16::from_be_bytes([segment[3], segment[4]])),
             });
+            if let Some(problem) = sampling_problem(segment) {
+                return JpegScan::Corrupt(problem);
+            }
         }
         if marker == 0xDA {
             if header.is_none() {

@@ -204,7 +204,21 @@ pub fn decode_with_limits(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImag
     } else {
         Orientation::NoTransforms
     };
-    let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+    // The decoders are third-party code fed untrusted bytes. The header checks above refuse every
+    // input the fuzz target found them panicking on; should another one slip through, its panic
+    // becomes this call's typed error instead of unwinding into the caller (the host app).
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        DynamicImage::from_decoder(decoder)
+    }));
+    let mut image = match decoded {
+        Ok(result) => result.map_err(decode_error)?,
+        Err(_) => {
+            return Err(PreprocessError::Decode {
+                format,
+                detail: "the decoder failed on malformed data".to_owned(),
+            });
+        }
+    };
     image.apply_orientation(orientation);
     to_rgb8_like_pillow(image, format)
 }
