@@ -175,6 +175,8 @@ fn soak(tasks: usize) {
     let options = Florence2Options {
         max_new_tokens: Some(24),
         num_beams: Some(2),
+        // SOAK_KEEP_VISION_MEMORY=1: the vision arena kept between images (A/B of the default).
+        keep_vision_memory: std::env::var_os("SOAK_KEEP_VISION_MEMORY").is_some_and(|v| v == "1"),
         ..Florence2Options::default()
     };
     let model = block(Florence2::create(fixture_dir(), options)).unwrap();
