@@ -13,6 +13,14 @@ fun executionProviderTests() {
     val chelsea = ImageInput.FilePath(image("chelsea_451x300.png"))
     val short = GREEDY.copy(maxNewTokens = 8u)
 
+    test("keepVisionMemory changes memory only: the same tokens over three images") {
+        val images = listOf(chelsea, ImageInput.FilePath(image("coffee_600x400.png")), chelsea)
+        val released = Florence2.create(MODEL, short).use { m -> images.map { m.caption(it).generatedIds } }
+        val kept = Florence2.create(MODEL, short.copy(keepVisionMemory = true)).use { m -> images.map { m.caption(it).generatedIds } }
+        assertEquals(released, kept)
+        assertEquals(released[0], released[2])
+    }
+
     test("execution provider: CPU (default and explicit) is requested and active for every graph") {
         for (options in listOf(short, short.copy(executionProvider = ExecutionProvider.CPU))) {
             Florence2.create(MODEL, options).use { m ->
