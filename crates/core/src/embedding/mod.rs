@@ -6,8 +6,8 @@
 //! (158 MB for Florence-2-base in float32, 210 MB for large) for a lookup of one row per token.
 //! Read from the file instead, it costs one `d_model`-wide positioned read per token, served from
 //! the OS page cache, and nothing resident. [`EmbeddingLookup`] chooses; the default reads from
-//! the file whenever the graph is one of the plain lookups in [`table`] and falls back to a
-//! session otherwise.
+//! the file whenever the graph is one of the plain lookups (float32, float16, per-row or Q/DQ
+//! int8) and falls back to a session otherwise.
 
 mod onnx_scan;
 mod table;
