@@ -430,7 +430,12 @@ fn a_slow_download_is_cancelled_promptly_and_keeps_its_partial_file() {
     let started2 = Arc::clone(&started);
     let worker = std::thread::spawn(move || {
         downloader.download(&dir, &manifest, "fp32", &cancel2, &mut |p| {
-            if p.bytes_done() > 0 && started2.lock().unwrap().is_none() {
+            // Cancel once the slow file itself has bytes on disk (other files may come first).
+            let slow_started = p
+                .files
+                .iter()
+                .any(|f| f.path == "config.json" && f.bytes_done > 0);
+            if slow_started && started2.lock().unwrap().is_none() {
                 *started2.lock().unwrap() = Some(Instant::now());
                 cancel2.cancel();
             }
