@@ -3,9 +3,10 @@
 //
 // - a subset of the bad-input matrix (crates/sdk/tests/bad_input_matrix.rs has all of it) as the
 //   typed Kotlin exceptions, each followed by a good call on the same model;
-// - no panic crosses the FFI: a Rust panic inside a call (forced by a TokenListener that throws:
-//   UniFFI's generated callback code panics on the Rust side when a Kotlin listener throws) arrives
-//   as Florence2Exception.Internal, and the JVM and the model live on with unchanged results;
+// - a TokenListener that throws stops generation cleanly: the call fails with
+//   Florence2Exception.ListenerFailed carrying the exception's text (no panic path), and the JVM and
+//   the model live on with unchanged results (crates/sdk/tests/no_panic.rs forces a real Rust panic
+//   and checks it arrives as Florence2Exception.Internal);
 // - concurrency: 8 coroutines x 50 mixed tasks on one model object, with cancellations and a
 //   close() in the middle: no crash, no deadlock (the harness times out at 120 s), every call
 //   succeeds with the sequential result or fails with a typed error.
@@ -91,20 +92,24 @@ fun reliabilityTests() {
         for (dir in listOf(empty, noDecoder, notOnnx, badJson, noTokenizer)) dir.deleteRecursively()
     }
 
-    test("no panic crosses the FFI: a Rust panic inside a call is Florence2Exception.Internal, the JVM and model live on") {
+    test("a listener that throws: ListenerFailed with its message, generation stopped, the JVM and model live on") {
         for (at in listOf(1, 3)) {
             val seen = AtomicInteger()
             val throwing = object : TokenListener {
                 override fun onToken(textSoFar: String, tokenId: UInt): Boolean {
-                    if (seen.incrementAndGet() == at) throw RuntimeException("listener bug on purpose")
+                    if (seen.incrementAndGet() == at) throw IllegalStateException("listener bug on purpose at $at")
                     return true
                 }
             }
-            val e = assertThrowsSuspend(Florence2Exception.Internal::class.java) {
+            val e = assertThrowsSuspend(Florence2Exception.ListenerFailed::class.java) {
                 model.runStreaming(tiny, Task.CAPTION, null, throwing)
             }
-            println("      listener threw at token $at -> ${e::class.simpleName}: ${e.message!!.lineSequence().first()}")
-            assertTrue(e.message!!.contains("panic"), e.message)
+            println("      listener threw at token $at -> ${e::class.simpleName}: ${e.message}")
+            assertTrue(e.message!!.contains("IllegalStateException"), e.message)
+            assertTrue(e.message!!.contains("listener bug on purpose at $at"), e.message)
+            assertFalse(e.message!!.contains("panic"), e.message)
+            // Generation stopped at the failing token: the listener was not called again.
+            assertEquals(at, seen.get())
             assertEquals(good, model.caption(tiny).generatedIds)
             val encoded = model.encode(tiny)
             assertEquals(good, model.runEncoded(encoded, Task.CAPTION, null).generatedIds)

@@ -21,12 +21,22 @@ pub struct ModelConfig {
     pub vocab_size: usize,
     /// Longest encoder input and decoder output (learned positions).
     pub max_position_embeddings: usize,
+    /// Overall stride of the vision encoder in pixels (the product of DaViT's `patch_stride`,
+    /// 32 for every Florence-2).
+    pub vision_stride: usize,
 }
 
 impl ModelConfig {
     /// Head width of the decoder's attention.
     pub fn decoder_head_dim(&self) -> usize {
         self.d_model / self.decoder_attention_heads.max(1)
+    }
+
+    /// Image tokens the vision encoder yields for `pixel_values` of `height` x `width`: one per
+    /// cell of the final feature map plus the global average token (577 at 768 x 768).
+    pub fn image_tokens(&self, height: usize, width: usize) -> usize {
+        let stride = self.vision_stride.max(1);
+        (height / stride) * (width / stride) + 1
     }
 
     /// Reads and checks `config.json`.
@@ -63,8 +73,18 @@ impl ModelConfig {
                 .max_position_embeddings
                 .or(raw.max_position_embeddings)
                 .unwrap_or(1024),
+            vision_stride: raw
+                .vision_config
+                .and_then(|v| v.patch_stride)
+                .map_or(32, |strides| strides.iter().product()),
         };
-        if d_model == 0 || decoder_layers == 0 || heads == 0 || vocab_size == 0 {
+        if d_model == 0
+            || decoder_layers == 0
+            || heads == 0
+            || vocab_size == 0
+            || config.max_position_embeddings == 0
+            || config.vision_stride == 0
+        {
             return Err(bad(format!("zero-sized model: {config:?}")));
         }
         if d_model % heads != 0 {
@@ -86,9 +106,15 @@ struct RawTextConfig {
     max_position_embeddings: Option<usize>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct RawVisionConfig {
+    patch_stride: Option<Vec<usize>>,
+}
+
 #[derive(Debug, Deserialize)]
 struct RawConfig {
     text_config: Option<RawTextConfig>,
+    vision_config: Option<RawVisionConfig>,
     d_model: Option<usize>,
     decoder_layers: Option<usize>,
     encoder_layers: Option<usize>,
@@ -191,6 +217,16 @@ mod tests {
             (c.d_model, c.decoder_layers, c.decoder_head_dim(), c.vocab_size),
             (768, 6, 64, 51289)
         );
+        // No vision_config: Florence-2's stride 32, 577 tokens at 768².
+        assert_eq!(c.image_tokens(768, 768), 577);
+        let p = write(
+            dir.path(),
+            "strided.json",
+            r#"{"text_config":{"d_model":8,"decoder_layers":1,"decoder_attention_heads":2,"vocab_size":9},
+               "vision_config":{"patch_stride":[4,2,2]}}"#,
+        );
+        let c = ModelConfig::load(&p).unwrap();
+        assert_eq!((c.vision_stride, c.image_tokens(160, 96)), (16, 10 * 6 + 1));
     }
 
     #[test]

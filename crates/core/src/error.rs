@@ -192,6 +192,39 @@ pub enum Error {
         detail: String,
     },
 
+    /// A decoding option cannot be honoured by this model (a token limit beyond the decoder's
+    /// positions, zero or too many beams, a non-finite length penalty).
+    #[error("invalid option {option}: {detail}")]
+    InvalidOption {
+        /// The option's name (`max_new_tokens`, `num_beams`, …).
+        option: &'static str,
+        /// What is wrong and what is allowed.
+        detail: String,
+    },
+
+    /// The prompt and the image tokens together exceed the text encoder's positions.
+    #[error(
+        "prompt too long: {prompt_tokens} prompt tokens + {image_tokens} image tokens exceed the \
+         text encoder's {max_positions} positions (at most {} prompt tokens)",
+        .max_positions.saturating_sub(*.image_tokens)
+    )]
+    PromptTooLong {
+        /// Tokens of the prompt, `<s>` and `</s>` included.
+        prompt_tokens: usize,
+        /// Tokens of the encoded image.
+        image_tokens: usize,
+        /// The text encoder's positions (`max_position_embeddings`).
+        max_positions: usize,
+    },
+
+    /// The caller's streaming listener failed (threw an exception, in Kotlin); generation was
+    /// stopped at that step.
+    #[error("the token listener failed: {reason}")]
+    Listener {
+        /// The listener's own description of the failure (the exception and its message).
+        reason: String,
+    },
+
     /// The caller cancelled the generation.
     #[error("cancelled")]
     Cancelled,

@@ -26,6 +26,7 @@
 
 #![forbid(unsafe_code)]
 
+mod cancel;
 pub mod config;
 mod decoder;
 pub mod download;
@@ -35,6 +36,7 @@ pub mod execution_provider;
 pub mod generate;
 pub mod model_files;
 pub mod pipeline;
+pub mod request;
 pub mod runtime;
 pub mod session;
 pub mod task;
@@ -42,15 +44,17 @@ pub mod text;
 pub mod tokenizer;
 pub mod vision;
 
+pub use cancel::{CancelFlag, CancelOnDrop};
 pub use config::{GenerationConfig, ModelConfig};
 pub use embedding::{EmbeddingLookup, EmbeddingSource};
 pub use error::{Error, Result};
 pub use execution_provider::{
     ExecutionProvider, NnapiOptions, ProviderFallback, ProviderOptions, SessionProvider, XnnpackOptions,
 };
-pub use generate::{CancelFlag, FinishReason, Generated, TokenObserver};
+pub use generate::{FinishReason, Generated, ListenerError, TokenObserver};
 pub use model_files::{Component, Precision, PrecisionPlan};
-pub use pipeline::{Florence2, GenerateOptions, LoadOptions, TaskRun, TextStream, Timings};
+pub use pipeline::{Florence2, LoadOptions, TaskRun, TextStream, Timings};
+pub use request::{GenerateOptions, TaskInput, TaskPlan, TaskPlanner, TaskRequest};
 pub use runtime::{LibrarySource, OnnxRuntime, OrtLibrary};
 pub use session::{OptimizationLevel, SessionOptions};
 pub use task::{Task, TaskError, TaskOutput};

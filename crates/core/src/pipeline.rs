@@ -6,12 +6,15 @@ use std::sync::Arc;
 use florence2_preprocess::{ImageSource, PreprocessConfig, Preprocessor};
 use ort::session::Session;
 
+use crate::cancel::CancelFlag;
 use crate::config::{GenerationConfig, ModelConfig};
 use crate::embedding::{EmbeddingLookup, EmbeddingSource, TokenEmbeddings};
 use crate::error::{Error, Result};
 use crate::execution_provider::{ExecutionProvider, SessionProvider};
-use crate::generate::{CancelFlag, Generated, SearchOptions, TokenObserver};
+use crate::generate::{Generated, ListenerError, ListenerReply, SearchOptions, TokenObserver};
 use crate::model_files::{Component, ModelFiles, PrecisionPlan};
+pub use crate::request::{DEFAULT_MAX_NEW_TOKENS, GenerateOptions};
+use crate::request::{TaskPlan, TaskPlanner, TaskRequest};
 use crate::runtime::OnnxRuntime;
 use crate::session::{SessionOptions, check_contract, load_session};
 use crate::task::{Task, TaskOutput};
@@ -43,23 +46,6 @@ struct TextRest {
     /// Embeddings, text encoder.
     reports: [SessionProvider; 2],
 }
-
-/// Per-call decoding settings; `None` fields take the model's `generation_config.json` values.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct GenerateOptions {
-    /// Tokens to generate at most (default 1024, enough for segmentation polygons).
-    pub max_new_tokens: Option<usize>,
-    /// Beam width (default: generation_config's `num_beams`, 3 for Florence-2).
-    pub num_beams: Option<usize>,
-    /// Length penalty of beam search.
-    pub length_penalty: Option<f32>,
-    /// Stop beam search once `num_beams` hypotheses are finished.
-    pub early_stopping: Option<bool>,
-}
-
-/// Default `max_new_tokens` when neither the call nor generation_config sets one: long enough for
-/// polygons (shorter limits truncate segmentation masks, a common complaint).
-pub const DEFAULT_MAX_NEW_TOKENS: usize = 1024;
 
 /// Wall-clock time of each stage of a call, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
@@ -135,7 +121,7 @@ impl Florence2 {
         let runtime = OnnxRuntime::init(options.onnx_runtime.as_deref())?;
         let files = ModelFiles::resolve(folder, &options.precision)?;
         let config = ModelConfig::load(&files.config)?;
-        let generation = GenerationConfig::load(&files.generation_config)?;
+        let generation: GenerationConfig = GenerationConfig::load(&files.generation_config)?;
         let tokenizer = Arc::new(PromptTokenizer::load(&files.tokenizer, config.vocab_size)?);
         // A bad preprocessor_config.json is a broken model folder (naming the file), not bad input.
         let bad_preprocessor = |e: florence2_preprocess::PreprocessError| Error::Config {
@@ -214,7 +200,14 @@ impl Florence2 {
         // Pipeline order: vision, embed, encoder, decoder.
         let providers = vec![vision_report, embed_report, encoder_report, decoder_report];
         let (embed, encoder) = (text.embed, text.encoder);
-        let text = TextGenerator::new(config, generation, tokenizer, embed, encoder, decoder);
+        let [_, h, w] = vision.preprocessor().output_shape();
+        let planner = Arc::new(TaskPlanner::new(
+            tokenizer,
+            &config,
+            generation,
+            config.image_tokens(h, w),
+        ));
+        let text = TextGenerator::new(config, planner, embed, encoder, decoder);
         Ok(Self {
             files,
             vision,
@@ -293,9 +286,24 @@ impl Florence2 {
         self.text.encode_prompt(prompt)
     }
 
-    /// See [`TextGenerator::search_options`].
+    /// See [`TaskPlanner::search_options`].
     pub fn search_options(&self, options: &GenerateOptions) -> Result<SearchOptions> {
         self.text.search_options(options)
+    }
+
+    /// The planner that checks requests against this model (see [`TaskPlanner::plan`]).
+    pub fn planner(&self) -> &Arc<TaskPlanner> {
+        self.text.planner()
+    }
+
+    /// See [`TaskPlanner::plan`].
+    pub fn plan(&self, request: &TaskRequest, image_size: Option<(u32, u32)>) -> Result<TaskPlan> {
+        self.text.planner().plan(request, image_size)
+    }
+
+    /// How many times the vision encoder has been started (see [`VisionEncoder::runs`]).
+    pub fn vision_runs(&self) -> u64 {
+        self.vision.runs()
     }
 
     /// See [`TextGenerator::generate`].
@@ -303,11 +311,22 @@ impl Florence2 {
         &mut self,
         image: &EncodedImage,
         input_ids: &[i64],
-        options: &GenerateOptions,
+        search: &SearchOptions,
         cancel: &CancelFlag,
         observer: &mut dyn TokenObserver,
     ) -> Result<(Generated, Timings)> {
-        self.text.generate(image, input_ids, options, cancel, observer)
+        self.text.generate(image, input_ids, search, cancel, observer)
+    }
+
+    /// See [`TextGenerator::run_plan`].
+    pub fn run_plan(
+        &mut self,
+        image: &EncodedImage,
+        plan: &TaskPlan,
+        cancel: &CancelFlag,
+        observer: &mut dyn TokenObserver,
+    ) -> Result<TaskRun> {
+        self.text.run_plan(image, plan, cancel, observer)
     }
 
     /// See [`TextGenerator::run`].
@@ -325,26 +344,37 @@ impl Florence2 {
 }
 
 /// Streams the decoded text so far to a callback after every step: `callback(text, newest_id)`,
-/// special tokens kept; returning `false` cancels. For beam search the text is the best running
+/// special tokens kept; the callback returns `true` to go on, `false` to cancel, or (as a
+/// `Result`) a [`ListenerError`] to fail the call. For beam search the text is the best running
 /// beam's, which may change more than its last token from one step to the next.
-pub struct TextStream<F: FnMut(&str, u32) -> bool> {
+pub struct TextStream<F> {
     tokenizer: Arc<PromptTokenizer>,
     callback: F,
 }
 
-impl<F: FnMut(&str, u32) -> bool> TextStream<F> {
+impl<F, R> TextStream<F>
+where
+    F: FnMut(&str, u32) -> R,
+    R: ListenerReply,
+{
     /// Wraps `callback`, decoding with `tokenizer` (see [`Florence2::tokenizer`]).
     pub fn new(tokenizer: Arc<PromptTokenizer>, callback: F) -> Self {
         Self { tokenizer, callback }
     }
 }
 
-impl<F: FnMut(&str, u32) -> bool> TokenObserver for TextStream<F> {
-    fn on_step(&mut self, ids: &[u32]) -> bool {
-        let Some(&last) = ids.last() else { return true };
+impl<F, R> TokenObserver for TextStream<F>
+where
+    F: FnMut(&str, u32) -> R,
+    R: ListenerReply,
+{
+    fn on_step(&mut self, ids: &[u32]) -> std::result::Result<bool, ListenerError> {
+        let Some(&last) = ids.last() else {
+            return Ok(true);
+        };
         match self.tokenizer.decode(ids) {
-            Ok(text) => (self.callback)(&text, last),
-            Err(_) => true,
+            Ok(text) => (self.callback)(&text, last).into_reply(),
+            Err(_) => Ok(true),
         }
     }
 }

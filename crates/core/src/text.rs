@@ -6,16 +6,18 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use ort::session::Session;
+use ort::session::{RunOptions, Session};
 use ort::value::Tensor;
 
+use crate::cancel::CancelFlag;
 use crate::config::{GenerationConfig, ModelConfig};
 use crate::decoder::{DecoderLayout, EncoderState, OrtStepModel};
 use crate::embedding::{EmbeddingSource, TokenEmbeddings};
 use crate::error::{Error, Result};
-use crate::generate::{self, CancelFlag, Generated, Processors, SearchOptions, TokenObserver};
+use crate::generate::{self, Generated, SearchOptions, TokenObserver};
 use crate::model_files::Component;
-use crate::pipeline::{DEFAULT_MAX_NEW_TOKENS, GenerateOptions, TaskRun, Timings, cancelled_or, ms};
+use crate::pipeline::{GenerateOptions, TaskRun, Timings, cancelled_or, ms};
+use crate::request::{TaskPlan, TaskPlanner, TaskRequest};
 use crate::task::{Task, post_process};
 use crate::tokenizer::PromptTokenizer;
 use crate::vision::EncodedImage;
@@ -23,8 +25,7 @@ use crate::vision::EncodedImage;
 /// Configs, tokenizer and the three text sessions (embeddings, text encoder, merged decoder).
 pub struct TextGenerator {
     config: ModelConfig,
-    generation: GenerationConfig,
-    tokenizer: Arc<PromptTokenizer>,
+    planner: Arc<TaskPlanner>,
     embed: TokenEmbeddings,
     embed_source: EmbeddingSource,
     encoder: Session,
@@ -44,8 +45,7 @@ impl TextGenerator {
     /// Wraps loaded, contract-checked sessions.
     pub(crate) fn new(
         config: ModelConfig,
-        generation: GenerationConfig,
-        tokenizer: Arc<PromptTokenizer>,
+        planner: Arc<TaskPlanner>,
         (embed, embed_source): (TokenEmbeddings, EmbeddingSource),
         encoder: Session,
         decoder: Session,
@@ -59,8 +59,7 @@ impl TextGenerator {
         );
         Self {
             config,
-            generation,
-            tokenizer,
+            planner,
             embed,
             embed_source,
             encoder,
@@ -81,17 +80,22 @@ impl TextGenerator {
 
     /// The model's decoding defaults.
     pub fn generation_config(&self) -> &GenerationConfig {
-        &self.generation
+        self.planner.generation_config()
     }
 
     /// The tokenizer (shared: cheap to clone, e.g. for decoding in a streaming callback).
     pub fn tokenizer(&self) -> &Arc<PromptTokenizer> {
-        &self.tokenizer
+        self.planner.tokenizer()
+    }
+
+    /// The planner that checks requests against this model (shared: plan without this half's lock).
+    pub fn planner(&self) -> &Arc<TaskPlanner> {
+        &self.planner
     }
 
     /// Tokenises a prompt string (`<s>` … `</s>`).
     pub fn encode_prompt(&self, prompt: &str) -> Result<Vec<i64>> {
-        self.tokenizer.encode(prompt)
+        self.tokenizer().encode(prompt)
     }
 
     /// Text encoder over `[image tokens ; prompt embeddings]`: returns `(hidden, sequence length)`.
@@ -99,9 +103,8 @@ impl TextGenerator {
         &mut self,
         image: &EncodedImage,
         input_ids: &[i64],
-        cancel: &CancelFlag,
+        run_options: &RunOptions,
     ) -> Result<(Vec<f32>, usize)> {
-        let run_options = cancel.run_options()?;
         let d = self.config.d_model;
         let seq = image.tokens() + input_ids.len();
         if input_ids.is_empty() {
@@ -109,14 +112,12 @@ impl TextGenerator {
                 detail: "empty prompt".into(),
             });
         }
+        // Planned against the expected image tokens; an image encoded elsewhere may differ.
         if seq > self.config.max_position_embeddings {
-            return Err(Error::InvalidInput {
-                detail: format!(
-                    "prompt too long: {} image tokens + {} prompt tokens exceed the encoder's {} positions",
-                    image.tokens(),
-                    input_ids.len(),
-                    self.config.max_position_embeddings
-                ),
+            return Err(Error::PromptTooLong {
+                prompt_tokens: input_ids.len(),
+                image_tokens: image.tokens(),
+                max_positions: self.config.max_position_embeddings,
             });
         }
         // `[image tokens ; prompt embeddings]`, the prompt's rows written in place.
@@ -133,7 +134,7 @@ impl TextGenerator {
         }
         embeds[..image_values].copy_from_slice(image.features());
         self.embed
-            .embed_into(input_ids, &mut embeds[image_values..], &run_options)?;
+            .embed_into(input_ids, &mut embeds[image_values..], run_options)?;
         let enc_err = |source| Error::Inference {
             stage: Component::TextEncoder,
             source,
@@ -144,7 +145,7 @@ impl TextGenerator {
             .encoder
             .run_with_options(
                 ort::inputs!["inputs_embeds" => embeds, "attention_mask" => mask],
-                &run_options,
+                run_options,
             )
             .map_err(enc_err)?;
         let (_, hidden) = out
@@ -157,47 +158,10 @@ impl TextGenerator {
         Ok((hidden.to_vec(), seq))
     }
 
-    /// Resolves per-call options against generation_config and validates them.
+    /// Resolves per-call options against generation_config and validates them (see
+    /// [`TaskPlanner::search_options`]).
     pub fn search_options(&self, options: &GenerateOptions) -> Result<SearchOptions> {
-        let g = &self.generation;
-        let max_new_tokens = options
-            .max_new_tokens
-            .or(g.max_new_tokens)
-            .or(g.max_length.map(|l| l.saturating_sub(1)))
-            .unwrap_or(DEFAULT_MAX_NEW_TOKENS);
-        let num_beams = options.num_beams.unwrap_or(g.num_beams.max(1));
-        if max_new_tokens == 0 {
-            return Err(Error::InvalidInput {
-                detail: "max_new_tokens must be at least 1".into(),
-            });
-        }
-        if max_new_tokens + 1 > self.config.max_position_embeddings {
-            return Err(Error::InvalidInput {
-                detail: format!(
-                    "max_new_tokens {max_new_tokens} exceeds the decoder's {} positions",
-                    self.config.max_position_embeddings
-                ),
-            });
-        }
-        if num_beams == 0 || num_beams > 64 {
-            return Err(Error::InvalidInput {
-                detail: format!("num_beams must be 1..=64, got {num_beams}"),
-            });
-        }
-        Ok(SearchOptions {
-            max_new_tokens,
-            num_beams,
-            length_penalty: options.length_penalty.unwrap_or(g.length_penalty),
-            early_stopping: options.early_stopping.unwrap_or(g.early_stopping),
-            decoder_start_token_id: g.decoder_start_token_id,
-            eos_token_id: g.eos_token_id,
-            processors: Processors {
-                no_repeat_ngram_size: g.no_repeat_ngram_size,
-                forced_bos_token_id: g.forced_bos_token_id,
-                forced_eos_token_id: g.forced_eos_token_id,
-                max_length: max_new_tokens + 1,
-            },
-        })
+        self.planner.search_options(options)
     }
 
     /// Encodes the prompt with the image and decodes: greedy when `num_beams` is 1, else beam search.
@@ -206,14 +170,20 @@ impl TextGenerator {
         &mut self,
         image: &EncodedImage,
         input_ids: &[i64],
-        options: &GenerateOptions,
+        search: &SearchOptions,
         cancel: &CancelFlag,
         observer: &mut dyn TokenObserver,
     ) -> Result<(Generated, Timings)> {
-        let search = self.search_options(options)?;
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let run_options = cancel.track(RunOptions::new().map_err(|source| Error::Inference {
+            stage: Component::TextEncoder,
+            source,
+        })?);
         let t0 = Instant::now();
         let (hidden, seq) = self
-            .encode_text(image, input_ids, cancel)
+            .encode_text(image, input_ids, &run_options)
             .map_err(|e| cancelled_or(e, cancel))?;
         let t1 = Instant::now();
         if cancel.is_cancelled() {
@@ -228,12 +198,12 @@ impl TextGenerator {
             encoder,
             rows,
             self.config.d_model,
-            cancel.run_options()?,
+            run_options,
         )?;
         let generated = if rows == 1 {
-            generate::greedy_search(&mut model, &search, cancel, observer)
+            generate::greedy_search(&mut model, search, cancel, observer)
         } else {
-            generate::beam_search(&mut model, &search, cancel, observer)
+            generate::beam_search(&mut model, search, cancel, observer)
         }
         .map_err(|e| cancelled_or(e, cancel))?;
         let t2 = Instant::now();
@@ -246,9 +216,32 @@ impl TextGenerator {
         Ok((generated, timings))
     }
 
-    /// Runs `task` (with its text input, if it takes one) on an encoded image: prompt, generation,
-    /// decoding with special tokens kept, and post-processing into a typed result. `observer` sees the
-    /// ids after every step (streaming); `cancel` is checked between steps.
+    /// Runs a planned task on an encoded image: generation, decoding with special tokens kept,
+    /// and post-processing into a typed result. `observer` sees the ids after every step
+    /// (streaming); `cancel` is checked before every step and gates every delivery.
+    pub fn run_plan(
+        &mut self,
+        image: &EncodedImage,
+        plan: &TaskPlan,
+        cancel: &CancelFlag,
+        observer: &mut dyn TokenObserver,
+    ) -> Result<TaskRun> {
+        let (generated, timings) = self.generate(image, &plan.input_ids, &plan.search, cancel, observer)?;
+        let text = self.tokenizer().decode(&generated.ids)?;
+        let output = post_process(plan.task, &text, image.width, image.height);
+        Ok(TaskRun {
+            task: plan.task,
+            prompt: plan.prompt.clone(),
+            input_ids: plan.input_ids.clone(),
+            generated,
+            text,
+            output,
+            timings,
+        })
+    }
+
+    /// Plans and runs `task` (with its text input, if it takes one) on an encoded image: see
+    /// [`TaskPlanner::plan`] and [`TextGenerator::run_plan`].
     pub fn run(
         &mut self,
         image: &EncodedImage,
@@ -258,19 +251,8 @@ impl TextGenerator {
         cancel: &CancelFlag,
         observer: &mut dyn TokenObserver,
     ) -> Result<TaskRun> {
-        let prompt = task.prompt(text)?;
-        let input_ids = self.tokenizer.encode(&prompt)?;
-        let (generated, timings) = self.generate(image, &input_ids, options, cancel, observer)?;
-        let text = self.tokenizer.decode(&generated.ids)?;
-        let output = post_process(task, &text, image.width, image.height);
-        Ok(TaskRun {
-            task,
-            prompt,
-            input_ids,
-            generated,
-            text,
-            output,
-            timings,
-        })
+        let request = TaskRequest::with_text(task, text).with_options(options.clone());
+        let plan = self.planner.plan(&request, Some((image.width, image.height)))?;
+        self.run_plan(image, &plan, cancel, observer)
     }
 }

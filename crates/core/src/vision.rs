@@ -6,11 +6,11 @@
 use std::time::Instant;
 
 use florence2_preprocess::{ImageSource, Preprocessor};
-use ort::session::Session;
+use ort::session::{RunOptions, Session};
 use ort::value::Tensor;
 
+use crate::cancel::CancelFlag;
 use crate::error::{Error, Result};
-use crate::generate::CancelFlag;
 use crate::model_files::Component;
 use crate::pipeline::{cancelled_or, ms};
 
@@ -45,6 +45,8 @@ pub struct VisionEncoder {
     pixels: Vec<f32>,
     d_model: usize,
     release_arena: bool,
+    /// Vision-encoder runs started so far (a causal witness for tests: "it did not run").
+    runs: u64,
 }
 
 impl std::fmt::Debug for VisionEncoder {
@@ -71,7 +73,14 @@ impl VisionEncoder {
             pixels,
             d_model,
             release_arena,
+            runs: 0,
         }
+    }
+
+    /// How many times the vision encoder graph has been started on this model (successful,
+    /// failed or cancelled runs alike). Input checks that fail before it count nothing.
+    pub fn runs(&self) -> u64 {
+        self.runs
     }
 
     /// The preprocessor (its output shape and configuration).
@@ -124,12 +133,21 @@ impl VisionEncoder {
             stage: Component::VisionEncoder,
             source,
         };
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
         let input = Tensor::from_array(([1usize, 3, h, w], pixel_values.to_vec())).map_err(wrap)?;
-        let run_options = if self.release_arena {
-            cancel.run_options_releasing_arena()?
-        } else {
-            cancel.run_options()?
-        };
+        let mut run_options = RunOptions::new().map_err(wrap)?;
+        if self.release_arena {
+            // ONNX Runtime shrinks the session's CPU arena at the end of the run, so the
+            // activation memory of this large graph goes back to the system instead of staying
+            // reserved while the text half runs.
+            run_options
+                .set("memory.enable_memory_arena_shrinkage", "cpu:0")
+                .map_err(wrap)?;
+        }
+        let run_options = cancel.track(run_options);
+        self.runs += 1;
         let outputs = self
             .session
             .run_with_options(ort::inputs!["pixel_values" => input], &run_options)

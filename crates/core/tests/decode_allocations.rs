@@ -67,8 +67,9 @@ fn heap_allocations_per_decode_step() {
         num_beams: Some(1),
         ..Default::default()
     };
+    let search = model.search_options(&options).unwrap();
     let (generated, _) = model
-        .generate(&image, &ids, &options, &CancelFlag::new(), &mut observer)
+        .generate(&image, &ids, &search, &CancelFlag::new(), &mut observer)
         .unwrap();
     assert!(
         n >= 20,

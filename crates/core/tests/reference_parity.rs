@@ -5,59 +5,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+#[path = "common/reference.rs"]
+mod reference;
 
+use common::fixtures;
 use florence2_core::{CancelFlag, FinishReason, Florence2, GenerateOptions, LoadOptions};
-use serde_json::Value;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
-}
-
-/// Normalises a resized RGB image exactly as the reference does (f64 rescale, f32 normalise).
-fn pixel_values(png: &Path, pre: &Value) -> (Vec<f32>, usize, usize) {
-    let img = image::open(png).expect("resized png").to_rgb8();
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let factor = pre["rescale_factor"].as_f64().unwrap();
-    let mean: Vec<f32> = pre["image_mean"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap() as f32)
-        .collect();
-    let std: Vec<f32> = pre["image_std"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap() as f32)
-        .collect();
-    let mut out = vec![0f32; 3 * w * h];
-    for (x, y, p) in img.enumerate_pixels() {
-        for c in 0..3 {
-            let v = (f64::from(p[c]) * factor) as f32;
-            out[c * w * h + y as usize * w + x as usize] = (v - mean[c]) / std[c];
-        }
-    }
-    (out, h, w)
-}
+use reference::{ids_of, read_json, reference_pixel_values};
 
 #[test]
 fn every_reference_sequence_is_reproduced() {
     let fix = fixtures();
     let model_dir = fix.join("tiny-random");
-    let reference: Value =
-        serde_json::from_str(&std::fs::read_to_string(fix.join("reference/tiny-random.json")).unwrap())
-            .unwrap();
-    let pre: Value =
-        serde_json::from_str(&std::fs::read_to_string(model_dir.join("preprocessor_config.json")).unwrap())
-            .unwrap();
+    let reference = read_json(&fix.join("reference/tiny-random.json"));
+    let pre = read_json(&model_dir.join("preprocessor_config.json"));
     let mut model = Florence2::load(&model_dir, &LoadOptions::default()).expect("load fixture");
 
     let mut checked = (0, 0);
     let mut failures = Vec::new();
     for image in reference["images"].as_array().unwrap() {
         let file = image["file"].as_str().unwrap();
-        let (pv, h, w) = pixel_values(
+        let (pv, h, w) = reference_pixel_values(
             &fix.join("reference").join(image["resized_png"].as_str().unwrap()),
             &pre,
         );
@@ -95,21 +63,17 @@ fn every_reference_sequence_is_reproduced() {
                     num_beams: Some(beams),
                     ..Default::default()
                 };
+                let search = model.search_options(&options).expect("options");
                 let (generated, _) = model
                     .generate(
                         &encoded,
                         &ids,
-                        &options,
+                        &search,
                         &CancelFlag::new(),
                         &mut florence2_core::generate::NoObserver,
                     )
                     .expect("generate");
-                let want: Vec<u32> = expected["ids"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_u64().unwrap() as u32)
-                    .collect();
+                let want = ids_of(&expected["ids"]);
                 if generated.ids != want {
                     let at = generated
                         .ids

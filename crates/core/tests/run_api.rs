@@ -152,11 +152,25 @@ fn invalid_requests_are_typed_errors() {
     };
     assert!(matches!(
         run(Task::Caption, None, greedy(0)),
-        Error::InvalidInput { .. }
+        Error::InvalidOption {
+            option: "max_new_tokens",
+            ..
+        }
     ));
     assert!(matches!(
         run(Task::Caption, None, greedy(5000)),
-        Error::InvalidInput { .. }
+        Error::InvalidOption {
+            option: "max_new_tokens",
+            ..
+        }
+    ));
+    // Exactly the decoder's 1024 positions is allowed (the default), one more is not.
+    assert!(matches!(
+        run(Task::Caption, None, greedy(1025)),
+        Error::InvalidOption {
+            option: "max_new_tokens",
+            ..
+        }
     ));
     let zero_beams = GenerateOptions {
         num_beams: Some(0),
@@ -164,7 +178,21 @@ fn invalid_requests_are_typed_errors() {
     };
     assert!(matches!(
         run(Task::Caption, None, zero_beams),
-        Error::InvalidInput { .. }
+        Error::InvalidOption {
+            option: "num_beams",
+            ..
+        }
+    ));
+    let nan_penalty = GenerateOptions {
+        length_penalty: Some(f32::NAN),
+        ..greedy(5)
+    };
+    assert!(matches!(
+        run(Task::Caption, None, nan_penalty),
+        Error::InvalidOption {
+            option: "length_penalty",
+            ..
+        }
     ));
     assert!(matches!(
         run(Task::CaptionToPhraseGrounding, None, greedy(5)),
@@ -177,9 +205,31 @@ fn invalid_requests_are_typed_errors() {
     let long = "word ".repeat(2000);
     let err = run(Task::CaptionToPhraseGrounding, Some(&long), greedy(5));
     assert!(
-        matches!(&err, Error::InvalidInput { detail } if detail.contains("too long")),
+        matches!(
+            &err,
+            Error::PromptTooLong {
+                image_tokens: 26,
+                max_positions: 1024,
+                ..
+            }
+        ),
         "{err}"
     );
+}
+
+#[test]
+fn default_options_fit_a_model_with_1024_positions_and_no_max_length() {
+    // Every real Florence-2 (and the fixture): 1024 positions, no max_length in
+    // generation_config.json. The defaults must work: 1024 new tokens, 3 beams.
+    let model = load();
+    assert_eq!(model.config().max_position_embeddings, 1024);
+    assert_eq!(model.generation_config().max_length, None);
+    let plan = model
+        .plan(&florence2_core::TaskRequest::new(Task::ObjectDetection), None)
+        .unwrap();
+    assert_eq!(plan.search.max_new_tokens, 1024);
+    assert_eq!(plan.search.num_beams, 3);
+    assert_eq!(plan.search.processors.max_length, 1025);
 }
 
 #[test]

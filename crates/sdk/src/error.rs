@@ -41,6 +41,13 @@ pub enum Florence2Error {
     /// The call was cancelled: its coroutine was cancelled, or a streaming listener returned false.
     #[error("cancelled")]
     Cancelled,
+    /// The app's `TokenListener` threw: generation stopped at that token. Fix the listener; the
+    /// model is fine and can be used again.
+    #[error("the token listener failed: {reason}")]
+    ListenerFailed {
+        /// The exception the listener threw (its class and message).
+        reason: String,
+    },
     /// The model was unloaded (`unload()`) before or during this call; create a new `Florence2`.
     #[error("the model was unloaded (Florence2.unload() was called)")]
     Closed,
@@ -164,7 +171,10 @@ impl From<florence2_core::Error> for Florence2Error {
             },
             // Core's own text already starts with "invalid input: ".
             E::InvalidInput { detail } => Self::InvalidInput { reason: detail },
-            E::Image(_) | E::Task(_) => Self::InvalidInput { reason },
+            E::Image(_) | E::Task(_) | E::InvalidOption { .. } | E::PromptTooLong { .. } => {
+                Self::InvalidInput { reason }
+            }
+            E::Listener { reason } => Self::ListenerFailed { reason },
             E::Cancelled => Self::Cancelled,
             _ => Self::Internal { reason },
         }

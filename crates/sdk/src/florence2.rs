@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use florence2_core::{self as core, CancelFlag, TextStream, task::PixelBox};
+use florence2_core::{
+    self as core, CancelFlag, CancelOnDrop, TaskInput, TaskPlan, TextStream, task::PixelBox,
+};
 use florence2_preprocess::DecodeLimits;
 
 use crate::Florence2Error;
@@ -16,8 +18,29 @@ use crate::types::{BoundingBox, Florence2Options, ImageInput, SessionProvider, T
 pub trait TokenListener: Send + Sync {
     /// Called after every generated token with the whole text so far (special tokens kept) and the
     /// newest token id. Runs on a background thread; return `false` to cancel the call (it then
-    /// fails with `Florence2Exception.Cancelled`).
-    fn on_token(&self, text_so_far: String, token_id: u32) -> bool;
+    /// fails with `Florence2Exception.Cancelled`). An exception thrown here stops generation and
+    /// the call fails with `Florence2Exception.ListenerFailed`, carrying the exception's text.
+    ///
+    /// Never called once the call's coroutine has been cancelled: cancelling waits for a callback
+    /// already running to return, so do not block in here on the cancellation of the same call.
+    fn on_token(&self, text_so_far: String, token_id: u32) -> Result<bool, TokenListenerError>;
+}
+
+/// An exception thrown by a [`TokenListener`] (any exception: UniFFI passes its text here).
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum TokenListenerError {
+    /// The listener failed.
+    #[error("{reason}")]
+    Failed {
+        /// The exception's text (its class and message).
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for TokenListenerError {
+    fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Failed { reason: error.reason }
+    }
 }
 
 /// An image after the vision encoder: run any number of tasks on it with `Florence2.runEncoded`
@@ -64,7 +87,8 @@ impl EncodedImage {
 struct Model {
     vision: Mutex<core::VisionEncoder>,
     text: Mutex<core::TextGenerator>,
-    tokenizer: Arc<core::tokenizer::PromptTokenizer>,
+    /// Checks requests against the model, without either lock.
+    planner: Arc<core::TaskPlanner>,
     defaults: core::GenerateOptions,
     /// The execution provider each graph got.
     providers: Vec<SessionProvider>,
@@ -74,7 +98,7 @@ struct Model {
 
 impl Model {
     fn new(engine: core::Florence2, defaults: core::GenerateOptions) -> Self {
-        let tokenizer = Arc::clone(engine.tokenizer());
+        let planner = Arc::clone(engine.planner());
         let providers = engine
             .execution_providers()
             .iter()
@@ -84,7 +108,7 @@ impl Model {
         Self {
             vision: Mutex::new(vision),
             text: Mutex::new(text),
-            tokenizer,
+            planner,
             defaults,
             providers,
             limits: DecodeLimits::default(),
@@ -111,17 +135,34 @@ impl Model {
         Ok((encoded, decode_ms + preprocess_ms, vision_ms))
     }
 
-    /// Encodes `image` and runs the task on it.
+    /// The plan of `request`, checked against the model; `image_size` places a region.
+    fn plan(&self, request: &Request, image_size: Option<(u32, u32)>) -> Result<TaskPlan, Florence2Error> {
+        let task_request = core::TaskRequest {
+            task: request.task.into(),
+            input: request.input.clone(),
+            options: self.defaults.clone(),
+        };
+        Ok(self.planner.plan(&task_request, image_size)?)
+    }
+
+    /// Encodes `image` and runs the task on it. Every check that needs no image (the task's
+    /// input, the prompt's length, the options) runs before the image is decoded, and the region
+    /// is placed before the vision encoder runs.
     fn run_image(
         &self,
         cancel: &CancelFlag,
         image: &ImageInput,
         request: &Request,
     ) -> Result<TaskResult, Florence2Error> {
+        let mut plan = self.plan(request, None)?;
         let started = Instant::now();
-        let (encoded, preprocess_ms, vision_ms) =
-            image.with_view(&self.limits, |view| self.encode(view, cancel, started))?;
-        self.run_encoded(cancel, &encoded, request)
+        let (encoded, preprocess_ms, vision_ms) = image.with_view(&self.limits, |view| {
+            if request.has_region() {
+                plan = self.plan(request, Some(view.size()))?;
+            }
+            self.encode(view, cancel, started)
+        })?;
+        self.run_plan(cancel, &encoded, &plan, request)
             .map(|run| TaskResult::from_run(run, preprocess_ms, vision_ms))
     }
 
@@ -132,52 +173,49 @@ impl Model {
         image: &core::EncodedImage,
         request: &Request,
     ) -> Result<core::TaskRun, Florence2Error> {
-        let task: core::Task = request.task.into();
-        let text = match request.region {
-            Some(b) => {
-                let prompt_input =
-                    PixelBox::new(b.x1, b.y1, b.x2, b.y2).to_loc_tokens(image.width, image.height)?;
-                if !task.takes_region() {
-                    return Err(core::TaskError::NotARegionTask { task }.into());
-                }
-                Some(prompt_input)
-            }
-            None => request.text.clone(),
-        };
+        let plan = self.plan(request, Some((image.width, image.height)))?;
+        self.run_plan(cancel, image, &plan, request)
+    }
+
+    /// Runs a planned task on an encoded image (holding only the text lock).
+    fn run_plan(
+        &self,
+        cancel: &CancelFlag,
+        image: &core::EncodedImage,
+        plan: &TaskPlan,
+        request: &Request,
+    ) -> Result<core::TaskRun, Florence2Error> {
         let mut engine = lock(&self.text);
         if cancel.is_cancelled() {
             return Err(Florence2Error::Cancelled);
         }
         let run = match &request.listener {
+            // Core delivers each step through the call's cancellation gate: once the call is
+            // cancelled (the Kotlin coroutine's future was dropped), nothing reaches Kotlin.
             Some(listener) => {
-                // Once the call is cancelled (the Kotlin coroutine's future was dropped), the decoder
-                // step already in flight may still finish on the blocking thread: deliver nothing
-                // more, so no callback reaches Kotlin after `cancelAndJoin` returns.
-                let mut stream = TextStream::new(Arc::clone(&self.tokenizer), |so_far: &str, id: u32| {
-                    !cancel.is_cancelled() && listener.on_token(so_far.to_owned(), id)
-                });
-                engine.run(image, task, text.as_deref(), &self.defaults, cancel, &mut stream)?
+                let mut stream =
+                    TextStream::new(Arc::clone(self.planner.tokenizer()), |so_far: &str, id: u32| {
+                        listener
+                            .on_token(so_far.to_owned(), id)
+                            .map_err(|TokenListenerError::Failed { reason }| core::ListenerError { reason })
+                    });
+                engine.run_plan(image, plan, cancel, &mut stream)?
             }
-            None => engine.run(
-                image,
-                task,
-                text.as_deref(),
-                &self.defaults,
-                cancel,
-                &mut core::generate::NoObserver,
-            )?,
+            None => engine.run_plan(image, plan, cancel, &mut core::generate::NoObserver)?,
         };
         Ok(run)
     }
 
     /// Runs `request` on every image, in input order: a vision thread encodes image `i + 1` while
-    /// this thread decodes image `i` (at most one encoded image waits, bounding memory).
+    /// this thread decodes image `i` (at most one encoded image waits, bounding memory). The
+    /// request is checked before the first image is touched.
     fn run_batch(
         &self,
         cancel: &CancelFlag,
         images: Vec<ImageInput>,
         request: &Request,
     ) -> Result<Vec<TaskResult>, Florence2Error> {
+        let plan = self.plan(request, None)?;
         let mut results = Vec::with_capacity(images.len());
         std::thread::scope(|scope| {
             let (sender, receiver) = std::sync::mpsc::sync_channel(1);
@@ -185,7 +223,15 @@ impl Model {
                 for (index, image) in images.into_iter().enumerate() {
                     let started = Instant::now();
                     let encoded = image
-                        .with_view(&self.limits, |view| self.encode(view, cancel, started))
+                        .with_view(&self.limits, |view| {
+                            let plan = if request.has_region() {
+                                self.plan(request, Some(view.size()))?
+                            } else {
+                                plan.clone()
+                            };
+                            let (encoded, preprocess_ms, vision_ms) = self.encode(view, cancel, started)?;
+                            Ok((encoded, plan, preprocess_ms, vision_ms))
+                        })
                         .map_err(|error| error.for_batch_item(index));
                     let failed = encoded.is_err();
                     // The receiver is gone once decoding failed: stop encoding.
@@ -195,9 +241,9 @@ impl Model {
                 }
             });
             for (index, encoded) in receiver.iter().enumerate() {
-                let (encoded, preprocess_ms, vision_ms) = encoded?;
+                let (encoded, plan, preprocess_ms, vision_ms) = encoded?;
                 let run = self
-                    .run_encoded(cancel, &encoded, request)
+                    .run_plan(cancel, &encoded, &plan, request)
                     .map_err(|error| error.for_batch_item(index))?;
                 results.push(TaskResult::from_run(run, preprocess_ms, vision_ms));
             }
@@ -210,20 +256,8 @@ impl Model {
 /// What to run on an image: the task, its text or region input, and the streaming listener.
 struct Request {
     task: Task,
-    text: Option<String>,
-    region: Option<BoundingBox>,
+    input: TaskInput,
     listener: Option<Arc<dyn TokenListener>>,
-}
-
-/// Cancels the call's [`CancelFlag`] when dropped: the future of an exported method is dropped
-/// when its Kotlin coroutine is cancelled, and this stops the blocking job within one decoder step
-/// (ONNX Runtime's running graph is terminated too). Harmless after the job finished.
-struct CancelOnDrop(CancelFlag);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
 }
 
 /// A Florence-2 model loaded from a folder in the onnx-community layout.
@@ -267,6 +301,9 @@ impl Florence2 {
     {
         let model = self.slot().ok_or(Florence2Error::Closed)?;
         let cancel = CancelFlag::new();
+        // The future of an exported method is dropped when its Kotlin coroutine is cancelled: the
+        // guard then cancels the call, which terminates the running graph, stops generation before
+        // its next step and lets no token reach Kotlin any more. Harmless after the job finished.
         let guard = CancelOnDrop(cancel.clone());
         let handle = tokio::task::spawn_blocking(move || {
             if cancel.is_cancelled() {
@@ -302,12 +339,19 @@ impl Florence2 {
 
 impl Request {
     fn new(task: Task, text: Option<String>) -> Self {
+        let input = match text {
+            Some(text) => TaskInput::Text(text),
+            None => TaskInput::None,
+        };
         Self {
             task,
-            text,
-            region: None,
+            input,
             listener: None,
         }
+    }
+
+    fn has_region(&self) -> bool {
+        matches!(self.input, TaskInput::Region(_))
     }
 }
 
@@ -461,7 +505,7 @@ impl Florence2 {
         self.run_impl(
             image,
             Request {
-                region: Some(region),
+                input: TaskInput::Region(PixelBox::new(region.x1, region.y1, region.x2, region.y2)),
                 ..Request::new(task, None)
             },
         )
@@ -635,5 +679,13 @@ impl Florence2 {
     /// Whether `unload()` has been called.
     pub fn is_unloaded(&self) -> bool {
         self.slot().is_none()
+    }
+}
+
+impl Florence2 {
+    /// How many times this model's vision encoder has been started (Rust only: lets tests prove
+    /// that a bad request failed before the expensive work). `None` after `unload()`.
+    pub fn vision_runs(&self) -> Option<u64> {
+        self.slot().map(|model| lock(&model.vision).runs())
     }
 }

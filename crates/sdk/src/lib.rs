@@ -34,7 +34,7 @@ pub use download::{
     ModelDownloader, ModelManifest, ModelPreset, ModelStatus, builtin_model_ids,
 };
 pub use error::Florence2Error;
-pub use florence2::{EncodedImage, Florence2, TokenListener};
+pub use florence2::{EncodedImage, Florence2, TokenListener, TokenListenerError};
 pub use types::{
     BoundingBox, CropRect, ExecutionProvider, FinishReason, Florence2Options, ImageInput, ModelGraph,
     NnapiOptions, PixelLayout, Point, Polygon, PolygonMask, Precision, PrecisionPlan, Quad, SessionProvider,

@@ -17,8 +17,8 @@ mod common;
 use std::path::Path;
 
 use common::{
-    block, core_common, fixture_dir, good_call, good_image, image_bytes, quick_options, rgba, shared_model,
-    variant,
+    block, core_common, fixture_dir, fresh_model, good_call, good_image, image_bytes, quick_options, rgba,
+    shared_model, undecodable_image, variant,
 };
 use florence2_sdk::{
     BoundingBox, Florence2, Florence2Error, Florence2Options, ImageInput, Precision, PrecisionPlan, Task,
@@ -56,15 +56,19 @@ fn bad_image(image: ImageInput, needles: &[&str]) {
     good_call(&model);
 }
 
-/// A bad prompt on the shared model: the variant, the message, then a good call.
+/// A bad prompt on the shared model: the variant, the message, then a good call. The request is
+/// refused before its image is looked at: with an undecodable image the error is still the
+/// prompt's.
 #[track_caller]
 fn bad_prompt(task: Task, text: Option<&str>, needles: &[&str]) {
     let model = shared_model();
-    assert_error(
-        block(model.run(good_image(), task, text.map(str::to_owned))),
-        "InvalidInput",
-        needles,
-    );
+    for image in [good_image(), undecodable_image()] {
+        assert_error(
+            block(model.run(image, task, text.map(str::to_owned))),
+            "InvalidInput",
+            needles,
+        );
+    }
     good_call(&model);
 }
 
@@ -722,6 +726,90 @@ fn p09_region_for_a_task_without_region() {
         &["does not take a region"],
     );
     good_call(&model);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Order: a bad request costs no model run (vision-encoder runs counted, not timed)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn v01_bad_requests_never_reach_the_vision_encoder() {
+    let model = fresh_model();
+    let nan = BoundingBox {
+        x1: 0.0,
+        y1: f64::NAN,
+        x2: 10.0,
+        y2: 10.0,
+    };
+    let ok_box = BoundingBox {
+        x1: 1.0,
+        y1: 1.0,
+        x2: 10.0,
+        y2: 10.0,
+    };
+    let long = "cat ".repeat(1500);
+    let failures = [
+        block(model.run(good_image(), Task::CaptionToPhraseGrounding, None)),
+        block(model.run(good_image(), Task::Caption, Some("extra".into()))),
+        block(model.run(good_image(), Task::CaptionToPhraseGrounding, Some(long))),
+        block(model.run(good_image(), Task::RegionToOcr, Some("the sign".into()))),
+        block(model.run_region(good_image(), Task::RegionToCategory, nan)),
+        block(model.run_region(good_image(), Task::Caption, ok_box)),
+    ];
+    for failure in failures {
+        assert_error(failure, "InvalidInput", &[]);
+    }
+    assert_eq!(model.vision_runs(), Some(0));
+    // The counter does count: one good call, one run.
+    good_call(&model);
+    assert_eq!(model.vision_runs(), Some(1));
+}
+
+#[test]
+fn v02_a_batch_checks_its_request_before_the_first_image() {
+    let model = fresh_model();
+    let images = vec![good_image(), good_image(), good_image()];
+    assert_error(
+        block(model.run_batch(images.clone(), Task::ReferringExpressionSegmentation, None)),
+        "InvalidInput",
+        &["needs a text input"],
+    );
+    assert_error(
+        block(model.run_batch(images, Task::Ocr, Some("text".into()))),
+        "InvalidInput",
+        &["takes no text input"],
+    );
+    assert_eq!(model.vision_runs(), Some(0));
+}
+
+#[test]
+fn v03_options_the_model_cannot_honour_fail_at_create() {
+    // No model run at all: create itself refuses (o03..o06 below), so every later call is valid.
+    for options in [
+        Florence2Options {
+            max_new_tokens: Some(1025),
+            ..quick_options()
+        },
+        Florence2Options {
+            num_beams: Some(65),
+            ..quick_options()
+        },
+    ] {
+        assert_error(
+            block(Florence2::create(fixture_dir(), options)),
+            "InvalidInput",
+            &[],
+        );
+    }
+    // Exactly the decoder's positions is accepted.
+    let model = block(Florence2::create(
+        fixture_dir(),
+        Florence2Options {
+            max_new_tokens: Some(1024),
+            ..quick_options()
+        },
+    ));
+    assert!(model.is_ok(), "{model:?}");
 }
 
 // ---------------------------------------------------------------------------------------------

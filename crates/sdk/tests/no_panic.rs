@@ -1,11 +1,11 @@
 //! No panic escapes the SDK: a panic inside a call becomes `Florence2Error::Internal` (Kotlin
-//! `Florence2Exception.Internal`), and the model keeps working with unchanged results.
+//! `Florence2Exception.Internal`), and the model keeps working with unchanged results. A listener
+//! that fails (in Kotlin: throws) is not a panic: the call ends with `ListenerFailed`, carrying
+//! the listener's text.
 //!
-//! How the panic is forced, without adding anything to the public API: a `TokenListener` that
-//! fails. In Kotlin, a listener that throws makes UniFFI's generated callback code panic on the
-//! Rust side ("Callback interface failure", `uniffi_core`'s `handle_callback_unexpected_error`), so
-//! a panicking Rust listener exercises exactly the path an app's buggy listener takes
-//! (tests/kotlin/ReliabilityTests.kt does it from Kotlin across the real FFI).
+//! How the panic is forced, without adding anything to the public API: a Rust `TokenListener`
+//! that panics (tests/kotlin/ReliabilityTests.kt covers a throwing Kotlin listener across the
+//! real FFI).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::{block, good_call, good_image, shared_model};
-use florence2_sdk::{Florence2Error, Task, TokenListener};
+use florence2_sdk::{Florence2Error, Task, TokenListener, TokenListenerError};
 
 /// Panics on the `n`-th token.
 struct PanickingListener {
@@ -24,11 +24,54 @@ struct PanickingListener {
 }
 
 impl TokenListener for PanickingListener {
-    fn on_token(&self, _text_so_far: String, _token_id: u32) -> bool {
+    fn on_token(&self, _text_so_far: String, _token_id: u32) -> Result<bool, TokenListenerError> {
         if self.seen.fetch_add(1, Ordering::SeqCst) + 1 == self.at {
             panic!("listener bug on purpose");
         }
-        true
+        Ok(true)
+    }
+}
+
+/// Fails on the `n`-th token, as a Kotlin listener that throws does (UniFFI hands its text over).
+struct FailingListener {
+    at: u32,
+    seen: AtomicU32,
+}
+
+impl TokenListener for FailingListener {
+    fn on_token(&self, _text_so_far: String, _token_id: u32) -> Result<bool, TokenListenerError> {
+        let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == self.at {
+            return Err(TokenListenerError::Failed {
+                reason: format!("java.lang.IllegalStateException: listener bug at token {n}"),
+            });
+        }
+        Ok(true)
+    }
+}
+
+#[test]
+fn a_failing_listener_stops_the_call_with_its_message_and_no_panic() {
+    let model = shared_model();
+    let before = good_call(&model);
+    for at in [1, 3] {
+        let listener = Arc::new(FailingListener {
+            at,
+            seen: AtomicU32::new(0),
+        });
+        let result =
+            block(model.run_streaming(good_image(), Task::Caption, None, Arc::clone(&listener) as _));
+        match result {
+            Err(Florence2Error::ListenerFailed { reason }) => assert_eq!(
+                reason,
+                format!("java.lang.IllegalStateException: listener bug at token {at}")
+            ),
+            other => panic!("expected ListenerFailed, got {other:?}"),
+        }
+        // Generation stopped at the failing token: the listener was not called again.
+        assert_eq!(listener.seen.load(Ordering::SeqCst), at);
+        let after = good_call(&model);
+        assert_eq!(after.generated_ids, before.generated_ids);
     }
 }
 

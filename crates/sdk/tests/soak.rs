@@ -20,6 +20,7 @@ use std::sync::Arc;
 use common::{block, fixture_dir, good_image, image_bytes, image_path, rgba};
 use florence2_sdk::{
     BoundingBox, Florence2, Florence2Error, Florence2Options, ImageInput, Task, TaskResult, TokenListener,
+    TokenListenerError,
 };
 
 /// Resident set size in KiB, from /proc/self/statm (pages × page size).
@@ -34,8 +35,8 @@ fn rss_kib() -> u64 {
 struct StopAfter(u32, std::sync::atomic::AtomicU32);
 
 impl TokenListener for StopAfter {
-    fn on_token(&self, _: String, _: u32) -> bool {
-        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 < self.0
+    fn on_token(&self, _: String, _: u32) -> Result<bool, TokenListenerError> {
+        Ok(self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 < self.0)
     }
 }
 
@@ -43,9 +44,9 @@ impl TokenListener for StopAfter {
 struct Count(std::sync::atomic::AtomicU32);
 
 impl TokenListener for Count {
-    fn on_token(&self, _: String, _: u32) -> bool {
+    fn on_token(&self, _: String, _: u32) -> Result<bool, TokenListenerError> {
         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        true
+        Ok(true)
     }
 }
 

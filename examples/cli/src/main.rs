@@ -18,7 +18,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use florence2_core::generate::NoObserver;
 use florence2_core::{
-    CancelFlag, Florence2, GenerateOptions, LoadOptions, Precision, PrecisionPlan, Task, TaskOutput, task,
+    CancelFlag, Florence2, GenerateOptions, LoadOptions, Precision, PrecisionPlan, Task, TaskOutput,
+    TaskRequest, task,
 };
 use serde_json::json;
 
@@ -302,11 +303,13 @@ fn run(args: RunArgs) -> Result<()> {
             load_ms
         );
     }
-    let generate = GenerateOptions {
+    let request = TaskRequest::with_text(task, args.text.as_deref()).with_options(GenerateOptions {
         max_new_tokens: args.max_new_tokens,
         num_beams: args.num_beams,
         ..Default::default()
-    };
+    });
+    // The task's input, the prompt's length and the options are checked before any image is read.
+    let plan = model.plan(&request, None)?;
     for (index, path) in args.images.iter().enumerate() {
         let t0 = Instant::now();
         let image =
@@ -315,14 +318,7 @@ fn run(args: RunArgs) -> Result<()> {
         let t1 = Instant::now();
         let (encoded, preprocess_ms) = model.encode_image(image.view(), &CancelFlag::new())?;
         let vision_ms = t1.elapsed().as_secs_f64() * 1e3 - preprocess_ms;
-        let mut result = model.run(
-            &encoded,
-            task,
-            args.text.as_deref(),
-            &generate,
-            &CancelFlag::new(),
-            &mut NoObserver,
-        )?;
+        let mut result = model.run_plan(&encoded, &plan, &CancelFlag::new(), &mut NoObserver)?;
         result.timings.preprocess = decode_ms + preprocess_ms;
         result.timings.vision = vision_ms;
         result.timings.total += result.timings.preprocess + vision_ms;

@@ -176,6 +176,51 @@ fn errors_are_one_line_and_exit_non_zero() {
 }
 
 #[test]
+fn the_readme_command_works_with_no_optional_argument() {
+    // The README's main job on a model shaped like the real ones: 1024 decoder positions, no
+    // max_length in generation_config.json, so every default applies (1024 tokens, 3 beams).
+    let out = Command::new(env!("CARGO_BIN_EXE_florence2"))
+        .args(["run", "--model"])
+        .arg(fixtures().join("tiny-random"))
+        .args(["--task", "<OD>"])
+        .arg(fixtures().join("images/chelsea_451x300.png"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("chelsea_451x300.png  <OD>"), "{stdout}");
+}
+
+#[test]
+fn the_request_is_checked_before_any_image_is_read() {
+    // The image does not exist: an error about the task's text (or the options) proves that the
+    // request was refused before the image was opened, let alone encoded.
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_florence2"))
+            .args(["run", "--model"])
+            .arg(fixtures().join("tiny-random"))
+            .args(args)
+            .arg("/nonexistent/image.png")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let stderr = run(&["--task", "<CAPTION_TO_PHRASE_GROUNDING>"]);
+    assert!(stderr.contains("needs a text input"), "{stderr}");
+    let stderr = run(&["--task", "<OD>", "--max-new-tokens", "1025"]);
+    assert!(
+        stderr.contains("1025 exceeds the decoder's 1024 positions"),
+        "{stderr}"
+    );
+    let stderr = run(&["--task", "<OD>", "--num-beams", "0"]);
+    assert!(stderr.contains("num_beams"), "{stderr}");
+    let stderr = run(&["--task", "<REGION_TO_OCR>", "--text", "the sign"]);
+    assert!(stderr.contains("four <loc_N> tokens"), "{stderr}");
+}
+
+#[test]
 fn draw_writes_the_image_with_the_result() {
     let dir = std::env::temp_dir().join(format!("florence2-draw-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

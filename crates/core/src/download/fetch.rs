@@ -13,7 +13,7 @@ use super::error::{DownloadError, DownloadResult, is_disk_full};
 use super::http::{Failure, Http};
 use super::progress::FileState;
 use super::state::{Expected, Layout, Sidecar, len_or_zero, remove_if_present};
-use crate::generate::CancelFlag;
+use crate::cancel::CancelFlag;
 
 const CHUNK: usize = 256 * 1024;
 

@@ -15,7 +15,7 @@ use super::http::{Failure, Http};
 use super::manifest::Manifest;
 use super::progress::{DownloadProgress, DownloadReport, FileProgress, FileState};
 use super::state::{Expected, Layout, Pin, Pins, Sidecar, len_or_zero, remove_if_present};
-use crate::generate::CancelFlag;
+use crate::cancel::CancelFlag;
 
 static JOBS: LazyLock<Mutex<HashMap<PathBuf, Arc<Job>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 

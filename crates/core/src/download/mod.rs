@@ -81,7 +81,7 @@ pub use progress::{DownloadProgress, DownloadReport, FileProgress, FileState, Mo
 pub use state::STATE_DIR;
 pub use storage::{LocalStorage, Storage};
 
-use crate::generate::CancelFlag;
+use crate::cancel::CancelFlag;
 
 /// How downloads behave.
 #[derive(Debug, Clone)]

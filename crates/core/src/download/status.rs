@@ -9,7 +9,7 @@ use super::job::{cancel_and_wait, lock_folder};
 use super::manifest::Manifest;
 use super::progress::ModelStatus;
 use super::state::{Expected, Layout, Pins, Sidecar, len_or_zero, remove_if_present};
-use crate::generate::CancelFlag;
+use crate::cancel::CancelFlag;
 
 /// The status of `preset` in `dir` from file sizes (fast: no file is read). With `verify`, every
 /// finished file's SHA-256 is also compared with the manifest or the pin (reads every byte).

@@ -6,7 +6,8 @@
 //! `sum_logprobs / generated_len ^ length_penalty`; the best `num_beams` unfinished ones run on.
 //! With `early_stopping` the search ends once `num_beams` hypotheses are finished.
 
-use super::{CancelFlag, FinishReason, Generated, SearchOptions, StepModel, TokenObserver};
+use super::{FinishReason, Generated, SearchOptions, StepModel, TokenObserver, deliver_step};
+use crate::cancel::CancelFlag;
 use crate::error::{Error, Result};
 
 const NEG: f32 = -1.0e9;
@@ -125,9 +126,7 @@ pub fn beam_search(
         reorder = Some(sources);
         cur_len += 1;
 
-        if !observer.on_step(&running[0]) {
-            return Err(Error::Cancelled);
-        }
+        deliver_step(cancel, observer, &running[0])?;
 
         // Early-stop heuristic (transformers' `_check_early_stop_heuristic`).
         let best_possible = running_scores[0] / ((cur_len - prompt_len) as f32).powf(options.length_penalty);

@@ -1,6 +1,7 @@
 //! Greedy search (transformers `_sample` with `do_sample=False`).
 
-use super::{CancelFlag, FinishReason, Generated, SearchOptions, StepModel, TokenObserver};
+use super::{FinishReason, Generated, SearchOptions, StepModel, TokenObserver, deliver_step};
+use crate::cancel::CancelFlag;
 use crate::error::{Error, Result};
 
 /// Greedy decoding of one sequence: argmax (first maximum) of the processed logits until EOS or the
@@ -29,9 +30,7 @@ pub fn greedy_search(
         options.processors.apply(&ids, &mut scores);
         let next = argmax(&scores);
         ids.push(next);
-        if !observer.on_step(&ids) {
-            return Err(Error::Cancelled);
-        }
+        deliver_step(cancel, observer, &ids)?;
         if next == options.eos_token_id {
             // At the limit the forced EOS is a length stop, as in the Python reference.
             if ids.len() < max_length {

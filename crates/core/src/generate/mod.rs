@@ -7,16 +7,12 @@ mod beam;
 mod greedy;
 pub mod processors;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-
-use ort::session::RunOptions;
-
 pub use beam::beam_search;
 pub use greedy::greedy_search;
 pub use processors::Processors;
 
-use crate::error::Result;
+use crate::cancel::CancelFlag;
+use crate::error::{Error, Result};
 
 /// Why generation stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -69,109 +65,68 @@ pub trait StepModel {
     fn step(&mut self, last_tokens: &[u32], reorder: Option<&[usize]>) -> Result<&[f32]>;
 }
 
-/// Cancellation of a running call: a flag checked between decoder steps, plus ONNX Runtime's run
-/// termination for the graph that is running when [`CancelFlag::cancel`] is called (so a long vision
-/// or encoder pass stops too). Clone it to cancel from another thread.
-#[derive(Clone, Default)]
-pub struct CancelFlag {
-    flag: Arc<AtomicBool>,
-    run_options: Arc<Mutex<Option<Arc<RunOptions>>>>,
-    /// Run options that also hand the session's arena memory back after the run (vision).
-    releasing_run_options: Arc<Mutex<Option<Arc<RunOptions>>>>,
+/// A streaming listener's failure (in Kotlin: the exception it threw). Generation stops at that
+/// step and the call fails with [`Error::Listener`](crate::Error::Listener) carrying `reason`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerError {
+    /// What failed, in the listener's words.
+    pub reason: String,
 }
 
-impl std::fmt::Debug for CancelFlag {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CancelFlag")
-            .field("cancelled", &self.is_cancelled())
-            .finish()
-    }
+/// What a listener answers after a step: `true` goes on, `false` cancels the call, an error fails
+/// it. Implemented for `bool` and `Result<bool, ListenerError>`.
+pub trait ListenerReply {
+    /// The reply as a result.
+    fn into_reply(self) -> Result<bool, ListenerError>;
 }
 
-impl CancelFlag {
-    /// A flag that is not set.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Requests cancellation: the current ONNX Runtime run is terminated and no further step starts.
-    pub fn cancel(&self) {
-        self.flag.store(true, Ordering::SeqCst);
-        for slot in [&self.run_options, &self.releasing_run_options] {
-            if let Ok(guard) = slot.lock()
-                && let Some(options) = guard.as_ref()
-            {
-                // Terminating a finished run is harmless; a failure only means nothing was running.
-                let _ = options.terminate();
-            }
-        }
-    }
-
-    /// Whether cancellation was requested.
-    pub fn is_cancelled(&self) -> bool {
-        self.flag.load(Ordering::SeqCst)
-    }
-
-    /// The run options every ONNX Runtime call of this request uses (created on first use, after
-    /// ONNX Runtime is loaded); terminated if the flag is already set.
-    pub(crate) fn run_options(&self) -> crate::Result<Arc<RunOptions>> {
-        Self::lazy_run_options(&self.run_options, &self.flag, false)
-    }
-
-    /// Like [`CancelFlag::run_options`], but ONNX Runtime also shrinks the session's CPU arena at
-    /// the end of each run, so the activation memory of a large graph (the vision encoder) goes
-    /// back to the system instead of staying reserved while the text half runs.
-    pub(crate) fn run_options_releasing_arena(&self) -> crate::Result<Arc<RunOptions>> {
-        Self::lazy_run_options(&self.releasing_run_options, &self.flag, true)
-    }
-
-    fn lazy_run_options(
-        slot: &Mutex<Option<Arc<RunOptions>>>,
-        flag: &AtomicBool,
-        shrink_arena: bool,
-    ) -> crate::Result<Arc<RunOptions>> {
-        let mut guard = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(options) = guard.as_ref() {
-            return Ok(Arc::clone(options));
-        }
-        let wrap = |source| crate::Error::Inference {
-            stage: crate::Component::Decoder,
-            source,
-        };
-        let mut options = RunOptions::new().map_err(wrap)?;
-        if shrink_arena {
-            options
-                .set("memory.enable_memory_arena_shrinkage", "cpu:0")
-                .map_err(wrap)?;
-        }
-        let options = Arc::new(options);
-        // Read under the lock: a `cancel` that found the slot empty has set the flag first.
-        if flag.load(Ordering::SeqCst) {
-            let _ = options.terminate();
-        }
-        *guard = Some(Arc::clone(&options));
-        Ok(options)
+impl ListenerReply for bool {
+    fn into_reply(self) -> Result<bool, ListenerError> {
+        Ok(self)
     }
 }
 
-/// Receives the best sequence so far after every step (streaming). Returning `false` stops the
-/// generation with [`Error::Cancelled`](crate::Error::Cancelled).
+impl ListenerReply for Result<bool, ListenerError> {
+    fn into_reply(self) -> Result<bool, ListenerError> {
+        self
+    }
+}
+
+/// Receives the best sequence so far after every step (streaming). Returning `Ok(false)` stops the
+/// generation with [`Error::Cancelled`](crate::Error::Cancelled), an error with
+/// [`Error::Listener`](crate::Error::Listener).
 pub trait TokenObserver {
     /// Called with the ids generated so far (decoder start token included).
-    fn on_step(&mut self, ids: &[u32]) -> bool;
+    fn on_step(&mut self, ids: &[u32]) -> Result<bool, ListenerError>;
 }
 
 /// An observer that ignores every step.
 pub struct NoObserver;
 
 impl TokenObserver for NoObserver {
-    fn on_step(&mut self, _ids: &[u32]) -> bool {
-        true
+    fn on_step(&mut self, _ids: &[u32]) -> Result<bool, ListenerError> {
+        Ok(true)
     }
 }
 
-impl<F: FnMut(&[u32]) -> bool> TokenObserver for F {
-    fn on_step(&mut self, ids: &[u32]) -> bool {
-        self(ids)
+impl<F, R> TokenObserver for F
+where
+    F: FnMut(&[u32]) -> R,
+    R: ListenerReply,
+{
+    fn on_step(&mut self, ids: &[u32]) -> Result<bool, ListenerError> {
+        self(ids).into_reply()
+    }
+}
+
+/// Hands the ids after a step to `observer` through the cancellation gate: nothing is delivered
+/// once the call is cancelled (see [`CancelFlag::deliver`]).
+pub(crate) fn deliver_step(cancel: &CancelFlag, observer: &mut dyn TokenObserver, ids: &[u32]) -> Result<()> {
+    match cancel.deliver(|| observer.on_step(ids)) {
+        Some(Ok(true)) => Ok(()),
+        None | Some(Ok(false)) => Err(Error::Cancelled),
+        Some(Err(failure)) => Err(Error::Listener {
+            reason: failure.reason,
+        }),
     }
 }

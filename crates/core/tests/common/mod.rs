@@ -4,9 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
+/// The committed test fixtures folder.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
 /// The committed tiny fixture model folder.
 pub fn fixture_model() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-random")
+    fixtures().join("tiny-random")
 }
 
 /// A temporary copy of the fixture model folder. With `link_graphs` the ONNX files are symlinked

@@ -78,6 +78,20 @@ pub fn rgba(width: u32, height: u32) -> ImageInput {
     }
 }
 
+/// A freshly loaded fixture model, for tests that count its vision-encoder runs (the shared model
+/// is used by tests running in parallel).
+pub fn fresh_model() -> Arc<Florence2> {
+    block(Florence2::create(fixture_dir(), quick_options())).unwrap()
+}
+
+/// Bytes that are no image at all: a request that fails on them failed on the image, one that fails
+/// otherwise was refused before the image was even decoded.
+pub fn undecodable_image() -> ImageInput {
+    ImageInput::EncodedBytes {
+        bytes: b"not an image".to_vec(),
+    }
+}
+
 /// A caption of the good image: the model must still work.
 pub fn good_call(model: &Florence2) -> TaskResult {
     block(model.run(good_image(), Task::Caption, None)).expect("a good call after the bad one succeeds")
@@ -93,6 +107,7 @@ pub fn variant(error: &Florence2Error) -> &'static str {
         Florence2Error::Closed => "Closed",
         Florence2Error::RuntimeUnavailable { .. } => "RuntimeUnavailable",
         Florence2Error::Internal { .. } => "Internal",
+        Florence2Error::ListenerFailed { .. } => "ListenerFailed",
         _ => "other",
     }
 }

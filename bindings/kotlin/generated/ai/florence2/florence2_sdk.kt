@@ -1216,7 +1216,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_florence2_sdk_checksum_method_florence2_unload() and 0xFFFF) != 49547) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_tokenlistener_on_token() and 0xFFFF) != 46645) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_tokenlistener_on_token() and 0xFFFF) != 61137) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_florence2_sdk_checksum_constructor_modeldownloader_new() and 0xFFFF) != 61510) {
@@ -4422,7 +4422,11 @@ public interface TokenListener {
     /**
      * Called after every generated token with the whole text so far (special tokens kept) and the
      * newest token id. Runs on a background thread; return `false` to cancel the call (it then
-     * fails with `Florence2Exception.Cancelled`).
+     * fails with `Florence2Exception.Cancelled`). An exception thrown here stops generation and
+     * the call fails with `Florence2Exception.ListenerFailed`, carrying the exception's text.
+     *
+     * Never called once the call's coroutine has been cancelled: cancelling waits for a callback
+     * already running to return, so do not block in here on the cancellation of the same call.
      */
     fun `onToken`(`textSoFar`: kotlin.String, `tokenId`: kotlin.UInt): kotlin.Boolean
     
@@ -4538,11 +4542,16 @@ open class TokenListenerImpl: Disposable, AutoCloseable, TokenListener
     /**
      * Called after every generated token with the whole text so far (special tokens kept) and the
      * newest token id. Runs on a background thread; return `false` to cancel the call (it then
-     * fails with `Florence2Exception.Cancelled`).
-     */override fun `onToken`(`textSoFar`: kotlin.String, `tokenId`: kotlin.UInt): kotlin.Boolean {
+     * fails with `Florence2Exception.Cancelled`). An exception thrown here stops generation and
+     * the call fails with `Florence2Exception.ListenerFailed`, carrying the exception's text.
+     *
+     * Never called once the call's coroutine has been cancelled: cancelling waits for a callback
+     * already running to return, so do not block in here on the cancellation of the same call.
+     */
+    @Throws(TokenListenerException::class)override fun `onToken`(`textSoFar`: kotlin.String, `tokenId`: kotlin.UInt): kotlin.Boolean {
             return FfiConverterBoolean.lift(
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(TokenListenerException) { _status ->
     UniffiLib.uniffi_florence2_sdk_fn_method_tokenlistener_on_token(
         it,
         
@@ -4582,7 +4591,12 @@ internal object uniffiCallbackInterfaceTokenListener {
                 )
             }
             val writeReturn = { value: kotlin.Boolean -> uniffiOutReturn.setValue(FfiConverterBoolean.lower(value)) }
-            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: TokenListenerException -> FfiConverterTypeTokenListenerError.lower(e) }
+            )
         }
     }
 
@@ -6027,6 +6041,12 @@ sealed class Florence2Exception(message: String): kotlin.Exception(message) {
         class Cancelled(message: String) : Florence2Exception(message)
         
     /**
+     * The app's `TokenListener` threw: generation stopped at that token. Fix the listener; the
+     * model is fine and can be used again.
+     */
+        class ListenerFailed(message: String) : Florence2Exception(message)
+        
+    /**
      * The model was unloaded (`unload()`) before or during this call; create a new `Florence2`.
      */
         class Closed(message: String) : Florence2Exception(message)
@@ -6121,19 +6141,20 @@ public object FfiConverterTypeFlorence2Error : FfiConverterRustBuffer<Florence2E
             2 -> Florence2Exception.InvalidInput(FfiConverterString.read(buf))
             3 -> Florence2Exception.Inference(FfiConverterString.read(buf))
             4 -> Florence2Exception.Cancelled(FfiConverterString.read(buf))
-            5 -> Florence2Exception.Closed(FfiConverterString.read(buf))
-            6 -> Florence2Exception.RuntimeUnavailable(FfiConverterString.read(buf))
-            7 -> Florence2Exception.ExecutionProviderUnavailable(FfiConverterString.read(buf))
-            8 -> Florence2Exception.NotFound(FfiConverterString.read(buf))
-            9 -> Florence2Exception.RangeNotSatisfiable(FfiConverterString.read(buf))
-            10 -> Florence2Exception.ChecksumMismatch(FfiConverterString.read(buf))
-            11 -> Florence2Exception.InsufficientSpace(FfiConverterString.read(buf))
-            12 -> Florence2Exception.DiskFull(FfiConverterString.read(buf))
-            13 -> Florence2Exception.NetworkDropped(FfiConverterString.read(buf))
-            14 -> Florence2Exception.Offline(FfiConverterString.read(buf))
-            15 -> Florence2Exception.Download(FfiConverterString.read(buf))
-            16 -> Florence2Exception.ModelNotReady(FfiConverterString.read(buf))
-            17 -> Florence2Exception.Internal(FfiConverterString.read(buf))
+            5 -> Florence2Exception.ListenerFailed(FfiConverterString.read(buf))
+            6 -> Florence2Exception.Closed(FfiConverterString.read(buf))
+            7 -> Florence2Exception.RuntimeUnavailable(FfiConverterString.read(buf))
+            8 -> Florence2Exception.ExecutionProviderUnavailable(FfiConverterString.read(buf))
+            9 -> Florence2Exception.NotFound(FfiConverterString.read(buf))
+            10 -> Florence2Exception.RangeNotSatisfiable(FfiConverterString.read(buf))
+            11 -> Florence2Exception.ChecksumMismatch(FfiConverterString.read(buf))
+            12 -> Florence2Exception.InsufficientSpace(FfiConverterString.read(buf))
+            13 -> Florence2Exception.DiskFull(FfiConverterString.read(buf))
+            14 -> Florence2Exception.NetworkDropped(FfiConverterString.read(buf))
+            15 -> Florence2Exception.Offline(FfiConverterString.read(buf))
+            16 -> Florence2Exception.Download(FfiConverterString.read(buf))
+            17 -> Florence2Exception.ModelNotReady(FfiConverterString.read(buf))
+            18 -> Florence2Exception.Internal(FfiConverterString.read(buf))
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
         
@@ -6161,56 +6182,60 @@ public object FfiConverterTypeFlorence2Error : FfiConverterRustBuffer<Florence2E
                 buf.putInt(4)
                 Unit
             }
-            is Florence2Exception.Closed -> {
+            is Florence2Exception.ListenerFailed -> {
                 buf.putInt(5)
                 Unit
             }
-            is Florence2Exception.RuntimeUnavailable -> {
+            is Florence2Exception.Closed -> {
                 buf.putInt(6)
                 Unit
             }
-            is Florence2Exception.ExecutionProviderUnavailable -> {
+            is Florence2Exception.RuntimeUnavailable -> {
                 buf.putInt(7)
                 Unit
             }
-            is Florence2Exception.NotFound -> {
+            is Florence2Exception.ExecutionProviderUnavailable -> {
                 buf.putInt(8)
                 Unit
             }
-            is Florence2Exception.RangeNotSatisfiable -> {
+            is Florence2Exception.NotFound -> {
                 buf.putInt(9)
                 Unit
             }
-            is Florence2Exception.ChecksumMismatch -> {
+            is Florence2Exception.RangeNotSatisfiable -> {
                 buf.putInt(10)
                 Unit
             }
-            is Florence2Exception.InsufficientSpace -> {
+            is Florence2Exception.ChecksumMismatch -> {
                 buf.putInt(11)
                 Unit
             }
-            is Florence2Exception.DiskFull -> {
+            is Florence2Exception.InsufficientSpace -> {
                 buf.putInt(12)
                 Unit
             }
-            is Florence2Exception.NetworkDropped -> {
+            is Florence2Exception.DiskFull -> {
                 buf.putInt(13)
                 Unit
             }
-            is Florence2Exception.Offline -> {
+            is Florence2Exception.NetworkDropped -> {
                 buf.putInt(14)
                 Unit
             }
-            is Florence2Exception.Download -> {
+            is Florence2Exception.Offline -> {
                 buf.putInt(15)
                 Unit
             }
-            is Florence2Exception.ModelNotReady -> {
+            is Florence2Exception.Download -> {
                 buf.putInt(16)
                 Unit
             }
-            is Florence2Exception.Internal -> {
+            is Florence2Exception.ModelNotReady -> {
                 buf.putInt(17)
+                Unit
+            }
+            is Florence2Exception.Internal -> {
+                buf.putInt(18)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -7220,6 +7245,77 @@ public object FfiConverterTypeTaskOutput : FfiConverterRustBuffer<TaskOutput>{
 }
 
 
+
+
+
+
+
+/**
+ * An exception thrown by a [`TokenListener`] (any exception: UniFFI passes its text here).
+ */
+sealed class TokenListenerException: kotlin.Exception() {
+    
+    /**
+     * The listener failed.
+     */
+    class Failed(
+        
+        /**
+         * The exception's text (its class and message).
+         */
+        val `reason`: kotlin.String
+        ) : TokenListenerException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<TokenListenerException> {
+        override fun lift(error_buf: RustBuffer.ByValue): TokenListenerException = FfiConverterTypeTokenListenerError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTokenListenerError : FfiConverterRustBuffer<TokenListenerException> {
+    override fun read(buf: ByteBuffer): TokenListenerException {
+        
+
+        return when(buf.getInt()) {
+            1 -> TokenListenerException.Failed(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: TokenListenerException): ULong {
+        return when(value) {
+            is TokenListenerException.Failed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: TokenListenerException, buf: ByteBuffer) {
+        when(value) {
+            is TokenListenerException.Failed -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
 
 
 
