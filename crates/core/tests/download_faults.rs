@@ -8,12 +8,12 @@ mod download_support;
 
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use download_support::{
-    ETAG, FIXTURE_FILES, Fault, Server, fixture, fixture_bytes, manifest_json, sha256_hex,
+    ETAG, FIXTURE_FILES, Fault, Release, Server, fixture, fixture_bytes, manifest_json, sha256_hex,
 };
 use florence2_core::download::{
     DownloadError, DownloadOptions, DownloadProgress, Downloader, FileState, LocalStorage, Manifest,
@@ -410,58 +410,51 @@ fn http_416_discards_the_partial_file_and_the_next_download_starts_over() {
 }
 
 #[test]
-fn a_slow_download_is_cancelled_promptly_and_keeps_its_partial_file() {
+fn a_download_is_cancelled_mid_file_and_keeps_its_partial_file() {
     let server = Server::start(&fixture());
     let tmp = tempfile::tempdir().unwrap();
     let manifest = manifest(&server, true);
-    // The first file is served 4 KB every 20 ms: ~0.2 MB/s.
+    // The server sends the first 100 bytes of config.json and then stalls until the test ends the
+    // connection: the file cannot be finished before it is cancelled, whatever the machine's load.
+    let stall = Release::default();
     server.inject(
         "config.json",
-        vec![Fault::Slow {
-            chunk: 256,
-            delay: Duration::from_millis(20),
+        vec![Fault::Stall {
+            after: 100,
+            until: stall.clone(),
         }],
     );
     let cancel = CancelFlag::new();
     let cancel2 = cancel.clone();
     let dir = tmp.path().to_path_buf();
     let downloader = Downloader::new(options());
-    let started = Arc::new(Mutex::new(None::<Instant>));
-    let started2 = Arc::clone(&started);
     let worker = std::thread::spawn(move || {
         downloader.download(&dir, &manifest, "fp32", &cancel2, &mut |p| {
-            // Cancel once the slow file itself has bytes on disk (other files may come first).
-            let slow_started = p
-                .files
+            // Cancel once the stalled file itself has bytes on disk (other files may come first).
+            if p.files
                 .iter()
-                .any(|f| f.path == "config.json" && f.bytes_done > 0);
-            if slow_started && started2.lock().unwrap().is_none() {
-                *started2.lock().unwrap() = Some(Instant::now());
+                .any(|f| f.path == "config.json" && f.bytes_done > 0)
+            {
                 cancel2.cancel();
             }
         })
     });
+    // The caller is told at once, while the server still holds the connection open.
     let result = worker.join().unwrap();
-    let cancelled_at = started.lock().unwrap().unwrap();
     assert!(matches!(result, Err(DownloadError::Cancelled)), "{result:?}");
-    assert!(cancelled_at.elapsed() < Duration::from_secs(2));
-    // The worker stops within one chunk; the partial file stays for a resume.
-    std::thread::sleep(Duration::from_millis(200));
+    assert!(cancel.is_cancelled());
+    // The connection drops; the cancelled job stops instead of retrying, keeping its partial file.
+    stall.open();
+    // Resuming (it waits for the cancelled job to end) asks for the rest of the partial file only.
     let manifest = self::manifest(&server, true);
-    assert!(part_len(tmp.path(), "config.json") > 0);
-    assert!(matches!(
-        Downloader::new(options())
-            .status(tmp.path(), &manifest, "fp32")
-            .unwrap(),
-        ModelStatus::Partial { .. }
-    ));
-    // And resuming works.
     download(&Downloader::new(options()), tmp.path(), &manifest)
         .0
         .unwrap();
     assert_same_as_fixture(tmp.path());
     let gets = server.gets("config.json");
-    assert!(gets.last().unwrap().range.is_some(), "{gets:?}");
+    assert_eq!(gets.len(), 2, "{gets:?}");
+    assert_eq!(gets[0].range, None);
+    assert_eq!(gets[1].range.as_deref(), Some("bytes=100-"), "{gets:?}");
 }
 
 /// Reports little free space, or fails writes with ENOSPC once `limit` bytes were written.
@@ -635,7 +628,6 @@ fn no_server_is_offline() {
     let base = format!("http://127.0.0.1:{port}/m/");
     let manifest = Manifest::from_json(&manifest_json(&fixture(), &base, true)).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let t0 = Instant::now();
     let err = download(&Downloader::new(options()), tmp.path(), &manifest)
         .0
         .unwrap_err();
@@ -644,7 +636,6 @@ fn no_server_is_offline() {
         "{err:?}"
     );
     assert!(err.to_string().starts_with("offline: cannot reach"), "{err}");
-    assert!(t0.elapsed() < Duration::from_secs(5));
     // Unpinned: the size query (HEAD) already reports it.
     let unpinned = Manifest::from_json(&manifest_json(&fixture(), &base, false)).unwrap();
     let err = download(&Downloader::new(options()), tmp.path(), &unpinned)

@@ -1,8 +1,11 @@
-//! After the first call for an input size, `Preprocessor::process` allocates nothing.
+//! After the first call for an input size, `Preprocessor::process` allocates nothing; an image
+//! over the pixel limit is refused before any pixel buffer is allocated.
 //!
 //! Its own test binary: the counting allocator is global. Counting is per thread, so the test
 //! harness's own threads do not disturb the numbers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -16,28 +19,30 @@ struct Counting;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
 }
 
-fn count() {
+fn count(bytes: usize) {
     // `try_with`: the thread-local may already be gone while a thread shuts down.
     let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+    let _ = LARGEST.try_with(|largest| largest.set(largest.get().max(bytes)));
 }
 
 // SAFETY: forwards every call to the system allocator unchanged; counting touches only a
 // const-initialised thread-local (no allocation, no re-entrancy).
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
+        count(layout.size());
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
+        count(layout.size());
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
+        count(new_size);
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -54,6 +59,46 @@ fn allocations_during(f: impl FnOnce()) -> u64 {
     let before = ALLOCATIONS.with(Cell::get);
     f();
     ALLOCATIONS.with(Cell::get) - before
+}
+
+/// The largest single allocation `f` made on this thread, in bytes.
+fn largest_allocation_during(f: impl FnOnce()) -> usize {
+    LARGEST.with(|largest| largest.set(0));
+    f();
+    LARGEST.with(Cell::get)
+}
+
+#[test]
+fn images_over_the_pixel_limit_are_refused_before_any_pixel_buffer_exists() {
+    use florence2_preprocess::{DecodeLimits, PreprocessError, decode};
+    // 20000 x 20000 RGB would need 1.2 GB; the header alone says so.
+    for bytes in [
+        common::png_header_only(20_000, 20_000),
+        common::jpeg_with_size(20_000, 20_000),
+    ] {
+        let mut result = None;
+        let largest = largest_allocation_during(|| result = Some(decode(&bytes)));
+        assert!(
+            matches!(
+                result,
+                Some(Err(PreprocessError::TooManyPixels {
+                    max_pixels: DecodeLimits::DEFAULT_MAX_PIXELS,
+                    ..
+                }))
+            ),
+            "{result:?}"
+        );
+        assert!(
+            largest < 1 << 20,
+            "a {largest}-byte allocation before the refusal"
+        );
+    }
+    // The witness works: decoding an image within the limit allocates at least its pixels.
+    let jpeg = std::fs::read(common::data().join("decode/jpeg_420_q90.jpg")).unwrap();
+    let largest = largest_allocation_during(|| {
+        decode(&jpeg).unwrap();
+    });
+    assert!(largest >= 64 * 48 * 3, "{largest}");
 }
 
 fn noise(len: usize) -> Vec<u8> {

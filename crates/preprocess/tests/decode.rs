@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::*;
 use florence2_preprocess::{DecodeLimits, PreprocessError, decode, decode_with_limits, open};
 
@@ -18,53 +16,6 @@ fn decode_entries() -> Vec<serde_json::Value> {
 
 fn file(name: &str) -> Vec<u8> {
     std::fs::read(data().join("decode").join(name)).unwrap()
-}
-
-/// A PNG signature and IHDR chunk (with a valid CRC) for the given size, then an empty IDAT and IEND.
-fn png_header_only(width: u32, height: u32) -> Vec<u8> {
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = 0xFFFF_FFFFu32;
-        for &b in bytes {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-    let chunk = |tag: &[u8], body: &[u8]| -> Vec<u8> {
-        let mut c = (body.len() as u32).to_be_bytes().to_vec();
-        c.extend_from_slice(tag);
-        c.extend_from_slice(body);
-        c.extend_from_slice(&crc32(&[tag, body].concat()).to_be_bytes());
-        c
-    };
-    let mut ihdr = width.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    [
-        b"\x89PNG\r\n\x1a\n".to_vec(),
-        chunk(b"IHDR", &ihdr),
-        chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]),
-        chunk(b"IEND", &[]),
-    ]
-    .concat()
-}
-
-/// The committed JPEG with its frame size (SOF0) patched.
-fn jpeg_with_size(width: u16, height: u16) -> Vec<u8> {
-    let mut bytes = file("jpeg_420_q90.jpg");
-    let sof = bytes
-        .windows(2)
-        .position(|w| w == [0xFF, 0xC0])
-        .expect("baseline SOF0");
-    bytes[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
-    bytes[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
-    bytes
 }
 
 #[test]
@@ -214,7 +165,7 @@ fn corrupt_and_unsupported_data_are_typed_errors() {
 
 #[test]
 fn pixel_limit_is_checked_from_the_header_before_decoding() {
-    let start = Instant::now();
+    // That no pixel buffer is allocated first is proven by tests/alloc_count.rs (largest allocation).
     for bytes in [png_header_only(20_000, 20_000), jpeg_with_size(20_000, 20_000)] {
         match decode(&bytes) {
             Err(PreprocessError::TooManyPixels {
@@ -228,12 +179,6 @@ fn pixel_limit_is_checked_from_the_header_before_decoding() {
             other => panic!("{other:?}"),
         }
     }
-    // 400 M pixels were not allocated (that alone would take longer than this).
-    assert!(
-        start.elapsed() < Duration::from_millis(500),
-        "{:?}",
-        start.elapsed()
-    );
     assert!(
         PreprocessError::TooManyPixels {
             width: 1,

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -24,10 +24,34 @@ pub enum Fault {
     WrongBytes,
     /// Answer with this status and no body.
     Status(u16),
-    /// Send the body `chunk` bytes at a time with `delay` between chunks.
-    Slow { chunk: usize, delay: Duration },
     /// Answer 200 with the whole file even when a range was asked for.
     IgnoreRange,
+    /// Send the first `after` body bytes, then nothing until `until` is opened, then close the
+    /// connection (the client sees it drop mid-file).
+    Stall { after: usize, until: Release },
+}
+
+/// A one-way gate the test opens to end a stalled response.
+#[derive(Debug, Clone, Default)]
+pub struct Release(Arc<(Mutex<bool>, Condvar)>);
+
+impl Release {
+    /// Ends every response stalled on this gate.
+    pub fn open(&self) {
+        *self.0.0.lock().unwrap() = true;
+        self.0.1.notify_all();
+    }
+
+    /// Waits until the gate is open (at most a minute: a test that forgot to open it must not
+    /// leave the server thread behind forever).
+    fn wait(&self) {
+        let guard = self.0.0.lock().unwrap();
+        let _ = self
+            .0
+            .1
+            .wait_timeout_while(guard, Duration::from_secs(60), |open| !*open)
+            .unwrap();
+    }
 }
 
 /// One request as the server saw it.
@@ -227,12 +251,11 @@ fn serve(stream: TcpStream, root: &Path, state: &Mutex<State>) -> std::io::Resul
             // Close without sending the rest (a reset-free early close).
             Ok(())
         }
-        Some(Fault::Slow { chunk, delay }) => {
-            for piece in slice.chunks(chunk.max(1)) {
-                out.write_all(piece)?;
-                out.flush()?;
-                thread::sleep(delay);
-            }
+        Some(Fault::Stall { after, until }) => {
+            let n = after.min(slice.len());
+            out.write_all(&slice[..n])?;
+            out.flush()?;
+            until.wait();
             Ok(())
         }
         _ => {
