@@ -94,7 +94,7 @@ command_for() { # contender precision
     cli) echo "$ROOT/target/release/florence2 run --model $MODEL --task $TASK --num-beams 1 --max-new-tokens $TOKENS --threads $THREADS --precision $2 --json $IMAGE" ;;
     # A build elsewhere does not find .cache/onnxruntime next to itself: point it at the same library.
     cli-before) echo "env ORT_DYLIB_PATH=$ROOT/.cache/onnxruntime/libonnxruntime.so $CLI_BEFORE run --model $MODEL --task $TASK --num-beams 1 --max-new-tokens $TOKENS --threads $THREADS --precision $2 --json $IMAGE" ;;
-    kotlin) echo "java -Djna.library.path=$ROOT/target/release -cp $KJAR:$KT/kotlin-stdlib.jar:$KCP ai.florence2.bench.Florence2BenchKt $MODEL $IMAGE $TASK $TOKENS $THREADS $2" ;;
+    kotlin) echo "env ORT_DYLIB_PATH=$ROOT/.cache/onnxruntime/libonnxruntime.so java -Djna.library.path=$ROOT/target/release -cp $KJAR:$KT/kotlin-stdlib.jar:$KCP ai.florence2.bench.Florence2BenchKt $MODEL $IMAGE $TASK $TOKENS $THREADS $2" ;;
     tjs) echo "node $TJS/run.mjs $MODEL $IMAGE $TASK $TOKENS $THREADS $2" ;;
     ort) echo "$PY models/bench_ortloop.py --model $MODEL --image $IMAGE --task $TASK --max-new-tokens $TOKENS --threads $THREADS --precision $2" ;;
     torch) [ "$2" = fp32 ] && echo "$PY models/bench_torch.py --model $MODEL --image $IMAGE --task $TASK --max-new-tokens $TOKENS --threads $THREADS" ;;

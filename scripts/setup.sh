@@ -22,8 +22,9 @@ Options:
   --with-export   also install models/requirements-export.txt (torch, transformers; several GB)
   --help          show this help
 
-Nothing is downloaded at build or test time afterwards; the Rust code finds
-.cache/onnxruntime/ by itself (override with ORT_DYLIB_PATH or FLORENCE2_ORT_CACHE).
+Nothing is downloaded at build or test time afterwards. cargo's runs find .cache/onnxruntime/
+through .cargo/config.toml (ORT_DYLIB_PATH), the CLI looks for it above its executable, and the
+Kotlin scripts export ORT_DYLIB_PATH; set it (or FLORENCE2_ORT_CACHE) to use another library.
 EOF
 }
 

@@ -32,7 +32,7 @@ run() {
 run "cargo fmt" cargo fmt --all -- --check
 run "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 # --no-fail-fast: report every failing test binary, not only the first.
-# ONNX Runtime is found in .cache/onnxruntime by the code itself; no ORT_DYLIB_PATH needed.
+# ONNX Runtime: .cargo/config.toml points ORT_DYLIB_PATH at .cache/onnxruntime for cargo's runs.
 run "cargo test" cargo test --workspace --locked --no-fail-fast
 # The Kotlin API on the desktop JVM: bindings up to date, one kotlinc compile, the JVM tests
 # (fixture results equal the CLI's, errors, cancellation, concurrency, close, Flow streaming).
@@ -61,6 +61,9 @@ for t in "${ANDROID_TARGETS[@]}"; do
 done
 run "cargo clippy florence2-sdk (Android: ${ANDROID_TARGETS[*]})" \
   env "${android_cc[@]}" cargo clippy -p florence2-sdk --locked "${target_args[@]}" -- -D warnings
+# Apps that bundle their models build the SDK without model delivery (no HTTP, TLS or ring).
+run "cargo clippy florence2-sdk --no-default-features (Android, no downloads)" \
+  cargo clippy -p florence2-sdk --locked --no-default-features "${target_args[@]}" -- -D warnings
 # Code generation for Android, not only type checks: a staticlib needs no linker (no NDK here).
 run "staticlib florence2-sdk (aarch64-linux-android)" \
   env "${android_cc[@]}" cargo rustc -p florence2-sdk --lib --locked --target aarch64-linux-android --crate-type staticlib

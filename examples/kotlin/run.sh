@@ -13,4 +13,6 @@ if [ ! -f "$JAR" ] || [ -n "$(find "$ROOT/examples/kotlin" "$ROOT/bindings/kotli
     "$ROOT"/bindings/kotlin/generated/ai/florence2/*.kt "$ROOT"/bindings/kotlin/src/ai/florence2/*.kt \
     "$ROOT"/examples/kotlin/*.kt
 fi
+# The SDK finds ONNX Runtime through ORT_DYLIB_PATH (on Android, the library packaged in the app).
+export ORT_DYLIB_PATH=${ORT_DYLIB_PATH:-$ROOT/.cache/onnxruntime/libonnxruntime.so}
 exec java -Djna.library.path="$ROOT/target/debug" -cp "$JAR:$KT/kotlin-stdlib.jar:$CP" ai.florence2.example.Florence2ExampleKt "$@"

@@ -176,24 +176,28 @@ fun runDownloadTests(reference: Florence2) {
         }
     }
 
-    test("download errors are typed: NotFound, Offline, ModelNotReady, InvalidInput") {
+    test("download errors are typed: DownloadException NotFound, Offline, InvalidManifest; open of a partial folder is ModelLoad") {
         FixtureServer().use { server ->
             Florence2Downloads(fast).use { downloads ->
                 val dir = kotlin.io.path.createTempDirectory("f2dl").toFile().path
                 val missing = fixtureManifest(server.baseUrl.replace("/m/", "/m/nothing-here/"))
-                val notFound = assertThrowsSuspend(Florence2Exception.NotFound::class.java) {
+                val notFound = assertThrowsSuspend(DownloadException.NotFound::class.java) {
                     downloads.download(missing, "fp32", dir).collect {}
                 }
-                assertTrue(notFound.message!!.contains("404"), notFound.message)
+                assertTrue(notFound.toString().contains("404"), notFound.toString())
+                assertTrue(notFound.url.contains("/m/nothing-here/"), notFound.url)
                 val port = java.net.ServerSocket(0).use { it.localPort }
                 val offline = fixtureManifest("http://127.0.0.1:$port/m/")
-                assertThrowsSuspend(Florence2Exception.Offline::class.java) { downloads.downloadNow(offline, "fp32", dir) }
-                assertThrowsSuspend(Florence2Exception.ModelNotReady::class.java) {
+                val off = assertThrowsSuspend(DownloadException.Offline::class.java) { downloads.downloadNow(offline, "fp32", dir) }
+                assertTrue(off.url.startsWith("http://127.0.0.1:$port/m/"), off.url)
+                val notReady = assertThrowsSuspend(Florence2Exception.ModelLoad::class.java) {
                     downloads.open(offline, "fp32", dir)
                 }
-                assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
+                assertTrue(notReady.detail.contains("not ready") && notReady.file == dir, "$notReady")
+                val unknown = assertThrowsSuspend(DownloadException.InvalidManifest::class.java) {
                     downloads.status(offline, "fp64", dir)
                 }
+                assertTrue(unknown.detail.contains("fp64"), "$unknown")
                 val builtin = ModelManifest.builtin("onnx-community/Florence-2-base-ft")
                 assertEquals(listOf("mobile-int8", "fp16", "fp32"), builtin.presets().map { it.name })
                 assertEquals(Precision.INT8, builtin.presets().first().precision.decoder)

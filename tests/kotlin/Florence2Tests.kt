@@ -233,18 +233,19 @@ fun main() {
         assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
             model.runRegion(chelsea, Task.CAPTION, BoundingBox(0.0, 0.0, 1.0, 1.0))
         }
-        // Sealed: exhaustive `when` compiles without an else branch.
+        // Sealed: exhaustive `when` compiles without an else branch (model delivery has its own
+        // sealed DownloadException, DownloadTests.kt).
         val kind = when (e2 as Florence2Exception) {
-            is Florence2Exception.ModelLoad, is Florence2Exception.InvalidInput, is Florence2Exception.Inference,
-            is Florence2Exception.Cancelled, is Florence2Exception.ListenerFailed, is Florence2Exception.Closed,
-            is Florence2Exception.RuntimeUnavailable,
-            is Florence2Exception.ExecutionProviderUnavailable, is Florence2Exception.Internal,
-            // Model delivery (DownloadTests.kt).
-            is Florence2Exception.NotFound, is Florence2Exception.RangeNotSatisfiable, is Florence2Exception.ChecksumMismatch,
-            is Florence2Exception.InsufficientSpace, is Florence2Exception.DiskFull, is Florence2Exception.NetworkDropped,
-            is Florence2Exception.Offline, is Florence2Exception.Download, is Florence2Exception.ModelNotReady -> "typed"
+            is Florence2Exception.ModelLoad, is Florence2Exception.ModelFault, is Florence2Exception.InvalidInput,
+            is Florence2Exception.Inference, is Florence2Exception.Cancelled, is Florence2Exception.ListenerFailed,
+            is Florence2Exception.Closed, is Florence2Exception.RuntimeUnavailable,
+            is Florence2Exception.ExecutionProviderUnavailable, is Florence2Exception.Internal -> "typed"
         }
         assertEquals("typed", kind)
+        // The fields survive the FFI, and toString() is the readable sentence.
+        assertTrue(e1.file!!.startsWith(File(ROOT, "tests/fixtures/images").path), "${e1.file}")
+        assertEquals(e1.detail, e1.toString()) // toString() is the readable sentence
+        assertTrue(e1.message!!.contains("detail=") && e1.message!!.contains("file="), e1.message)
     }
 
     test("work runs off the caller's thread") {

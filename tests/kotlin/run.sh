@@ -24,5 +24,7 @@ t0=$(date +%s)
 "$KOTLIN_HOME/bin/kotlinc-jvm" -nowarn -cp "$CP" -d "$OUT/tests.jar" \
   bindings/kotlin/generated/ai/florence2/*.kt bindings/kotlin/src/ai/florence2/*.kt examples/kotlin/*.kt tests/kotlin/*.kt
 echo "kotlinc: $(($(date +%s) - t0))s"
-java -Djna.library.path="$ROOT/target/debug" -Dflorence2.root="$ROOT" \
+# The SDK finds ONNX Runtime through ORT_DYLIB_PATH (the libraries compile in no path of this machine).
+ORT_DYLIB_PATH=${ORT_DYLIB_PATH:-$ROOT/.cache/onnxruntime/libonnxruntime.so} \
+  java -Djna.library.path="$ROOT/target/debug" -Dflorence2.root="$ROOT" \
   -cp "$OUT/tests.jar:$KT/kotlin-stdlib.jar:$CP" Florence2TestsKt

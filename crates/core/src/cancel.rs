@@ -90,6 +90,11 @@ impl CancelFlag {
         self.shared.cancelled.load(Ordering::SeqCst)
     }
 
+    /// Whether `other` is a clone of this flag (the same call), not merely in the same state.
+    pub fn is_same(&self, other: &CancelFlag) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
     /// Runs `callback` unless the call is cancelled, and returns its result (`None` if
     /// cancelled). The flag is checked on the calling thread, and [`CancelFlag::cancel_and_wait`]
     /// waits while the callback runs: nothing is delivered after it has returned.

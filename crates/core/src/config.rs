@@ -73,10 +73,14 @@ impl ModelConfig {
                 .max_position_embeddings
                 .or(raw.max_position_embeddings)
                 .unwrap_or(1024),
+            // 0 (an overflowing or empty product) is refused below.
             vision_stride: raw
                 .vision_config
                 .and_then(|v| v.patch_stride)
-                .map_or(32, |strides| strides.iter().product()),
+                .map_or(Some(32), |strides| {
+                    strides.iter().try_fold(1usize, |a, &b| a.checked_mul(b))
+                })
+                .unwrap_or(0),
         };
         if d_model == 0
             || decoder_layers == 0
@@ -227,6 +231,13 @@ mod tests {
         );
         let c = ModelConfig::load(&p).unwrap();
         assert_eq!((c.vision_stride, c.image_tokens(160, 96)), (16, 10 * 6 + 1));
+        let p = write(
+            dir.path(),
+            "overflow.json",
+            r#"{"text_config":{"d_model":8,"decoder_layers":1,"decoder_attention_heads":2,"vocab_size":9},
+               "vision_config":{"patch_stride":[4294967296,4294967296,4294967296]}}"#,
+        );
+        assert!(matches!(ModelConfig::load(&p), Err(Error::Config { .. })));
     }
 
     #[test]

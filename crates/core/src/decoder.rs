@@ -15,7 +15,7 @@ use ort::value::{DynTensor, DynValue, Tensor, TensorElementType, ValueType};
 use crate::embedding::TokenEmbeddings;
 use crate::error::{Error, Result};
 use crate::generate::StepModel;
-use crate::model_files::Component;
+use crate::graph::ModelGraph;
 
 /// Input/output names of one decoder layer's cache, precomputed once.
 #[derive(Debug, Clone)]
@@ -99,7 +99,7 @@ impl EncoderState {
 
 fn inference(source: ort::Error) -> Error {
     Error::Inference {
-        stage: Component::Decoder,
+        graph: ModelGraph::Decoder,
         source,
     }
 }
@@ -213,7 +213,8 @@ impl<'a> OrtStepModel<'a> {
         for value in self.self_kv.iter_mut() {
             let (shape, data) = value
                 .try_extract_tensor::<f32>()
-                .map_err(|_| Error::InvalidInput {
+                .map_err(|_| Error::ModelOutput {
+                    graph: ModelGraph::Decoder,
                     detail: "beam search needs a float32 decoder cache; this decoder's cache is not float32"
                         .into(),
                 })?;
@@ -258,14 +259,15 @@ impl<'a> OrtStepModel<'a> {
 
 fn embed_err(source: ort::Error) -> Error {
     Error::Inference {
-        stage: Component::EmbedTokens,
+        graph: ModelGraph::EmbedTokens,
         source,
     }
 }
 
-fn missing_output(stage: Component, name: &str) -> Error {
-    Error::InvalidInput {
-        detail: format!("the {stage} graph returned no `{name}` output"),
+fn missing_output(graph: ModelGraph, name: &str) -> Error {
+    Error::ModelOutput {
+        graph,
+        detail: format!("no `{name}` output"),
     }
 }
 
@@ -333,7 +335,7 @@ impl StepModel for OrtStepModel<'_> {
                 }
                 let value = outputs
                     .remove(name.as_str())
-                    .ok_or_else(|| missing_output(Component::Decoder, name))?;
+                    .ok_or_else(|| missing_output(ModelGraph::Decoder, name))?;
                 if j < 2 {
                     self.self_kv.push(value)
                 } else {

@@ -1,62 +1,79 @@
 //! Florence-2 inference on ONNX Runtime, in plain Rust.
 //!
 //! This crate holds everything a Kotlin user never sees directly; the `florence2-sdk` crate is a
-//! thin UniFFI layer over it.
+//! thin UniFFI layer over it, and `florence2-download` delivers model folders to it.
 //!
 //! ```no_run
 //! use florence2_core::generate::NoObserver;
-//! use florence2_core::{CancelFlag, Florence2, GenerateOptions, LoadOptions, Task};
+//! use florence2_core::{CancelFlag, Florence2, ImageInput, LoadOptions, Task, TaskRequest};
 //!
-//! let mut model = Florence2::load("models/out/base-ft".as_ref(), &LoadOptions::default())?;
-//! let image = florence2_preprocess::open("photo.jpg")?;
-//! let (encoded, _) = model.encode_image(image.view(), &CancelFlag::new())?; // once per image
+//! let model = Florence2::load("models/out/base-ft".as_ref(), &LoadOptions::default())?;
+//! let image = ImageInput::File("photo.jpg".into());
+//! let encoded = model.encode(&image, &CancelFlag::new())?; // the vision encoder, once per image
 //! for task in [Task::Caption, Task::ObjectDetection] {
-//!     let run = model.run(&encoded, task, None, &GenerateOptions::default(), &CancelFlag::new(), &mut NoObserver)?;
+//!     let run = model.run_encoded(&encoded, &TaskRequest::new(task), &CancelFlag::new(), &mut NoObserver)?;
 //!     println!("{}", run.output.to_json(task));
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Modules: [`runtime`] (finding and initialising ONNX Runtime), [`model_files`] (the folder layout
-//! and precision variants), [`config`], [`session`] (loading and contract checks),
-//! [`execution_provider`] (CPU, XNNPACK, NNAPI; fallback policy and per-session report), [`tokenizer`],
-//! [`generate`] (greedy and beam search, processors, cancellation, streaming), [`task`] (the 15
-//! tasks, prompts, post-processing), [`vision`] and [`text`] (the two
-//! independent halves of a model), [`pipeline`] (the [`Florence2`] façade), [`error`].
+//! Modules, in the order data flows through them (each imports only modules above it, the
+//! façade last; `error` names the vocabulary of the leaves and imports nothing else):
+//!
+//! | module | job |
+//! |---|---|
+//! | [`graph`], [`provider`] | vocabulary: the four graphs, precisions, execution providers |
+//! | [`runtime`] | finding and initialising ONNX Runtime (its own [`RuntimeError`]) |
+//! | [`error`] | the crate's [`Error`] |
+//! | [`model_files`], [`config`] | the folder layout, `config.json`, `generation_config.json` |
+//! | [`session`] | session options, provider registration, the tensor contract |
+//! | [`tokenizer`], [`embedding`] | prompt ids and token embeddings |
+//! | `cancel` | [`CancelFlag`]: cancellation and the delivery gate |
+//! | `vision` | the vision half: preprocessing and the vision encoder → [`EncodedImage`] |
+//! | [`request`] | [`TaskRequest`] → [`TaskPlan`], checked before any model runs |
+//! | [`generate`], `decoder` | greedy and beam search over a step model; the ONNX decoder step |
+//! | `text` | the text half: text encoder, decode loop, decoding, post-processing |
+//! | [`task`] | the 15 tasks, prompts, `<loc_N>`, parsers, typed results |
+//! | [`run`] | what a call produces ([`TaskRun`], [`Timings`]) and [`TextStream`] |
+//! | `load`, [`pipeline`] | loading a folder; the thread-safe [`Florence2`] façade |
 
 #![forbid(unsafe_code)]
 
 mod cancel;
 pub mod config;
 mod decoder;
-pub mod download;
 pub mod embedding;
 pub mod error;
-pub mod execution_provider;
 pub mod generate;
+pub mod graph;
+mod load;
 pub mod model_files;
 pub mod pipeline;
+pub mod provider;
 pub mod request;
+pub mod run;
 pub mod runtime;
 pub mod session;
 pub mod task;
-pub mod text;
+mod text;
 pub mod tokenizer;
-pub mod vision;
+mod vision;
 
 pub use cancel::{CancelFlag, CancelOnDrop};
 pub use config::{GenerationConfig, ModelConfig};
 pub use embedding::{EmbeddingLookup, EmbeddingSource};
 pub use error::{Error, Result};
-pub use execution_provider::{
+pub use florence2_preprocess::{DecodeLimits, ImageInput};
+pub use generate::{FinishReason, Generated, ListenerError, TokenObserver};
+pub use graph::{ModelGraph, Precision, PrecisionPlan, UnknownPrecision};
+pub use load::LoadOptions;
+pub use pipeline::Florence2;
+pub use provider::{
     ExecutionProvider, NnapiOptions, ProviderFallback, ProviderOptions, SessionProvider, XnnpackOptions,
 };
-pub use generate::{FinishReason, Generated, ListenerError, TokenObserver};
-pub use model_files::{Component, Precision, PrecisionPlan};
-pub use pipeline::{Florence2, LoadOptions, TaskRun, TextStream, Timings};
 pub use request::{GenerateOptions, TaskInput, TaskPlan, TaskPlanner, TaskRequest};
-pub use runtime::{LibrarySource, OnnxRuntime, OrtLibrary};
+pub use run::{TaskRun, TextStream, Timings};
+pub use runtime::{LibrarySource, OnnxRuntime, OrtLibrary, RuntimeError};
 pub use session::{OptimizationLevel, SessionOptions};
 pub use task::{Task, TaskError, TaskOutput};
-pub use text::TextGenerator;
-pub use vision::{EncodedImage, VisionEncoder};
+pub use vision::EncodedImage;

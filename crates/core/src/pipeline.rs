@@ -1,218 +1,80 @@
-//! The façade: load a model folder, encode images once, run any task on them.
+//! The façade: load a model folder, then run any task on any image, from any number of threads.
+//!
+//! A [`Florence2`] holds the two halves of a model behind their own locks: the vision encoder
+//! (preprocessing included) and the text generator (embeddings, text encoder, decoder). A call
+//! holds one half at a time, so one call's image is encoded while another call decodes, and
+//! [`Florence2::run_batch`] pipelines its images the same way. Every request is planned (checked
+//! against the model) before its image is decoded, and placed in the image (regions) before the
+//! vision encoder runs.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
-use florence2_preprocess::{ImageSource, PreprocessConfig, Preprocessor};
-use ort::session::Session;
+use florence2_preprocess::{DecodeLimits, ImageInput, ImageSource};
 
 use crate::cancel::CancelFlag;
 use crate::config::{GenerationConfig, ModelConfig};
-use crate::embedding::{EmbeddingLookup, EmbeddingSource, TokenEmbeddings};
+use crate::embedding::EmbeddingSource;
 use crate::error::{Error, Result};
-use crate::execution_provider::{ExecutionProvider, SessionProvider};
-use crate::generate::{Generated, ListenerError, ListenerReply, SearchOptions, TokenObserver};
-use crate::model_files::{Component, ModelFiles, PrecisionPlan};
-pub use crate::request::{DEFAULT_MAX_NEW_TOKENS, GenerateOptions};
-use crate::request::{TaskPlan, TaskPlanner, TaskRequest};
-use crate::runtime::OnnxRuntime;
-use crate::session::{SessionOptions, check_contract, load_session};
-use crate::task::{Task, TaskOutput};
+use crate::generate::{Generated, NoObserver, SearchOptions, TokenObserver};
+use crate::load::{LoadOptions, load};
+use crate::model_files::ModelFiles;
+use crate::provider::SessionProvider;
+use crate::request::{GenerateOptions, TaskInput, TaskPlan, TaskPlanner, TaskRequest};
+use crate::run::{TaskRun, Timings, ms};
 use crate::text::TextGenerator;
 use crate::tokenizer::PromptTokenizer;
 use crate::vision::{EncodedImage, VisionEncoder};
 
-/// How to load a model.
-#[derive(Debug, Clone, Default)]
-pub struct LoadOptions {
-    /// Precision per component.
-    pub precision: PrecisionPlan,
-    /// Session settings (threads, optimisation, execution provider).
-    pub session: SessionOptions,
-    /// An explicit ONNX Runtime library (else the default lookup, see [`OnnxRuntime::init`]).
-    pub onnx_runtime: Option<PathBuf>,
-    /// How token embeddings are looked up (default: straight from the file, no resident table).
-    pub embeddings: EmbeddingLookup,
-    /// Load the vision graph on a second thread while the text graphs load. Off by default: the
-    /// two graphs' load transients then overlap. On the base model that made loading 1.5–1.7×
-    /// faster but raised the process's peak RSS by ≈ 230 MB (fp32) and ≈ 120 MB (int8).
-    pub parallel_load: bool,
-}
-
-/// The text graphs other than the decoder, and their provider reports, as loaded.
-struct TextRest {
-    embed: (TokenEmbeddings, EmbeddingSource),
-    encoder: Session,
-    /// Embeddings, text encoder.
-    reports: [SessionProvider; 2],
-}
-
-/// Wall-clock time of each stage of a call, in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
-pub struct Timings {
-    /// Image decoding, resize and normalisation.
-    pub preprocess: f64,
-    /// Vision encoder.
-    pub vision: f64,
-    /// Prompt embedding and text encoder.
-    pub encoder: f64,
-    /// Decode loop.
-    pub decoder: f64,
-    /// Everything.
-    pub total: f64,
-}
-
-/// Everything one task call produced.
-#[derive(Debug, Clone)]
-pub struct TaskRun {
-    /// The task.
-    pub task: Task,
-    /// The prompt that was tokenised.
-    pub prompt: String,
-    /// Its token ids (`<s>` … `</s>`).
-    pub input_ids: Vec<i64>,
-    /// Generated ids (starting with the decoder start token), finish reason, steps.
-    pub generated: Generated,
-    /// The generated text, special tokens kept (`"</s><s>…</s>"`).
-    pub text: String,
-    /// The post-processed, typed result (coordinates in the original image's pixels).
-    pub output: TaskOutput,
-    /// Stage timings (preprocess and vision are filled by the caller that did them).
-    pub timings: Timings,
-}
-
-impl TaskRun {
-    /// New tokens per second of the decode loop.
-    pub fn tokens_per_second(&self) -> f64 {
-        let tokens = self.generated.ids.len().saturating_sub(1) as f64;
-        if self.timings.decoder > 0.0 {
-            tokens * 1e3 / self.timings.decoder
-        } else {
-            0.0
-        }
-    }
-}
-
-/// A loaded Florence-2 model (four ONNX sessions, configs, tokenizer).
-///
-/// It is made of two independent halves, [`VisionEncoder`] and [`TextGenerator`]; take them apart
-/// with [`Florence2::into_parts`] (or borrow both with [`Florence2::parts_mut`]) to encode one image
-/// while another is being decoded.
+/// A loaded Florence-2 model: configs, tokenizer and four ONNX sessions, shareable across threads
+/// (`Arc<Florence2>`).
 pub struct Florence2 {
     files: ModelFiles,
-    vision: VisionEncoder,
-    text: TextGenerator,
+    vision: Mutex<VisionEncoder>,
+    text: Mutex<TextGenerator>,
+    planner: Arc<TaskPlanner>,
+    config: ModelConfig,
+    embedding_source: EmbeddingSource,
     providers: Vec<SessionProvider>,
+    image_limits: DecodeLimits,
 }
 
 impl std::fmt::Debug for Florence2 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Florence2")
             .field("root", &self.files.root)
-            .field("config", self.text.config())
+            .field("config", &self.config)
             .finish()
     }
+}
+
+/// Locks a half of the model. A panic inside a call poisons nothing that matters: every call
+/// rebuilds its per-call state, so the data is taken as is.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Florence2 {
     /// Loads and checks a model folder: configs, tokenizer, the four graphs (each checked against
     /// the tensor contract). Any problem is a typed error naming the file.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for options no session could honour, [`Error::Runtime`] if ONNX
+    /// Runtime cannot be loaded, and the model-folder errors ([`Error::ModelFolder`],
+    /// [`Error::ModelFileMissing`], [`Error::Config`], [`Error::Tokenizer`],
+    /// [`Error::SessionLoad`], [`Error::Contract`], [`Error::ExecutionProviderUnavailable`]).
     pub fn load(folder: &Path, options: &LoadOptions) -> Result<Self> {
-        let runtime = OnnxRuntime::init(options.onnx_runtime.as_deref())?;
-        let files = ModelFiles::resolve(folder, &options.precision)?;
-        let config = ModelConfig::load(&files.config)?;
-        let generation: GenerationConfig = GenerationConfig::load(&files.generation_config)?;
-        let tokenizer = Arc::new(PromptTokenizer::load(&files.tokenizer, config.vocab_size)?);
-        // A bad preprocessor_config.json is a broken model folder (naming the file), not bad input.
-        let bad_preprocessor = |e: florence2_preprocess::PreprocessError| Error::Config {
-            path: files.preprocessor_config.clone(),
-            detail: e.to_string(),
-        };
-        let preprocessor = PreprocessConfig::from_file(&files.preprocessor_config)
-            .and_then(Preprocessor::new)
-            .map_err(bad_preprocessor)?;
-        let open = |component: Component| -> Result<(Session, SessionProvider)> {
-            let path = files.graph(component);
-            let (session, provider) = load_session(&runtime, component, path, &options.session)?;
-            check_contract(&session, component, path, &config)?;
-            Ok((session, provider))
-        };
-        // The merged decoder first: loading a graph briefly takes about twice its file size
-        // (parsed protobuf + initialisers + prepacked weights), so the largest graph is loaded while
-        // nothing else is resident, which lowers the process's peak (docs/memory.md). Then the
-        // vision graph, then the smaller text graphs (this order measured lowest).
-        let load_text_rest = || -> Result<TextRest> {
-            let embed_path = files.graph(Component::EmbedTokens);
-            let (embed, embed_source, embed_report) =
-                match TokenEmbeddings::plan_table(embed_path, options.embeddings) {
-                    Ok(table) => {
-                        TokenEmbeddings::check_table(&table, embed_path, config.d_model, config.vocab_size)?;
-                        let path = table.path().to_path_buf();
-                        (
-                            TokenEmbeddings::Table(table),
-                            EmbeddingSource::File { path },
-                            file_lookup_report(options.session.provider.provider),
-                        )
-                    }
-                    Err(reason) => {
-                        let (session, report) = open(Component::EmbedTokens)?;
-                        (
-                            TokenEmbeddings::Session(session),
-                            EmbeddingSource::Session { reason },
-                            report,
-                        )
-                    }
-                };
-            let (encoder, encoder_report) = open(Component::TextEncoder)?;
-            Ok(TextRest {
-                embed: (embed, embed_source),
-                encoder,
-                reports: [embed_report, encoder_report],
-            })
-        };
-        // With `parallel_load`, the vision graph loads on its own thread meanwhile. Errors are
-        // reported in the sequential order either way (decoder, vision, embeddings, text encoder).
-        let (decoder, vision, text) = if options.parallel_load {
-            std::thread::scope(|scope| {
-                let vision = scope.spawn(|| open(Component::VisionEncoder));
-                let text = open(Component::Decoder).map(|decoder| (decoder, load_text_rest()));
-                let vision = vision
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                let (decoder, rest) = text?;
-                let vision = vision?;
-                Ok::<_, Error>((decoder, vision, rest?))
-            })?
-        } else {
-            let decoder = open(Component::Decoder)?;
-            let vision = open(Component::VisionEncoder)?;
-            (decoder, vision, load_text_rest()?)
-        };
-        let (vision, vision_report) = vision;
-        let vision = VisionEncoder::new(
-            vision,
-            preprocessor,
-            config.d_model,
-            options.session.release_vision_memory,
-        );
-        let (decoder, decoder_report) = decoder;
-        let [embed_report, encoder_report] = text.reports;
-        // Pipeline order: vision, embed, encoder, decoder.
-        let providers = vec![vision_report, embed_report, encoder_report, decoder_report];
-        let (embed, encoder) = (text.embed, text.encoder);
-        let [_, h, w] = vision.preprocessor().output_shape();
-        let planner = Arc::new(TaskPlanner::new(
-            tokenizer,
-            &config,
-            generation,
-            config.image_tokens(h, w),
-        ));
-        let text = TextGenerator::new(config, planner, embed, encoder, decoder);
+        let loaded = load(folder, options)?;
         Ok(Self {
-            files,
-            vision,
-            text,
-            providers,
+            files: loaded.files,
+            vision: Mutex::new(loaded.vision),
+            text: Mutex::new(loaded.text),
+            planner: loaded.planner,
+            config: loaded.config,
+            embedding_source: loaded.embedding_source,
+            providers: loaded.providers,
+            image_limits: options.image_limits,
         })
     }
 
@@ -224,22 +86,27 @@ impl Florence2 {
 
     /// The model's architecture numbers.
     pub fn config(&self) -> &ModelConfig {
-        self.text.config()
+        &self.config
     }
 
     /// Where the token embeddings come from (the file, or a session and why).
     pub fn embedding_source(&self) -> &EmbeddingSource {
-        self.text.embedding_source()
+        &self.embedding_source
     }
 
     /// The model's decoding defaults.
     pub fn generation_config(&self) -> &GenerationConfig {
-        self.text.generation_config()
+        self.planner.generation_config()
     }
 
     /// The tokenizer (shared: cheap to clone, e.g. for decoding in a streaming callback).
     pub fn tokenizer(&self) -> &Arc<PromptTokenizer> {
-        self.text.tokenizer()
+        self.planner.tokenizer()
+    }
+
+    /// The planner that checks requests against this model (see [`TaskPlanner::plan`]).
+    pub fn planner(&self) -> &Arc<TaskPlanner> {
+        &self.planner
     }
 
     /// The resolved files.
@@ -247,162 +114,243 @@ impl Florence2 {
         &self.files
     }
 
-    /// Both halves, borrowed separately.
-    pub fn parts_mut(&mut self) -> (&mut VisionEncoder, &mut TextGenerator) {
-        (&mut self.vision, &mut self.text)
-    }
-
-    /// Takes the model apart into its files, vision half and text half (e.g. to put each behind
-    /// its own lock).
-    pub fn into_parts(self) -> (ModelFiles, VisionEncoder, TextGenerator) {
-        (self.files, self.vision, self.text)
-    }
-
-    /// See [`VisionEncoder::encode_image`].
-    pub fn encode_image<'a>(
-        &mut self,
-        image: impl Into<ImageSource<'a>>,
-        cancel: &CancelFlag,
-    ) -> Result<(EncodedImage, f64)> {
-        self.vision.encode_image(image, cancel)
-    }
-
-    /// See [`VisionEncoder::encode_pixels`].
-    pub fn encode_pixels(
-        &mut self,
-        pixel_values: &[f32],
-        h: usize,
-        w: usize,
-        width: u32,
-        height: u32,
-        cancel: &CancelFlag,
-    ) -> Result<EncodedImage> {
-        self.vision
-            .encode_pixels(pixel_values, h, w, width, height, cancel)
-    }
-
-    /// See [`TextGenerator::encode_prompt`].
-    pub fn encode_prompt(&self, prompt: &str) -> Result<Vec<i64>> {
-        self.text.encode_prompt(prompt)
-    }
-
-    /// See [`TaskPlanner::search_options`].
-    pub fn search_options(&self, options: &GenerateOptions) -> Result<SearchOptions> {
-        self.text.search_options(options)
-    }
-
-    /// The planner that checks requests against this model (see [`TaskPlanner::plan`]).
-    pub fn planner(&self) -> &Arc<TaskPlanner> {
-        self.text.planner()
+    /// How many times the vision encoder has been started: a causal witness for tests (a request
+    /// refused before any model ran leaves it unchanged).
+    pub fn vision_runs(&self) -> u64 {
+        lock(&self.vision).runs()
     }
 
     /// See [`TaskPlanner::plan`].
     pub fn plan(&self, request: &TaskRequest, image_size: Option<(u32, u32)>) -> Result<TaskPlan> {
-        self.text.planner().plan(request, image_size)
+        self.planner.plan(request, image_size)
     }
 
-    /// How many times the vision encoder has been started (see [`VisionEncoder::runs`]).
-    pub fn vision_runs(&self) -> u64 {
-        self.vision.runs()
+    /// See [`TaskPlanner::search_options`].
+    pub fn search_options(&self, options: &GenerateOptions) -> Result<SearchOptions> {
+        self.planner.search_options(options)
     }
 
-    /// See [`TextGenerator::generate`].
+    /// Runs `request` on `image`: plan, decode, preprocess, vision encoder, text encoder,
+    /// generation, post-processing. `observer` sees the ids after every step (streaming);
+    /// `cancel` stops the call before its next step, terminates the graph that runs, and gates
+    /// every delivery to `observer`.
+    ///
+    /// Everything that needs no pixels (the task's input, the prompt's length, the options) is
+    /// checked before the image is decoded; a region is placed once the image's size is known,
+    /// before the vision encoder runs.
+    ///
+    /// # Errors
+    /// The planning errors of [`TaskPlanner::plan`], [`Error::Image`], [`Error::Inference`],
+    /// [`Error::ModelOutput`], [`Error::Listener`], [`Error::Cancelled`].
+    pub fn run(
+        &self,
+        image: &ImageInput,
+        request: &TaskRequest,
+        cancel: &CancelFlag,
+        observer: &mut dyn TokenObserver,
+    ) -> Result<TaskRun> {
+        let plan = self.plan(request, None)?;
+        let (encoded, plan) = self.encode_for(image, request, plan, cancel)?;
+        self.run_image_plan(&encoded, &plan, cancel, observer)
+    }
+
+    /// Runs `request` on an image encoded earlier (by [`Florence2::encode`]), without running
+    /// the vision encoder again. Its timings count no preprocessing or vision time.
+    ///
+    /// # Errors
+    /// As [`Florence2::run`], without the image errors.
+    pub fn run_encoded(
+        &self,
+        image: &EncodedImage,
+        request: &TaskRequest,
+        cancel: &CancelFlag,
+        observer: &mut dyn TokenObserver,
+    ) -> Result<TaskRun> {
+        let plan = self.plan(request, Some((image.width, image.height)))?;
+        self.run_plan(image, &plan, cancel, observer)
+    }
+
+    /// Runs `request` on every image, results in input order, pipelined: a second thread encodes
+    /// image `i + 1` while this one decodes image `i` (at most one encoded image waits, bounding
+    /// memory). The request is checked before the first image is touched; the first image that
+    /// fails stops the batch with [`Error::BatchItem`] naming its index.
+    ///
+    /// # Errors
+    /// The planning errors of [`TaskPlanner::plan`]; [`Error::BatchItem`] around any error of
+    /// [`Florence2::run`]; [`Error::Cancelled`].
+    pub fn run_batch(
+        &self,
+        images: &[ImageInput],
+        request: &TaskRequest,
+        cancel: &CancelFlag,
+    ) -> Result<Vec<TaskRun>> {
+        let plan = self.plan(request, None)?;
+        let at = |index: usize| {
+            move |source: Error| Error::BatchItem {
+                index,
+                source: Box::new(source),
+            }
+        };
+        let mut runs = Vec::with_capacity(images.len());
+        std::thread::scope(|scope| {
+            let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+            let plan = &plan;
+            scope.spawn(move || {
+                for (index, image) in images.iter().enumerate() {
+                    let encoded = self
+                        .encode_for(image, request, plan.clone(), cancel)
+                        .map_err(at(index));
+                    let failed = encoded.is_err();
+                    // The receiver is gone once decoding failed: stop encoding.
+                    if sender.send(encoded).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            for (index, encoded) in receiver.iter().enumerate() {
+                let (encoded, plan) = encoded?;
+                let run = self
+                    .run_image_plan(&encoded, &plan, cancel, &mut NoObserver)
+                    .map_err(at(index))?;
+                runs.push(run);
+            }
+            Ok::<(), Error>(())
+        })?;
+        Ok(runs)
+    }
+
+    /// Decodes and preprocesses `image` and runs the vision encoder, once: pass the result to
+    /// [`Florence2::run_encoded`] for any number of tasks. Holds only the vision half, and only
+    /// after the image is decoded.
+    ///
+    /// # Errors
+    /// [`Error::Image`], [`Error::Inference`], [`Error::ModelOutput`], [`Error::Cancelled`].
+    pub fn encode(&self, image: &ImageInput, cancel: &CancelFlag) -> Result<EncodedImage> {
+        let started = Instant::now();
+        image.with_source(&self.image_limits, |source| {
+            self.encode_decoded(source, started, cancel)
+        })
+    }
+
+    /// Preprocesses an image given as a view (pixels or a camera frame, with a rotation) and runs
+    /// the vision encoder.
+    ///
+    /// # Errors
+    /// As [`Florence2::encode`].
+    pub fn encode_image<'a>(
+        &self,
+        image: impl Into<ImageSource<'a>>,
+        cancel: &CancelFlag,
+    ) -> Result<EncodedImage> {
+        self.encode_decoded(image.into(), Instant::now(), cancel)
+    }
+
+    /// Runs the vision encoder on normalised `pixel_values` (`[3, height, width]`, as the
+    /// preprocessor writes them) of an image whose original size is `image_size`. Both sizes are
+    /// `(width, height)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] if the buffer does not hold `3 * width * height` values; as
+    /// [`Florence2::encode`].
+    pub fn encode_pixels(
+        &self,
+        pixel_values: &[f32],
+        tensor_size: (usize, usize),
+        image_size: (u32, u32),
+        cancel: &CancelFlag,
+    ) -> Result<EncodedImage> {
+        lock(&self.vision).encode_pixels(pixel_values, tensor_size, image_size, cancel)
+    }
+
+    /// Generates from prompt ids on an encoded image with resolved search settings, without
+    /// post-processing: the engine's lowest level (parity tests, benchmarks).
+    ///
+    /// # Errors
+    /// As [`Florence2::run_encoded`].
     pub fn generate(
-        &mut self,
+        &self,
         image: &EncodedImage,
         input_ids: &[i64],
         search: &SearchOptions,
         cancel: &CancelFlag,
         observer: &mut dyn TokenObserver,
     ) -> Result<(Generated, Timings)> {
-        self.text.generate(image, input_ids, search, cancel, observer)
+        self.holding_text(cancel, |text| {
+            text.generate(image, input_ids, search, cancel, observer)
+        })
     }
 
-    /// See [`TextGenerator::run_plan`].
+    /// Runs a plan (from [`Florence2::plan`], placed in this image) on an encoded image.
+    ///
+    /// # Errors
+    /// As [`Florence2::run_encoded`].
     pub fn run_plan(
-        &mut self,
+        &self,
         image: &EncodedImage,
         plan: &TaskPlan,
         cancel: &CancelFlag,
         observer: &mut dyn TokenObserver,
     ) -> Result<TaskRun> {
-        self.text.run_plan(image, plan, cancel, observer)
+        self.holding_text(cancel, |text| text.run_plan(image, plan, cancel, observer))
     }
 
-    /// See [`TextGenerator::run`].
-    pub fn run(
-        &mut self,
+    /// Decodes `image`, places the plan's region in it, and encodes it.
+    fn encode_for(
+        &self,
+        image: &ImageInput,
+        request: &TaskRequest,
+        plan: TaskPlan,
+        cancel: &CancelFlag,
+    ) -> Result<(EncodedImage, TaskPlan)> {
+        let started = Instant::now();
+        image.with_source(&self.image_limits, |source| {
+            let plan = match request.input {
+                TaskInput::Region(_) => self.plan(request, Some(source.size()))?,
+                _ => plan,
+            };
+            Ok((self.encode_decoded(source, started, cancel)?, plan))
+        })
+    }
+
+    /// Preprocesses and encodes a decoded image (holding only the vision half); its preprocessing
+    /// time counts from `started`, so decoding a file or bytes is included.
+    fn encode_decoded(
+        &self,
+        source: ImageSource<'_>,
+        started: Instant,
+        cancel: &CancelFlag,
+    ) -> Result<EncodedImage> {
+        let decode_ms = ms(started.elapsed());
+        let mut vision = lock(&self.vision);
+        let mut encoded = vision.encode_image(source, cancel)?;
+        encoded.preprocess_ms += decode_ms;
+        Ok(encoded)
+    }
+
+    /// Runs a plan on an image encoded by this call: the timings include the image's stages.
+    fn run_image_plan(
+        &self,
         image: &EncodedImage,
-        task: Task,
-        text: Option<&str>,
-        options: &GenerateOptions,
+        plan: &TaskPlan,
         cancel: &CancelFlag,
         observer: &mut dyn TokenObserver,
     ) -> Result<TaskRun> {
-        self.text.run(image, task, text, options, cancel, observer)
+        let mut run = self.run_plan(image, plan, cancel, observer)?;
+        let t = run.timings;
+        run.timings = Timings::of_stages(image.preprocess_ms, image.vision_ms, t.encoder, t.decoder);
+        Ok(run)
     }
-}
 
-/// Streams the decoded text so far to a callback after every step: `callback(text, newest_id)`,
-/// special tokens kept; the callback returns `true` to go on, `false` to cancel, or (as a
-/// `Result`) a [`ListenerError`] to fail the call. For beam search the text is the best running
-/// beam's, which may change more than its last token from one step to the next.
-pub struct TextStream<F> {
-    tokenizer: Arc<PromptTokenizer>,
-    callback: F,
-}
-
-impl<F, R> TextStream<F>
-where
-    F: FnMut(&str, u32) -> R,
-    R: ListenerReply,
-{
-    /// Wraps `callback`, decoding with `tokenizer` (see [`Florence2::tokenizer`]).
-    pub fn new(tokenizer: Arc<PromptTokenizer>, callback: F) -> Self {
-        Self { tokenizer, callback }
-    }
-}
-
-impl<F, R> TokenObserver for TextStream<F>
-where
-    F: FnMut(&str, u32) -> R,
-    R: ListenerReply,
-{
-    fn on_step(&mut self, ids: &[u32]) -> std::result::Result<bool, ListenerError> {
-        let Some(&last) = ids.last() else {
-            return Ok(true);
-        };
-        match self.tokenizer.decode(ids) {
-            Ok(text) => (self.callback)(&text, last).into_reply(),
-            Err(_) => Ok(true),
+    /// Runs `job` holding the text half, unless the call was cancelled while it waited.
+    fn holding_text<T>(
+        &self,
+        cancel: &CancelFlag,
+        job: impl FnOnce(&mut TextGenerator) -> Result<T>,
+    ) -> Result<T> {
+        let mut text = lock(&self.text);
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
         }
-    }
-}
-
-/// An ONNX Runtime failure caused by a terminated run is reported as what it is: a cancellation.
-pub(crate) fn cancelled_or(error: Error, cancel: &CancelFlag) -> Error {
-    if cancel.is_cancelled() {
-        Error::Cancelled
-    } else {
-        error
-    }
-}
-
-pub(crate) fn ms(d: std::time::Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-/// The provider report for embeddings read from the file: CPU, no ONNX Runtime session.
-fn file_lookup_report(requested: ExecutionProvider) -> SessionProvider {
-    SessionProvider {
-        component: Component::EmbedTokens,
-        requested,
-        active: ExecutionProvider::Cpu,
-        fallback_reason: (requested != ExecutionProvider::Cpu).then(|| {
-            format!(
-                "{}: a table lookup, read row by row from the model file on the CPU (no ONNX Runtime session)",
-                Component::EmbedTokens
-            )
-        }),
+        job(&mut text)
     }
 }

@@ -22,10 +22,6 @@ pub struct GenerateOptions {
     pub max_new_tokens: Option<usize>,
     /// Beam width (default: generation_config's `num_beams`, 3 for Florence-2).
     pub num_beams: Option<usize>,
-    /// Length penalty of beam search.
-    pub length_penalty: Option<f32>,
-    /// Stop beam search once `num_beams` hypotheses are finished.
-    pub early_stopping: Option<bool>,
 }
 
 /// Default `max_new_tokens` when neither the call nor generation_config sets one: long enough for
@@ -160,8 +156,9 @@ impl TaskPlanner {
     /// Resolves per-call options against generation_config and checks them.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] for `max_new_tokens` of 0 or beyond the decoder's positions,
-    /// `num_beams` outside `1..=64`, or a non-finite `length_penalty`.
+    /// [`Error::InvalidOption`] for `max_new_tokens` of 0 or beyond the decoder's positions, or
+    /// `num_beams` outside `1..=64`. (Length penalty and early stopping are the model's, from
+    /// `generation_config.json`.)
     pub fn search_options(&self, options: &GenerateOptions) -> Result<SearchOptions> {
         let g = &self.generation;
         let limit = self.max_new_tokens_limit();
@@ -195,18 +192,11 @@ impl TaskPlanner {
                 detail: format!("must be 1..={MAX_BEAMS}, got {num_beams}"),
             });
         }
-        let length_penalty = options.length_penalty.unwrap_or(g.length_penalty);
-        if !length_penalty.is_finite() {
-            return Err(Error::InvalidOption {
-                option: "length_penalty",
-                detail: format!("must be finite, got {length_penalty}"),
-            });
-        }
         Ok(SearchOptions {
             max_new_tokens,
             num_beams,
-            length_penalty,
-            early_stopping: options.early_stopping.unwrap_or(g.early_stopping),
+            length_penalty: g.length_penalty,
+            early_stopping: g.early_stopping,
             decoder_start_token_id: g.decoder_start_token_id,
             eos_token_id: g.eos_token_id,
             processors: Processors {

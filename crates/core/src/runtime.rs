@@ -2,8 +2,8 @@
 //!
 //! `ort` is built with `load-dynamic`: nothing is linked or downloaded at build time, and the
 //! library is opened at run time. Left to itself, `ort` panics when it cannot open the library,
-//! so this module always loads it through [`ort::init_from`] and turns every failure into an
-//! [`Error`].
+//! so this module always loads it through [`ort::init_from`] and turns every failure into a
+//! [`RuntimeError`].
 //!
 //! # Lookup order
 //!
@@ -11,13 +11,16 @@
 //!
 //! 1. **Explicit path** passed by the caller ([`OnnxRuntime::init`], [`OrtLibrary::locate`]).
 //! 2. **`ORT_DYLIB_PATH`** environment variable (ignored when empty).
-//! 3. **Setup cache**: the directory in `FLORENCE2_ORT_CACHE`, else `<workspace>/.cache/onnxruntime/`
-//!    (the path is fixed at compile time from this crate's location; `scripts/setup.sh` puts
-//!    `libonnxruntime.so.1.31.1` and a `libonnxruntime.so` symlink there).
+//! 3. **`FLORENCE2_ORT_CACHE`**: a directory holding `libonnxruntime.so` (ignored when unset).
 //! 4. **Next to the current executable**.
 //!
+//! Nothing about the machine that built the library is compiled in. In this repository,
+//! `.cargo/config.toml` points `ORT_DYLIB_PATH` at `scripts/setup.sh`'s cache for every `cargo`
+//! run, test and bench, the CLI looks for that cache above its own executable, and the Kotlin
+//! scripts export the variable.
+//!
 //! Rules 1 and 2 are requests: if the named file does not exist the lookup fails with
-//! [`Error::OnnxRuntimeFileMissing`] instead of silently trying other places. Relative paths are
+//! [`RuntimeError::FileMissing`] instead of silently trying other places. Relative paths are
 //! resolved against the current directory.
 //!
 //! On Android, rules 3 and 4 are replaced by the bare name `libonnxruntime.so`, which the system
@@ -26,15 +29,108 @@
 //! packaged library.
 
 use std::env;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::error::{Error, Result};
+/// Why ONNX Runtime could not be found, loaded or initialised.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    /// A path that was asked for explicitly (by the caller or through `ORT_DYLIB_PATH`) does not
+    /// name an existing file. Explicit requests never fall back to other locations.
+    #[error("{} points at a missing file: {}", describe_request(*.origin), .path.display())]
+    FileMissing {
+        /// The path that was requested.
+        path: PathBuf,
+        /// Who requested it.
+        origin: LibrarySource,
+    },
+
+    /// No ONNX Runtime library was found in any of the default locations.
+    #[error("{}", not_found_message(.searched))]
+    NotFound {
+        /// Every path that was tried, in lookup order.
+        searched: Vec<PathBuf>,
+    },
+
+    /// The file exists but could not be loaded as ONNX Runtime (not a shared library, wrong
+    /// architecture, missing `OrtGetApiBase`, unreadable version string).
+    #[error("could not load ONNX Runtime from {}: {detail}", .path.display())]
+    Load {
+        /// The library that failed to load.
+        path: PathBuf,
+        /// The loader's explanation (e.g. the `dlopen` error text).
+        detail: String,
+    },
+
+    /// The library loaded but its version is older than the C API this build needs.
+    #[error(
+        "ONNX Runtime at {} is version {found}, but this build needs 1.{required_minor} or newer \
+         (run scripts/setup.sh, or point ORT_DYLIB_PATH at a newer libonnxruntime)",
+        .path.display()
+    )]
+    Version {
+        /// The library that was loaded.
+        path: PathBuf,
+        /// The version string the library reported.
+        found: String,
+        /// The minimum minor version (`1.<minor>`) required by this build.
+        required_minor: u32,
+    },
+
+    /// ONNX Runtime was already initialised in this process from a different library file;
+    /// a process can hold only one.
+    #[error(
+        "ONNX Runtime is already initialised from {}; cannot switch to {} in the same process",
+        .loaded.display(),
+        .requested.display()
+    )]
+    AlreadyInitialized {
+        /// The library in use.
+        loaded: PathBuf,
+        /// The library that was asked for afterwards.
+        requested: PathBuf,
+    },
+
+    /// ONNX Runtime loaded but creating its environment failed.
+    #[error("creating the ONNX Runtime environment failed: {source}")]
+    Environment {
+        /// The error reported by ONNX Runtime.
+        #[source]
+        source: ort::Error,
+    },
+}
+
+fn describe_request(origin: LibrarySource) -> &'static str {
+    match origin {
+        LibrarySource::EnvVar => "the ORT_DYLIB_PATH environment variable",
+        LibrarySource::Explicit => "the ONNX Runtime library path passed by the caller",
+        LibrarySource::CacheDir => "the FLORENCE2_ORT_CACHE directory",
+        LibrarySource::ExecutableDir => "the directory of the current executable",
+        LibrarySource::SystemLoader => "the system library loader",
+    }
+}
+
+fn not_found_message(searched: &[PathBuf]) -> String {
+    let mut text = String::from("ONNX Runtime shared library not found. Searched:");
+    for path in searched {
+        // Writing to a String cannot fail.
+        let _ = write!(text, "\n  - {}", path.display());
+    }
+    text.push_str(
+        "\nFix: run scripts/setup.sh, or set ORT_DYLIB_PATH=/abs/path/libonnxruntime.so.1.31.1 \
+         (or FLORENCE2_ORT_CACHE=<directory containing libonnxruntime.so>)",
+    );
+    text
+}
+
+type Result<T, E = RuntimeError> = std::result::Result<T, E>;
 
 /// Environment variable naming the ONNX Runtime library file (same name `ort` itself uses).
 pub const ORT_DYLIB_PATH_ENV: &str = "ORT_DYLIB_PATH";
 
-/// Environment variable naming a directory that replaces the default setup cache directory.
+/// Environment variable naming a directory that holds the ONNX Runtime library.
 pub const CACHE_DIR_ENV: &str = "FLORENCE2_ORT_CACHE";
 
 /// The oldest ONNX Runtime minor version (`1.<minor>`) this build can use.
@@ -56,22 +152,6 @@ const LIBRARY_FILE_NAMES: &[&str] = if cfg!(target_os = "macos") {
 #[cfg(target_os = "android")]
 const ANDROID_LIBRARY_NAME: &str = "libonnxruntime.so";
 
-/// The setup cache directory used when `FLORENCE2_ORT_CACHE` is not set:
-/// `<workspace root>/.cache/onnxruntime`, computed from this crate's source location at compile time.
-///
-/// When the crate is built from a registry copy this directory normally does not exist, and the
-/// lookup simply moves on.
-#[must_use]
-pub fn default_cache_dir() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    // crates/core -> workspace root
-    let workspace = manifest_dir
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or(manifest_dir);
-    workspace.join(".cache").join("onnxruntime")
-}
-
 /// Which lookup rule produced an [`OrtLibrary`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -80,8 +160,8 @@ pub enum LibrarySource {
     Explicit,
     /// The `ORT_DYLIB_PATH` environment variable.
     EnvVar,
-    /// The setup cache directory (`FLORENCE2_ORT_CACHE` or `<workspace>/.cache/onnxruntime`).
-    SetupCache,
+    /// The directory named by `FLORENCE2_ORT_CACHE`.
+    CacheDir,
     /// The directory that holds the current executable.
     ExecutableDir,
     /// A bare library name resolved by the system loader (Android).
@@ -97,14 +177,14 @@ pub struct OrtLibrary {
 
 impl OrtLibrary {
     /// Finds the ONNX Runtime library following the [module-level lookup order](self):
-    /// `explicit` > `ORT_DYLIB_PATH` > setup cache > executable directory.
+    /// `explicit` > `ORT_DYLIB_PATH` > `FLORENCE2_ORT_CACHE` > executable directory.
     ///
     /// Reads the process environment; does not load anything.
     ///
     /// # Errors
     ///
-    /// [`Error::OnnxRuntimeFileMissing`] if `explicit` or `ORT_DYLIB_PATH` names a missing file,
-    /// [`Error::OnnxRuntimeNotFound`] (listing every path tried) if no default location has it.
+    /// [`RuntimeError::FileMissing`] if `explicit` or `ORT_DYLIB_PATH` names a missing file,
+    /// [`RuntimeError::NotFound`] (listing every path tried) if no default location has it.
     pub fn locate(explicit: Option<&Path>) -> Result<Self> {
         Search::from_process(explicit).locate()
     }
@@ -128,7 +208,7 @@ struct Search {
     explicit: Option<PathBuf>,
     env_path: Option<PathBuf>,
     #[cfg(not(target_os = "android"))]
-    cache_dir: PathBuf,
+    cache_dir: Option<PathBuf>,
     #[cfg(not(target_os = "android"))]
     exe_dir: Option<PathBuf>,
 }
@@ -144,7 +224,7 @@ impl Search {
             explicit: explicit.map(Path::to_path_buf),
             env_path: non_empty(ORT_DYLIB_PATH_ENV),
             #[cfg(not(target_os = "android"))]
-            cache_dir: non_empty(CACHE_DIR_ENV).unwrap_or_else(default_cache_dir),
+            cache_dir: non_empty(CACHE_DIR_ENV),
             #[cfg(not(target_os = "android"))]
             exe_dir: env::current_exe()
                 .ok()
@@ -163,7 +243,7 @@ impl Search {
                 return if path.is_file() {
                     Ok(OrtLibrary { path, source })
                 } else {
-                    Err(Error::OnnxRuntimeFileMissing { path, origin: source })
+                    Err(RuntimeError::FileMissing { path, origin: source })
                 };
             }
         }
@@ -180,11 +260,15 @@ impl Search {
 
     #[cfg(not(target_os = "android"))]
     fn locate_default(&self) -> Result<OrtLibrary> {
-        let dirs = std::iter::once((absolute(&self.cache_dir), LibrarySource::SetupCache)).chain(
-            self.exe_dir
-                .iter()
-                .map(|dir| (dir.clone(), LibrarySource::ExecutableDir)),
-        );
+        let dirs = self
+            .cache_dir
+            .iter()
+            .map(|dir| (absolute(dir), LibrarySource::CacheDir))
+            .chain(
+                self.exe_dir
+                    .iter()
+                    .map(|dir| (dir.clone(), LibrarySource::ExecutableDir)),
+            );
         let mut searched = Vec::new();
         for (dir, source) in dirs {
             for name in LIBRARY_FILE_NAMES {
@@ -195,7 +279,7 @@ impl Search {
                 searched.push(path);
             }
         }
-        Err(Error::OnnxRuntimeNotFound { searched })
+        Err(RuntimeError::NotFound { searched })
     }
 }
 
@@ -238,17 +322,17 @@ impl OnnxRuntime {
     /// # Errors
     ///
     /// - lookup errors from [`OrtLibrary::locate`];
-    /// - [`Error::OnnxRuntimeLoad`] if the file is not a loadable ONNX Runtime library;
-    /// - [`Error::OnnxRuntimeVersion`] if it is older than 1.[`REQUIRED_MINOR_VERSION`];
-    /// - [`Error::OnnxRuntimeAlreadyInitialized`] if another library is already in use;
-    /// - [`Error::Environment`] if ONNX Runtime cannot create its environment.
+    /// - [`RuntimeError::Load`] if the file is not a loadable ONNX Runtime library;
+    /// - [`RuntimeError::Version`] if it is older than 1.[`REQUIRED_MINOR_VERSION`];
+    /// - [`RuntimeError::AlreadyInitialized`] if another library is already in use;
+    /// - [`RuntimeError::Environment`] if ONNX Runtime cannot create its environment.
     pub fn init(explicit: Option<&Path>) -> Result<Self> {
         let mut slot = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(runtime) = slot.as_ref() {
             if let Some(requested) = explicit {
                 let requested = absolute(requested);
                 if !same_file(&requested, runtime.library().path()) {
-                    return Err(Error::OnnxRuntimeAlreadyInitialized {
+                    return Err(RuntimeError::AlreadyInitialized {
                         loaded: runtime.library().path().to_path_buf(),
                         requested,
                     });
@@ -274,7 +358,7 @@ impl OnnxRuntime {
             .with_name("florence2")
             .with_telemetry(false)
             .build()
-            .map_err(|source| Error::Environment { source })?;
+            .map_err(|source| RuntimeError::Environment { source })?;
         let build_info = ort::info().to_owned();
         let version = version_from_build_info(&build_info).or_else(|| version_from_file_name(library.path()));
         Ok(Self {
@@ -319,22 +403,22 @@ impl OnnxRuntime {
     }
 }
 
-fn load_error(error: ort::LoadDynamicError, path: &Path) -> Error {
+fn load_error(error: ort::LoadDynamicError, path: &Path) -> RuntimeError {
     use ort::LoadDynamicError as E;
     match error {
-        E::Dlopen { error, path } => Error::OnnxRuntimeLoad {
+        E::Dlopen { error, path } => RuntimeError::Load {
             path,
             detail: with_sources(&error),
         },
-        E::MissingApi { path } => Error::OnnxRuntimeLoad {
+        E::MissingApi { path } => RuntimeError::Load {
             path,
             detail: "the library does not export OrtGetApiBase (not an ONNX Runtime library?)".to_owned(),
         },
-        E::InvalidVersionString => Error::OnnxRuntimeLoad {
+        E::InvalidVersionString => RuntimeError::Load {
             path: path.to_path_buf(),
             detail: "the library returned a malformed version string".to_owned(),
         },
-        E::BadVersion { version_str, path } => Error::OnnxRuntimeVersion {
+        E::BadVersion { version_str, path } => RuntimeError::Version {
             path,
             found: version_str,
             required_minor: REQUIRED_MINOR_VERSION,
@@ -412,7 +496,7 @@ mod tests {
         let search = Search {
             explicit: Some(explicit.clone()),
             env_path: Some(from_env.clone()),
-            cache_dir: dir.path().to_path_buf(),
+            cache_dir: Some(dir.path().to_path_buf()),
             exe_dir: None,
         };
         let found = search.locate().unwrap();
@@ -436,11 +520,11 @@ mod tests {
         let missing = dir.path().join("nope/libonnxruntime.so.1.31.1");
         let search = Search {
             explicit: Some(missing.clone()),
-            cache_dir: dir.path().to_path_buf(),
+            cache_dir: Some(dir.path().to_path_buf()),
             ..Search::default()
         };
         match search.locate() {
-            Err(Error::OnnxRuntimeFileMissing { path, origin }) => {
+            Err(RuntimeError::FileMissing { path, origin }) => {
                 assert_eq!(path, missing);
                 assert_eq!(origin, LibrarySource::Explicit);
             }
@@ -457,7 +541,7 @@ mod tests {
         };
         assert!(matches!(
             search.locate(),
-            Err(Error::OnnxRuntimeFileMissing {
+            Err(RuntimeError::FileMissing {
                 origin: LibrarySource::EnvVar,
                 ..
             })
@@ -471,7 +555,7 @@ mod tests {
         let in_exe_dir = exe.path().join(LIBRARY_FILE_NAMES[0]);
         touch(&in_exe_dir);
         let search = Search {
-            cache_dir: cache.path().to_path_buf(),
+            cache_dir: Some(cache.path().to_path_buf()),
             exe_dir: Some(exe.path().to_path_buf()),
             ..Search::default()
         };
@@ -486,7 +570,7 @@ mod tests {
         let found = search.locate().unwrap();
         assert_eq!(
             (found.path(), found.source()),
-            (in_cache.as_path(), LibrarySource::SetupCache)
+            (in_cache.as_path(), LibrarySource::CacheDir)
         );
     }
 
@@ -495,12 +579,12 @@ mod tests {
         let cache = tempfile::tempdir().unwrap();
         let exe = tempfile::tempdir().unwrap();
         let search = Search {
-            cache_dir: cache.path().to_path_buf(),
+            cache_dir: Some(cache.path().to_path_buf()),
             exe_dir: Some(exe.path().to_path_buf()),
             ..Search::default()
         };
         let error = search.locate().unwrap_err();
-        let Error::OnnxRuntimeNotFound { searched } = &error else {
+        let RuntimeError::NotFound { searched } = &error else {
             panic!("expected OnnxRuntimeNotFound, got {error:?}");
         };
         let expected: Vec<PathBuf> = [cache.path(), exe.path()]
@@ -517,16 +601,26 @@ mod tests {
     }
 
     #[test]
-    fn default_cache_dir_is_under_the_workspace() {
-        let dir = default_cache_dir();
-        assert!(dir.ends_with(".cache/onnxruntime"), "{}", dir.display());
+    fn no_build_machine_path_is_searched_by_default() {
+        // With no request and no FLORENCE2_ORT_CACHE, only the executable's directory is tried.
+        let exe = tempfile::tempdir().unwrap();
+        let error = Search {
+            exe_dir: Some(exe.path().to_path_buf()),
+            ..Search::default()
+        }
+        .locate()
+        .unwrap_err();
+        let RuntimeError::NotFound { searched } = &error else {
+            panic!("{error:?}");
+        };
         assert!(
-            dir.parent()
-                .unwrap()
-                .parent()
-                .unwrap()
-                .join("Cargo.toml")
-                .is_file()
+            searched.iter().all(|path| path.starts_with(exe.path())),
+            "{searched:?}"
+        );
+        assert!(
+            !searched
+                .iter()
+                .any(|path| path.to_string_lossy().contains(".cache"))
         );
     }
 

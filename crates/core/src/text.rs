@@ -10,15 +10,15 @@ use ort::session::{RunOptions, Session};
 use ort::value::Tensor;
 
 use crate::cancel::CancelFlag;
-use crate::config::{GenerationConfig, ModelConfig};
+use crate::config::ModelConfig;
 use crate::decoder::{DecoderLayout, EncoderState, OrtStepModel};
-use crate::embedding::{EmbeddingSource, TokenEmbeddings};
+use crate::embedding::TokenEmbeddings;
 use crate::error::{Error, Result};
 use crate::generate::{self, Generated, SearchOptions, TokenObserver};
-use crate::model_files::Component;
-use crate::pipeline::{GenerateOptions, TaskRun, Timings, cancelled_or, ms};
-use crate::request::{TaskPlan, TaskPlanner, TaskRequest};
-use crate::task::{Task, post_process};
+use crate::graph::ModelGraph;
+use crate::request::{TaskPlan, TaskPlanner};
+use crate::run::{TaskRun, Timings, cancelled_or, ms};
+use crate::task::post_process;
 use crate::tokenizer::PromptTokenizer;
 use crate::vision::EncodedImage;
 
@@ -27,7 +27,6 @@ pub struct TextGenerator {
     config: ModelConfig,
     planner: Arc<TaskPlanner>,
     embed: TokenEmbeddings,
-    embed_source: EmbeddingSource,
     encoder: Session,
     decoder: Session,
     layout: DecoderLayout,
@@ -46,7 +45,7 @@ impl TextGenerator {
     pub(crate) fn new(
         config: ModelConfig,
         planner: Arc<TaskPlanner>,
-        (embed, embed_source): (TokenEmbeddings, EmbeddingSource),
+        embed: TokenEmbeddings,
         encoder: Session,
         decoder: Session,
     ) -> Self {
@@ -61,41 +60,15 @@ impl TextGenerator {
             config,
             planner,
             embed,
-            embed_source,
             encoder,
             decoder,
             layout,
         }
     }
 
-    /// The model's architecture numbers.
-    pub fn config(&self) -> &ModelConfig {
-        &self.config
-    }
-
-    /// Where the token embeddings come from (the file, or a session and why).
-    pub fn embedding_source(&self) -> &EmbeddingSource {
-        &self.embed_source
-    }
-
-    /// The model's decoding defaults.
-    pub fn generation_config(&self) -> &GenerationConfig {
-        self.planner.generation_config()
-    }
-
-    /// The tokenizer (shared: cheap to clone, e.g. for decoding in a streaming callback).
-    pub fn tokenizer(&self) -> &Arc<PromptTokenizer> {
+    /// The tokenizer.
+    fn tokenizer(&self) -> &Arc<PromptTokenizer> {
         self.planner.tokenizer()
-    }
-
-    /// The planner that checks requests against this model (shared: plan without this half's lock).
-    pub fn planner(&self) -> &Arc<TaskPlanner> {
-        &self.planner
-    }
-
-    /// Tokenises a prompt string (`<s>` … `</s>`).
-    pub fn encode_prompt(&self, prompt: &str) -> Result<Vec<i64>> {
-        self.tokenizer().encode(prompt)
     }
 
     /// Text encoder over `[image tokens ; prompt embeddings]`: returns `(hidden, sequence length)`.
@@ -124,7 +97,8 @@ impl TextGenerator {
         let mut embeds = vec![0.0f32; seq * d];
         let image_values = image.features().len();
         if image_values != image.tokens() * d {
-            return Err(Error::InvalidInput {
+            return Err(Error::ModelOutput {
+                graph: ModelGraph::VisionEncoder,
                 detail: format!(
                     "the encoded image holds {image_values} values, {} tokens of width {d} need {}",
                     image.tokens(),
@@ -136,7 +110,7 @@ impl TextGenerator {
         self.embed
             .embed_into(input_ids, &mut embeds[image_values..], run_options)?;
         let enc_err = |source| Error::Inference {
-            stage: Component::TextEncoder,
+            graph: ModelGraph::TextEncoder,
             source,
         };
         let embeds = Tensor::from_array(([1usize, seq, d], embeds)).map_err(enc_err)?;
@@ -150,22 +124,17 @@ impl TextGenerator {
             .map_err(enc_err)?;
         let (_, hidden) = out
             .get("last_hidden_state")
-            .ok_or_else(|| Error::InvalidInput {
-                detail: "encoder returned no last_hidden_state".into(),
+            .ok_or_else(|| Error::ModelOutput {
+                graph: ModelGraph::TextEncoder,
+                detail: "no last_hidden_state output".into(),
             })?
             .try_extract_tensor::<f32>()
             .map_err(enc_err)?;
         Ok((hidden.to_vec(), seq))
     }
 
-    /// Resolves per-call options against generation_config and validates them (see
-    /// [`TaskPlanner::search_options`]).
-    pub fn search_options(&self, options: &GenerateOptions) -> Result<SearchOptions> {
-        self.planner.search_options(options)
-    }
-
     /// Encodes the prompt with the image and decodes: greedy when `num_beams` is 1, else beam search.
-    /// Returns the generated ids (starting with the decoder start token) and stage timings.
+    /// Returns the generated ids (starting with the decoder start token) and graph timings.
     pub fn generate(
         &mut self,
         image: &EncodedImage,
@@ -178,7 +147,7 @@ impl TextGenerator {
             return Err(Error::Cancelled);
         }
         let run_options = cancel.track(RunOptions::new().map_err(|source| Error::Inference {
-            stage: Component::TextEncoder,
+            graph: ModelGraph::TextEncoder,
             source,
         })?);
         let t0 = Instant::now();
@@ -207,12 +176,7 @@ impl TextGenerator {
         }
         .map_err(|e| cancelled_or(e, cancel))?;
         let t2 = Instant::now();
-        let timings = Timings {
-            encoder: ms(t1 - t0),
-            decoder: ms(t2 - t1),
-            total: ms(t2 - t0),
-            ..Timings::default()
-        };
+        let timings = Timings::of_stages(0.0, 0.0, ms(t1 - t0), ms(t2 - t1));
         Ok((generated, timings))
     }
 
@@ -238,21 +202,5 @@ impl TextGenerator {
             output,
             timings,
         })
-    }
-
-    /// Plans and runs `task` (with its text input, if it takes one) on an encoded image: see
-    /// [`TaskPlanner::plan`] and [`TextGenerator::run_plan`].
-    pub fn run(
-        &mut self,
-        image: &EncodedImage,
-        task: Task,
-        text: Option<&str>,
-        options: &GenerateOptions,
-        cancel: &CancelFlag,
-        observer: &mut dyn TokenObserver,
-    ) -> Result<TaskRun> {
-        let request = TaskRequest::with_text(task, text).with_options(options.clone());
-        let plan = self.planner.plan(&request, Some((image.width, image.height)))?;
-        self.run_plan(image, &plan, cancel, observer)
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use tokenizers::Tokenizer;
 
 use crate::error::{Error, Result};
+use crate::graph::ModelGraph;
 
 /// Encodes prompts and decodes generated ids exactly as the Python reference does.
 #[derive(Debug, Clone)]
@@ -42,20 +43,30 @@ impl PromptTokenizer {
     }
 
     /// `<s>` + the prompt's tokens + `</s>`, as `add_special_tokens=True` gives.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] if the tokenizer refuses the prompt.
     pub fn encode(&self, prompt: &str) -> Result<Vec<i64>> {
-        let encoding = self.inner.encode(prompt, true).map_err(|e| Error::Tokenizer {
-            path: self.path.clone(),
-            detail: format!("cannot encode: {e}"),
+        let encoding = self.inner.encode(prompt, true).map_err(|e| Error::InvalidInput {
+            detail: format!("the tokenizer cannot encode the prompt {prompt:?}: {e}"),
         })?;
         Ok(encoding.get_ids().iter().map(|&id| i64::from(id)).collect())
     }
 
     /// Decodes ids with special tokens kept (`"</s><s>a cat</s>"`), the input of post-processing.
+    ///
+    /// # Errors
+    /// [`Error::ModelOutput`] (of the decoder, which produced the ids) if they cannot be decoded.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner.decode(ids, false).map_err(|e| Error::Tokenizer {
-            path: self.path.clone(),
-            detail: format!("cannot decode: {e}"),
+        self.inner.decode(ids, false).map_err(|e| Error::ModelOutput {
+            graph: ModelGraph::Decoder,
+            detail: format!("the tokenizer cannot decode the generated ids: {e}"),
         })
+    }
+
+    /// The `tokenizer.json` it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The id of a token, if the vocabulary has it.

@@ -11,8 +11,8 @@ use ort::value::Tensor;
 
 use crate::cancel::CancelFlag;
 use crate::error::{Error, Result};
-use crate::model_files::Component;
-use crate::pipeline::{cancelled_or, ms};
+use crate::graph::ModelGraph;
+use crate::run::{cancelled_or, ms};
 
 /// An image after the vision encoder: reusable for any number of tasks.
 #[derive(Debug, Clone)]
@@ -24,6 +24,10 @@ pub struct EncodedImage {
     pub width: u32,
     /// The original image's height in pixels.
     pub height: u32,
+    /// Milliseconds spent decoding, resizing and normalising the image (0 for `pixel_values`).
+    pub preprocess_ms: f64,
+    /// Milliseconds spent in the vision encoder.
+    pub vision_ms: f64,
 }
 
 impl EncodedImage {
@@ -89,35 +93,37 @@ impl VisionEncoder {
     }
 
     /// Preprocesses an image (resize and normalise exactly as the PyTorch reference does) and runs
-    /// the vision encoder. Returns the encoded image and the preprocessing time in milliseconds.
-    /// Takes an `ImageView` or any [`ImageSource`] (a YUV camera frame goes to the preprocessor
-    /// as is, with no RGB copy); result coordinates refer to the rotated image.
+    /// the vision encoder. Takes an `ImageView` or any [`ImageSource`] (a YUV camera frame goes to
+    /// the preprocessor as is, with no RGB copy); result coordinates refer to the rotated image.
     pub fn encode_image<'a>(
         &mut self,
         image: impl Into<ImageSource<'a>>,
         cancel: &CancelFlag,
-    ) -> Result<(EncodedImage, f64)> {
+    ) -> Result<EncodedImage> {
         let image = image.into();
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
         let t0 = Instant::now();
         self.preprocessor.process_source(&image, &mut self.pixels)?;
         let preprocess_ms = ms(t0.elapsed());
         let [_, h, w] = self.preprocessor.output_shape();
-        let (width, height) = image.size();
         let pixels = std::mem::take(&mut self.pixels);
-        let encoded = self.encode_pixels(&pixels, h, w, width, height, cancel);
+        let encoded = self.encode_pixels(&pixels, (w, h), image.size(), cancel);
         self.pixels = pixels;
-        Ok((encoded?, preprocess_ms))
+        let mut encoded = encoded?;
+        encoded.preprocess_ms = preprocess_ms;
+        Ok(encoded)
     }
 
-    /// Runs the vision encoder on normalised `pixel_values` (`[3, h, w]` channels-first, as the
-    /// preprocessor writes them) of an image whose original size is `width` × `height`.
+    /// Runs the vision encoder on normalised `pixel_values` (`[3, height, width]` channels-first,
+    /// as the preprocessor writes them) of an image whose original size is `image_size`. Both
+    /// sizes are `(width, height)`.
     pub fn encode_pixels(
         &mut self,
         pixel_values: &[f32],
-        h: usize,
-        w: usize,
-        width: u32,
-        height: u32,
+        (w, h): (usize, usize),
+        (width, height): (u32, u32),
         cancel: &CancelFlag,
     ) -> Result<EncodedImage> {
         if pixel_values.len() != 3 * h * w || h == 0 || w == 0 {
@@ -130,7 +136,7 @@ impl VisionEncoder {
             });
         }
         let wrap = |source| Error::Inference {
-            stage: Component::VisionEncoder,
+            graph: ModelGraph::VisionEncoder,
             source,
         };
         if cancel.is_cancelled() {
@@ -148,19 +154,24 @@ impl VisionEncoder {
         }
         let run_options = cancel.track(run_options);
         self.runs += 1;
+        let t0 = Instant::now();
         let outputs = self
             .session
             .run_with_options(ort::inputs!["pixel_values" => input], &run_options)
             .map_err(|e| cancelled_or(wrap(e), cancel))?;
-        let features = outputs.get("image_features").ok_or_else(|| Error::InvalidInput {
-            detail: "vision encoder returned no image_features".into(),
-        })?;
+        let bad_output = |detail: String| Error::ModelOutput {
+            graph: ModelGraph::VisionEncoder,
+            detail,
+        };
+        let features = outputs
+            .get("image_features")
+            .ok_or_else(|| bad_output("no image_features output".into()))?;
         let (shape, data) = features.try_extract_tensor::<f32>().map_err(wrap)?;
         let d = self.d_model;
         if shape.len() != 3 || usize::try_from(shape[2]).ok() != Some(d) {
-            return Err(Error::InvalidInput {
-                detail: format!("image_features has shape {shape:?}, expected [1, N, {d}]"),
-            });
+            return Err(bad_output(format!(
+                "image_features has shape {shape:?}, expected [1, N, {d}]"
+            )));
         }
         let tokens = usize::try_from(shape[1]).unwrap_or(0);
         Ok(EncodedImage {
@@ -168,6 +179,8 @@ impl VisionEncoder {
             tokens,
             width,
             height,
+            preprocess_ms: 0.0,
+            vision_ms: ms(t0.elapsed()),
         })
     }
 }

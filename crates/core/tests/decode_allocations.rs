@@ -44,15 +44,15 @@ const BUDGET_PER_LAYER: usize = 12;
 #[test]
 fn heap_allocations_per_decode_step() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-random");
-    let mut model = Florence2::load(&dir, &LoadOptions::default()).unwrap();
+    let model = Florence2::load(&dir, &LoadOptions::default()).unwrap();
     let layers = model.config().decoder_layers;
     let pixels: Vec<f32> = (0..3 * 160 * 160)
         .map(|i| ((i * 7919) % 251) as f32 / 64.0 - 2.0)
         .collect();
     let image = model
-        .encode_pixels(&pixels, 160, 160, 640, 480, &CancelFlag::new())
+        .encode_pixels(&pixels, (160, 160), (640, 480), &CancelFlag::new())
         .unwrap();
-    let ids = model.encode_prompt("What does the image describe?").unwrap();
+    let ids = model.tokenizer().encode("What does the image describe?").unwrap();
     let mut counts = [0usize; 200];
     let mut n = 0usize;
     let mut observer = |_: &[u32]| {
@@ -65,7 +65,6 @@ fn heap_allocations_per_decode_step() {
     let options = GenerateOptions {
         max_new_tokens: Some(64),
         num_beams: Some(1),
-        ..Default::default()
     };
     let search = model.search_options(&options).unwrap();
     let (generated, _) = model

@@ -7,7 +7,7 @@
 mod common;
 
 use florence2_core::{
-    Component, Error, ExecutionProvider, Florence2, LoadOptions, NnapiOptions, ProviderFallback,
+    Error, ExecutionProvider, Florence2, LoadOptions, ModelGraph, NnapiOptions, ProviderFallback,
     ProviderOptions, XnnpackOptions,
 };
 
@@ -32,8 +32,8 @@ fn cpu_is_requested_and_active_for_every_graph() {
     )
     .unwrap();
     let report = model.execution_providers();
-    let graphs: Vec<Component> = report.iter().map(|p| p.component).collect();
-    assert_eq!(graphs, Component::ALL.to_vec());
+    let graphs: Vec<ModelGraph> = report.iter().map(|p| p.graph).collect();
+    assert_eq!(graphs, ModelGraph::ALL.to_vec());
     for p in report {
         assert_eq!(p.requested, ExecutionProvider::Cpu, "{p:?}");
         assert_eq!(p.active, ExecutionProvider::Cpu, "{p:?}");
@@ -53,12 +53,12 @@ fn assert_unavailable(provider: ExecutionProvider, reason_mentions: &[&str]) {
     match &err {
         Error::ExecutionProviderUnavailable {
             provider: p,
-            component,
+            graph,
             path,
             detail,
         } => {
             assert_eq!(*p, provider);
-            assert_eq!(*component, Component::Decoder);
+            assert_eq!(*graph, ModelGraph::Decoder);
             assert!(
                 path.ends_with("onnx/decoder_model_merged.onnx"),
                 "{}",
@@ -93,14 +93,14 @@ fn nnapi_is_unavailable_off_android() {
 
 #[test]
 fn fallback_policy_loads_on_cpu_and_reports_why() {
-    let mut cpu = Florence2::load(
+    let cpu = Florence2::load(
         &common::fixture_model(),
         &options(ExecutionProvider::Cpu, ProviderFallback::Fail),
     )
     .unwrap();
-    let expected = common::caption_ids(&mut cpu, 1);
+    let expected = common::caption_ids(&cpu, 1);
     for provider in [ExecutionProvider::Xnnpack, ExecutionProvider::Nnapi] {
-        let mut model = Florence2::load(
+        let model = Florence2::load(
             &common::fixture_model(),
             &options(provider, ProviderFallback::Cpu),
         )
@@ -111,18 +111,18 @@ fn fallback_policy_loads_on_cpu_and_reports_why() {
             assert_eq!(p.active, ExecutionProvider::Cpu, "{p:?}");
             let reason = p.fallback_reason.as_deref().expect("a fallback has a reason");
             // Token embeddings are no session at all: read from the file (see `embedding`).
-            let why = if p.component == Component::EmbedTokens {
+            let why = if p.graph == ModelGraph::EmbedTokens {
                 "model file"
             } else {
                 "unavailable"
             };
             assert!(
-                reason.contains(why) && reason.contains(&p.component.to_string()),
+                reason.contains(why) && reason.contains(&p.graph.to_string()),
                 "{reason}"
             );
         }
         // The fallback sessions are ordinary CPU sessions: same tokens as a CPU load.
-        assert_eq!(common::caption_ids(&mut model, 1), expected, "{provider}");
+        assert_eq!(common::caption_ids(&model, 1), expected, "{provider}");
     }
 }
 
@@ -142,7 +142,7 @@ fn fallback_does_not_hide_a_broken_graph() {
         matches!(
             err,
             Error::SessionLoad {
-                component: Component::VisionEncoder,
+                graph: ModelGraph::VisionEncoder,
                 ..
             }
         ),
@@ -167,7 +167,7 @@ fn fallback_does_not_hide_a_broken_graph() {
 }
 
 #[test]
-fn contradictory_nnapi_flags_are_invalid_input_under_either_policy() {
+fn contradictory_nnapi_flags_are_an_invalid_option_under_either_policy() {
     for fallback in [ProviderFallback::Cpu, ProviderFallback::Fail] {
         let mut options = options(ExecutionProvider::Nnapi, fallback);
         options.session.provider.nnapi = NnapiOptions {
@@ -176,6 +176,9 @@ fn contradictory_nnapi_flags_are_invalid_input_under_either_policy() {
             ..NnapiOptions::default()
         };
         let err = Florence2::load(&common::fixture_model(), &options).unwrap_err();
-        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+        assert!(
+            matches!(err, Error::InvalidOption { option: "nnapi", .. }),
+            "{err:?}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use florence2_core::{Component, Error, Florence2, LoadOptions, Precision};
+use florence2_core::{Error, Florence2, LoadOptions, ModelGraph, Precision};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-random")
@@ -51,7 +51,7 @@ fn missing_graph_lists_the_folder() {
         matches!(
             err,
             Error::ModelFileMissing {
-                component: Component::Decoder,
+                graph: ModelGraph::Decoder,
                 ..
             }
         ),
@@ -90,7 +90,7 @@ fn truncated_graph() {
         matches!(
             err,
             Error::SessionLoad {
-                component: Component::TextEncoder,
+                graph: ModelGraph::TextEncoder,
                 ..
             }
         ),
@@ -105,7 +105,7 @@ fn not_onnx() {
     assert!(matches!(
         load(dir.path()),
         Error::SessionLoad {
-            component: Component::VisionEncoder,
+            graph: ModelGraph::VisionEncoder,
             ..
         }
     ));
@@ -118,7 +118,7 @@ fn swapped_components() {
     let err = load(dir.path());
     match &err {
         Error::Contract {
-            component: Component::TextEncoder,
+            graph: ModelGraph::TextEncoder,
             detail,
             ..
         } => {
@@ -160,8 +160,14 @@ fn tokenizer_missing_or_corrupt() {
 
 #[test]
 fn unknown_precision_name() {
+    let err = "q3".parse::<Precision>().unwrap_err();
+    assert_eq!(err.name, "q3");
+    // As a core error, an option.
     assert!(matches!(
-        "q3".parse::<Precision>(),
-        Err(Error::InvalidInput { .. })
+        Error::from(err),
+        Error::InvalidOption {
+            option: "precision",
+            ..
+        }
     ));
 }

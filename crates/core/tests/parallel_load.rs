@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use florence2_core::{Component, Error, Florence2, LoadOptions};
+use florence2_core::{Error, Florence2, LoadOptions, ModelGraph};
 
 fn load(folder: &Path, parallel_load: bool) -> Result<Florence2, Error> {
     Florence2::load(
@@ -21,18 +21,14 @@ fn load(folder: &Path, parallel_load: bool) -> Result<Florence2, Error> {
 
 #[test]
 fn parallel_and_sequential_loads_give_the_same_model() {
-    let mut sequential = load(&common::fixture_model(), false).unwrap();
-    let mut parallel = load(&common::fixture_model(), true).unwrap();
+    let sequential = load(&common::fixture_model(), false).unwrap();
+    let parallel = load(&common::fixture_model(), true).unwrap();
     assert_eq!(sequential.execution_providers(), parallel.execution_providers());
-    let order: Vec<Component> = parallel
-        .execution_providers()
-        .iter()
-        .map(|p| p.component)
-        .collect();
-    assert_eq!(order, Component::ALL.to_vec());
+    let order: Vec<ModelGraph> = parallel.execution_providers().iter().map(|p| p.graph).collect();
+    assert_eq!(order, ModelGraph::ALL.to_vec());
     assert_eq!(
-        common::caption_ids(&mut sequential, 2),
-        common::caption_ids(&mut parallel, 2)
+        common::caption_ids(&sequential, 2),
+        common::caption_ids(&parallel, 2)
     );
 }
 
@@ -45,7 +41,7 @@ fn break_graph(dir: &Path, file: &str) {
 #[test]
 fn errors_come_in_the_sequential_order() {
     let failing = |dir: &Path, parallel: bool| match load(dir, parallel) {
-        Err(Error::SessionLoad { component, .. }) => component,
+        Err(Error::SessionLoad { graph, .. }) => graph,
         other => panic!("expected a SessionLoad error, got {other:?}"),
     };
     // Vision alone broken: named, whichever thread loaded it.
@@ -54,7 +50,7 @@ fn errors_come_in_the_sequential_order() {
     for parallel in [false, true] {
         assert_eq!(
             failing(dir.path(), parallel),
-            Component::VisionEncoder,
+            ModelGraph::VisionEncoder,
             "parallel {parallel}"
         );
     }
@@ -63,7 +59,7 @@ fn errors_come_in_the_sequential_order() {
     for parallel in [false, true] {
         assert_eq!(
             failing(dir.path(), parallel),
-            Component::Decoder,
+            ModelGraph::Decoder,
             "parallel {parallel}"
         );
     }
@@ -73,7 +69,7 @@ fn errors_come_in_the_sequential_order() {
     for parallel in [false, true] {
         assert_eq!(
             failing(dir.path(), parallel),
-            Component::TextEncoder,
+            ModelGraph::TextEncoder,
             "parallel {parallel}"
         );
     }

@@ -36,7 +36,7 @@ fn generation_reaches_the_last_position_exactly_as_transformers_does() {
     let fix = fixtures();
     let reference = read_json(&fix.join("reference/tiny-positions.json"));
     let pre = read_json(&fix.join("tiny-positions/preprocessor_config.json"));
-    let mut model = load();
+    let model = load();
     assert_eq!(model.config().max_position_embeddings, POSITIONS);
     assert_eq!(model.generation_config().max_length, None);
     assert_eq!(model.generation_config().max_new_tokens, None);
@@ -53,7 +53,7 @@ fn generation_reaches_the_last_position_exactly_as_transformers_does() {
             image["height"].as_u64().unwrap() as u32,
         );
         let encoded = model
-            .encode_pixels(&pv, h, w, size.0, size.1, &CancelFlag::new())
+            .encode_pixels(&pv, (w, h), size, &CancelFlag::new())
             .unwrap();
         for case in reference["cases"]
             .as_array()

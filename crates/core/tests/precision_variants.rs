@@ -1,6 +1,6 @@
 //! Every precision variant that `models/quantize.py` writes (ONNX Runtime's own quantisation and
 //! float16 tools, and static INT8 calibrated through the `florence2` CLI's preprocessing) loads
-//! through the contract check and runs, alone and mixed per component.
+//! through the contract check and runs, alone and mixed per graph.
 //! Needs the model-tool venv (`scripts/setup.sh`) and the `florence2` binary (built by
 //! `cargo test --workspace` before tests run, or `cargo build -p florence2-cli`).
 
@@ -12,7 +12,9 @@ use std::process::Command;
 mod common;
 
 use florence2_core::generate::NoObserver;
-use florence2_core::{CancelFlag, Florence2, GenerateOptions, LoadOptions, Precision, PrecisionPlan, Task};
+use florence2_core::{
+    CancelFlag, Florence2, GenerateOptions, LoadOptions, Precision, PrecisionPlan, Task, TaskRequest,
+};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -45,7 +47,6 @@ fn every_written_precision_loads_and_runs() {
     let options = GenerateOptions {
         max_new_tokens: Some(16),
         num_beams: Some(1),
-        ..Default::default()
     };
     let mut fp32_ids = None;
     let mut plans: Vec<(String, PrecisionPlan)> = [
@@ -79,7 +80,7 @@ fn every_written_precision_loads_and_runs() {
         },
     ));
     for (name, plan) in plans {
-        let mut model = Florence2::load(
+        let model = Florence2::load(
             dir.path(),
             &LoadOptions {
                 precision: plan,
@@ -87,16 +88,10 @@ fn every_written_precision_loads_and_runs() {
             },
         )
         .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let (encoded, _) = model.encode_image(image.view(), &CancelFlag::new()).unwrap();
+        let encoded = model.encode_image(image.view(), &CancelFlag::new()).unwrap();
+        let request = TaskRequest::new(Task::Caption).with_options(options.clone());
         let run = model
-            .run(
-                &encoded,
-                Task::Caption,
-                None,
-                &options,
-                &CancelFlag::new(),
-                &mut NoObserver,
-            )
+            .run_encoded(&encoded, &request, &CancelFlag::new(), &mut NoObserver)
             .unwrap();
         assert_eq!(run.generated.ids.len(), 17, "{name}");
         assert_eq!(&run.generated.ids[..2], &[2, 0], "{name}: forced BOS");

@@ -19,7 +19,7 @@ fn every_reference_sequence_is_reproduced() {
     let model_dir = fix.join("tiny-random");
     let reference = read_json(&fix.join("reference/tiny-random.json"));
     let pre = read_json(&model_dir.join("preprocessor_config.json"));
-    let mut model = Florence2::load(&model_dir, &LoadOptions::default()).expect("load fixture");
+    let model = Florence2::load(&model_dir, &LoadOptions::default()).expect("load fixture");
 
     let mut checked = (0, 0);
     let mut failures = Vec::new();
@@ -35,7 +35,7 @@ fn every_reference_sequence_is_reproduced() {
         );
         // Encode once, run every task on the same encoded image.
         let encoded = model
-            .encode_pixels(&pv, h, w, width, height, &CancelFlag::new())
+            .encode_pixels(&pv, (w, h), (width, height), &CancelFlag::new())
             .expect("vision encoder");
         for case in reference["cases"]
             .as_array()
@@ -51,7 +51,10 @@ fn every_reference_sequence_is_reproduced() {
                 .map(|v| v.as_i64().unwrap())
                 .collect();
             assert_eq!(
-                model.encode_prompt(case["prompt"].as_str().unwrap()).unwrap(),
+                model
+                    .tokenizer()
+                    .encode(case["prompt"].as_str().unwrap())
+                    .unwrap(),
                 ids,
                 "{file} {task} prompt ids"
             );
@@ -61,7 +64,6 @@ fn every_reference_sequence_is_reproduced() {
                 let options = GenerateOptions {
                     max_new_tokens,
                     num_beams: Some(beams),
-                    ..Default::default()
                 };
                 let search = model.search_options(&options).expect("options");
                 let (generated, _) = model

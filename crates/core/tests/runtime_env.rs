@@ -4,7 +4,7 @@
 //! test thread exists that could read the environment concurrently.
 
 use florence2_core::runtime::{CACHE_DIR_ENV, ORT_DYLIB_PATH_ENV};
-use florence2_core::{Error, LibrarySource, OnnxRuntime};
+use florence2_core::{LibrarySource, OnnxRuntime, RuntimeError};
 
 #[test]
 fn environment_variables_drive_the_lookup_and_never_panic() {
@@ -16,17 +16,17 @@ fn environment_variables_drive_the_lookup_and_never_panic() {
     unsafe { std::env::set_var(ORT_DYLIB_PATH_ENV, &missing) };
     let error = OnnxRuntime::init(None).unwrap_err();
     match &error {
-        Error::OnnxRuntimeFileMissing { path, origin } => {
+        RuntimeError::FileMissing { path, origin } => {
             assert_eq!(path, &missing);
             assert_eq!(*origin, LibrarySource::EnvVar);
         }
-        other => panic!("expected OnnxRuntimeFileMissing, got {other:?}"),
+        other => panic!("expected FileMissing, got {other:?}"),
     }
     let text = error.to_string();
     assert!(text.contains("ORT_DYLIB_PATH"), "{text}");
     assert!(text.contains(&missing.display().to_string()), "{text}");
 
-    // 2. No ORT_DYLIB_PATH and a cache directory without the library: OnnxRuntimeNotFound listing
+    // 2. No ORT_DYLIB_PATH and a cache directory without the library: NotFound listing
     //    the cache candidates, then the executable's directory.
     let empty_cache = dir.path().join("empty-cache");
     std::fs::create_dir(&empty_cache).unwrap();
@@ -36,8 +36,8 @@ fn environment_variables_drive_the_lookup_and_never_panic() {
         std::env::set_var(CACHE_DIR_ENV, &empty_cache);
     }
     let error = OnnxRuntime::init(None).unwrap_err();
-    let Error::OnnxRuntimeNotFound { searched } = &error else {
-        panic!("expected OnnxRuntimeNotFound, got {error:?}");
+    let RuntimeError::NotFound { searched } = &error else {
+        panic!("expected NotFound, got {error:?}");
     };
     let exe_dir = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
     assert!(searched.len() >= 2, "{searched:?}");
@@ -62,7 +62,7 @@ fn environment_variables_drive_the_lookup_and_never_panic() {
     unsafe { std::env::set_var(ORT_DYLIB_PATH_ENV, "") };
     assert!(matches!(
         OnnxRuntime::init(None),
-        Err(Error::OnnxRuntimeNotFound { .. })
+        Err(RuntimeError::NotFound { .. })
     ));
 
     // Nothing was initialised by the failed attempts.

@@ -2,7 +2,7 @@
 //! uninitialised so a later attempt can succeed. Its own test binary: it needs a process in which
 //! ONNX Runtime has not been loaded yet.
 
-use florence2_core::{Error, OnnxRuntime};
+use florence2_core::{OnnxRuntime, RuntimeError};
 
 #[test]
 fn junk_file_is_a_load_error_and_a_retry_with_the_real_library_works() {
@@ -12,7 +12,7 @@ fn junk_file_is_a_load_error_and_a_retry_with_the_real_library_works() {
 
     let error = OnnxRuntime::init(Some(&junk)).unwrap_err();
     match &error {
-        Error::OnnxRuntimeLoad { path, detail } => {
+        RuntimeError::Load { path, detail } => {
             assert_eq!(path, &junk);
             // The loader's own words (the dlerror text) are kept.
             if cfg!(unix) {
@@ -20,7 +20,7 @@ fn junk_file_is_a_load_error_and_a_retry_with_the_real_library_works() {
                 assert!(detail.len() > "dlopen failed: ".len(), "{detail}");
             }
         }
-        other => panic!("expected OnnxRuntimeLoad, got {other:?}"),
+        other => panic!("expected Load, got {other:?}"),
     }
     assert!(error.to_string().contains(&junk.display().to_string()), "{error}");
     assert!(OnnxRuntime::get().is_none());

@@ -26,7 +26,8 @@
 //! `avx2.rs`, `neon.rs`: bit-exact SIMD twins of the horizontal pass), `normalize.rs`
 //! (rescale/normalise table), `decode/` (PNG/JPEG via the `image` crate, header checks),
 //! `config.rs`, `preprocessor.rs` (the reusable façade), `rotate.rs` (rotation of images),
-//! `source.rs` ([`ImageSource`]: pixels or a camera frame, with a rotation), `yuv/` (camera frames: views, BT.601
+//! `source.rs` ([`ImageSource`]: pixels or a camera frame, with a rotation), `input.rs`
+//! ([`ImageInput`]: an owned image of any kind, checked against the pixel limit first), `yuv/` (camera frames: views, BT.601
 //! conversion, `scalar.rs`/`avx2.rs`/`sse41.rs`/`neon.rs` row kernels), `fast/` (the fused fast
 //! camera path: 16-bit tables, its scalar and SIMD kernels), `backend.rs` ([`Backend`], detected
 //! once).
@@ -73,6 +74,7 @@ mod convert;
 mod decode;
 mod error;
 mod fast;
+mod input;
 mod normalize;
 mod pixels;
 mod preprocessor;
@@ -85,6 +87,7 @@ pub use backend::Backend;
 pub use config::{MAX_TARGET_SIDE, PreprocessConfig};
 pub use decode::{DecodeLimits, decode, decode_with_limits, open, open_with_limits};
 pub use error::{PreprocessError, Result};
+pub use input::ImageInput;
 pub use pixels::{ImageView, PixelFormat, RgbImage};
 pub use preprocessor::{Preprocessor, ResizeMode};
 pub use source::ImageSource;

@@ -1,23 +1,51 @@
-//! Model delivery for Kotlin: manifests, the downloader (progress, resume, verify, status,
-//! delete) and opening a downloaded model. All logic is core's `download` module; this file
-//! converts types and runs the blocking work off the caller's thread.
+//! Model delivery for Kotlin (the default `download` feature): manifests, the downloader
+//! (progress, resume, verify, status, delete) and opening a downloaded model. All logic is
+//! `florence2-download`'s; this file converts types and runs the blocking work off the caller's
+//! thread.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use florence2_core::download as dl;
-use florence2_core::{self as core, CancelFlag};
+use florence2_download as dl;
 
-use crate::Florence2Error;
-use crate::florence2::Florence2;
-use crate::types::{Florence2Options, Precision, PrecisionPlan};
+use crate::error::{DownloadError, Florence2Error};
+use crate::florence2::{Florence2, blocking};
+use crate::graph::PrecisionPlan;
+use crate::options::Florence2Options;
 
 /// A model manifest: the files of a model folder (URL, size, SHA-256) and named presets that
 /// pick one ONNX file per graph (`mobile-int8`, `fp16`, `fp32` in the built-in ones).
 #[derive(Debug, uniffi::Object)]
 pub struct ModelManifest {
     inner: dl::Manifest,
+    /// The presets as Kotlin sees them, built (and checked) when the manifest is created.
+    presets: Vec<ModelPreset>,
+}
+
+impl ModelManifest {
+    /// Wraps a manifest, refusing one whose presets do not name one file per graph.
+    fn new(inner: dl::Manifest) -> Result<Arc<Self>, DownloadError> {
+        let presets = inner
+            .presets
+            .iter()
+            .map(|preset| {
+                let total_bytes = preset
+                    .files
+                    .iter()
+                    .map(|path| inner.file(path).and_then(|f| f.size))
+                    .sum();
+                Ok(ModelPreset {
+                    name: preset.name.clone(),
+                    description: preset.description.clone(),
+                    files: preset.files.clone(),
+                    total_bytes,
+                    precision: preset.precision_plan()?.into(),
+                })
+            })
+            .collect::<Result<_, dl::DownloadError>>()?;
+        Ok(Arc::new(Self { inner, presets }))
+    }
 }
 
 /// One preset of a manifest.
@@ -42,23 +70,20 @@ impl ModelManifest {
     /// (the `onnx-community/` prefix may be left out).
     ///
     /// # Errors
-    /// `InvalidInput` for an unknown id (the message lists the built-in ones).
+    /// `InvalidManifest` for an unknown id (the message lists the built-in ones).
     #[uniffi::constructor]
-    pub fn builtin(id: String) -> Result<Arc<Self>, Florence2Error> {
-        Ok(Arc::new(Self {
-            inner: dl::Manifest::builtin(&id)?,
-        }))
+    pub fn builtin(id: String) -> Result<Arc<Self>, DownloadError> {
+        Self::new(dl::Manifest::builtin(&id)?)
     }
 
     /// A manifest from JSON (e.g. written by `models/manifest.py` for your own model).
     ///
     /// # Errors
-    /// `InvalidInput` naming what is wrong with it.
+    /// `InvalidManifest` naming what is wrong with it (a preset that does not name one file per
+    /// graph included).
     #[uniffi::constructor]
-    pub fn from_json(json: String) -> Result<Arc<Self>, Florence2Error> {
-        Ok(Arc::new(Self {
-            inner: dl::Manifest::from_json(&json)?,
-        }))
+    pub fn from_json(json: String) -> Result<Arc<Self>, DownloadError> {
+        Self::new(dl::Manifest::from_json(&json)?)
     }
 
     /// The model's name, e.g. `onnx-community/Florence-2-base-ft`.
@@ -68,24 +93,7 @@ impl ModelManifest {
 
     /// The presets, in manifest order.
     pub fn presets(&self) -> Vec<ModelPreset> {
-        self.inner
-            .presets
-            .iter()
-            .map(|preset| {
-                let total_bytes = preset
-                    .files
-                    .iter()
-                    .map(|path| self.inner.file(path).and_then(|f| f.size))
-                    .sum();
-                ModelPreset {
-                    name: preset.name.clone(),
-                    description: preset.description.clone(),
-                    files: preset.files.clone(),
-                    total_bytes,
-                    precision: preset.precision_plan().map(sdk_plan).unwrap_or_default(),
-                }
-            })
-            .collect()
+        self.presets.clone()
     }
 
     /// The manifest as JSON.
@@ -223,32 +231,6 @@ pub struct ModelDownloader {
     inner: dl::Downloader,
 }
 
-/// Cancels the call's flag when the future is dropped (its Kotlin coroutine was cancelled).
-struct CancelGuard(CancelFlag);
-
-impl Drop for CancelGuard {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
-}
-
-/// Runs `job` on the blocking pool with a flag that dropping the future sets.
-async fn blocking<T, F>(job: F) -> Result<T, Florence2Error>
-where
-    T: Send + 'static,
-    F: FnOnce(&CancelFlag) -> Result<T, Florence2Error> + Send + 'static,
-{
-    let cancel = CancelFlag::new();
-    let guard = CancelGuard(cancel.clone());
-    let result = tokio::task::spawn_blocking(move || job(&cancel))
-        .await
-        .map_err(|e| Florence2Error::Internal {
-            reason: format!("the download thread failed: {e}"),
-        })?;
-    drop(guard);
-    result
-}
-
 #[uniffi::export(async_runtime = "tokio")]
 impl ModelDownloader {
     /// A downloader with `options`.
@@ -270,21 +252,20 @@ impl ModelDownloader {
     ///
     /// # Errors
     /// `NotFound`, `RangeNotSatisfiable`, `ChecksumMismatch`, `InsufficientSpace`, `DiskFull`,
-    /// `NetworkDropped`, `Offline`, `Download`, `Cancelled`; `InvalidInput` for an unknown preset.
+    /// `NetworkDropped`, `Offline`, `Failed`, `Cancelled`; `InvalidManifest` for an unknown preset.
     pub async fn download(
         &self,
         manifest: Arc<ModelManifest>,
         preset: String,
         model_dir: String,
         listener: Option<Arc<dyn DownloadListener>>,
-    ) -> Result<DownloadReport, Florence2Error> {
+    ) -> Result<DownloadReport, DownloadError> {
         let downloader = self.inner.clone();
         blocking(move |cancel| {
+            // Through the call's gate: nothing is delivered once its coroutine is cancelled.
             let mut on_progress = |progress: &dl::DownloadProgress| {
-                if let Some(listener) = &listener
-                    && !cancel.is_cancelled()
-                {
-                    listener.on_progress(sdk_progress(progress));
+                if let Some(listener) = &listener {
+                    cancel.deliver(|| listener.on_progress(sdk_progress(progress)));
                 }
             };
             let report = downloader.download(
@@ -296,7 +277,7 @@ impl ModelDownloader {
             )?;
             Ok(DownloadReport {
                 model_dir: report.dir.display().to_string(),
-                precision: sdk_plan(report.plan),
+                precision: report.plan.into(),
                 bytes_downloaded: report.bytes_downloaded,
                 bytes_reused: report.bytes_reused,
                 pinned: report.pinned,
@@ -308,13 +289,13 @@ impl ModelDownloader {
     /// What is on disk for `preset` in `model_dir`, from file sizes (fast).
     ///
     /// # Errors
-    /// `InvalidInput` for an unknown preset; `Download` if the folder cannot be read.
+    /// `InvalidManifest` for an unknown preset; `Failed` if the folder cannot be read.
     pub async fn status(
         &self,
         manifest: Arc<ModelManifest>,
         preset: String,
         model_dir: String,
-    ) -> Result<ModelStatus, Florence2Error> {
+    ) -> Result<ModelStatus, DownloadError> {
         let downloader = self.inner.clone();
         blocking(move |_| {
             Ok(sdk_status(downloader.status(
@@ -335,7 +316,7 @@ impl ModelDownloader {
         manifest: Arc<ModelManifest>,
         preset: String,
         model_dir: String,
-    ) -> Result<ModelStatus, Florence2Error> {
+    ) -> Result<ModelStatus, DownloadError> {
         let downloader = self.inner.clone();
         blocking(move |cancel| {
             Ok(sdk_status(downloader.verify(
@@ -352,12 +333,8 @@ impl ModelDownloader {
     /// stay; the folder goes if it ends up empty). A download into it is cancelled first.
     ///
     /// # Errors
-    /// `Download` if a file cannot be removed.
-    pub async fn delete(
-        &self,
-        manifest: Arc<ModelManifest>,
-        model_dir: String,
-    ) -> Result<(), Florence2Error> {
+    /// `Failed` if a file cannot be removed.
+    pub async fn delete(&self, manifest: Arc<ModelManifest>, model_dir: String) -> Result<(), DownloadError> {
         let downloader = self.inner.clone();
         blocking(move |_| Ok(downloader.delete(&PathBuf::from(model_dir), &manifest.inner)?)).await
     }
@@ -366,8 +343,8 @@ impl ModelDownloader {
     /// `Florence2` with `options` whose precision is the preset's.
     ///
     /// # Errors
-    /// `ModelNotReady` (with the status) when the folder is absent, partial or corrupt; else as
-    /// `Florence2.create`.
+    /// `ModelLoad` (naming the folder's status) when the folder is absent, partial or corrupt:
+    /// `download` it first; `InvalidInput` for an unknown preset; else as `Florence2.create`.
     pub async fn open(
         &self,
         manifest: Arc<ModelManifest>,
@@ -375,19 +352,27 @@ impl ModelDownloader {
         model_dir: String,
         options: Florence2Options,
     ) -> Result<Arc<Florence2>, Florence2Error> {
+        let not_usable = |detail: String| Florence2Error::InvalidInput { detail };
         let status = self
             .status(Arc::clone(&manifest), preset.clone(), model_dir.clone())
-            .await?;
+            .await
+            .map_err(|e| not_usable(e.to_string()))?;
         if status != ModelStatus::Ready {
-            return Err(Florence2Error::ModelNotReady {
-                reason: format!("{model_dir} ({preset}) is {status:?}"),
+            return Err(Florence2Error::ModelLoad {
+                detail: format!(
+                    "the model folder {model_dir} ({preset}) is not ready ({status:?}): download it first"
+                ),
+                file: Some(model_dir),
+                graph: None,
             });
         }
-        let plan = manifest.inner.preset(&preset)?.precision_plan()?;
-        let options = Florence2Options {
-            precision: sdk_plan(plan),
-            ..options
-        };
+        let precision = manifest
+            .presets
+            .iter()
+            .find(|p| p.name == preset)
+            .map(|p| p.precision.clone())
+            .ok_or_else(|| not_usable(format!("the manifest has no preset {preset:?}")))?;
+        let options = Florence2Options { precision, ..options };
         Florence2::create(model_dir, options).await
     }
 }
@@ -430,20 +415,10 @@ fn sdk_status(status: dl::ModelStatus) -> ModelStatus {
     }
 }
 
-/// Core's plan in the sdk's terms (`null` = fp32, as `PrecisionPlan` documents).
-fn sdk_plan(plan: core::PrecisionPlan) -> PrecisionPlan {
-    let pick = |p: core::Precision| Some(Precision::from(p)).filter(|s| *s != Precision::Fp32);
-    PrecisionPlan {
-        vision_encoder: pick(plan.vision_encoder),
-        embed_tokens: pick(plan.embed_tokens),
-        text_encoder: pick(plan.text_encoder),
-        decoder: pick(plan.decoder),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::graph::Precision;
 
     #[test]
     fn builtin_manifests_and_presets_reach_kotlin_types() {
@@ -458,31 +433,38 @@ mod tests {
         assert_eq!(fp32.precision, PrecisionPlan::default());
         assert!(matches!(
             ModelManifest::builtin("nope".into()),
-            Err(Florence2Error::InvalidInput { .. })
+            Err(DownloadError::InvalidManifest { .. })
         ));
     }
 
     #[test]
-    fn every_preset_precision_survives_the_trip_to_kotlin() {
-        for precision in core::Precision::ALL {
-            let plan = core::PrecisionPlan {
-                decoder: precision,
-                ..core::PrecisionPlan::default()
-            };
-            let back = core::PrecisionPlan::from(&sdk_plan(plan));
-            assert_eq!(back, plan, "{precision:?}");
+    fn a_preset_that_names_no_graph_file_is_refused_not_read_as_fp32() {
+        // A real manifest whose first preset lost its vision-encoder file.
+        let json = ModelManifest::builtin("Florence-2-base".into())
+            .unwrap()
+            .to_json()
+            .replacen("\"onnx/vision_encoder_int8.onnx\",", "", 1);
+        assert!(!json.contains("\"onnx/vision_encoder_int8.onnx\","));
+        match ModelManifest::from_json(json) {
+            Err(DownloadError::InvalidManifest { detail }) => {
+                assert!(
+                    detail.contains("mobile-int8") && detail.contains("vision_encoder"),
+                    "{detail}"
+                )
+            }
+            other => panic!("expected InvalidManifest, got {other:?}"),
         }
     }
 
     #[test]
     fn download_errors_map_to_their_own_variants() {
-        let offline: Florence2Error = dl::DownloadError::Offline {
+        let offline: DownloadError = dl::DownloadError::Offline {
             url: "http://x/".into(),
             detail: "refused".into(),
         }
         .into();
-        assert!(matches!(&offline, Florence2Error::Offline { reason } if reason.contains("http://x/")));
-        let space: Florence2Error = dl::DownloadError::InsufficientSpace {
+        assert!(matches!(&offline, DownloadError::Offline { url, .. } if url == "http://x/"));
+        let space: DownloadError = dl::DownloadError::InsufficientSpace {
             dir: "/d".into(),
             needed: 10,
             available: 3,
@@ -493,8 +475,16 @@ mod tests {
             "{space}"
         );
         assert!(matches!(
-            Florence2Error::from(dl::DownloadError::Cancelled),
-            Florence2Error::Cancelled
+            &space,
+            DownloadError::InsufficientSpace {
+                needed: 10,
+                available: 3,
+                ..
+            }
+        ));
+        assert!(matches!(
+            DownloadError::from(dl::DownloadError::Cancelled),
+            DownloadError::Cancelled
         ));
     }
 }

@@ -1,235 +1,336 @@
-//! The error type Kotlin sees (`Florence2Exception`), mapped from core in exactly one place.
+//! The errors Kotlin sees, mapped from core (and from model delivery) in this one place.
+//!
+//! Each variant is one thing an app does differently; its fields keep what core knew (the graph,
+//! the file, the provider). In Kotlin every exception's `toString()` is the readable sentence
+//! (core's text); `message` lists the fields.
 
-/// Errors returned to Kotlin, where they arrive as subclasses of the sealed class
-/// `Florence2Exception` (`Florence2Exception.ModelLoad`, `.InvalidInput`, …), so an app can `when`
-/// over them.
-///
-/// Each variant is something an app can act on. The Kotlin `message` of every exception is the
-/// readable sentence shown after each variant below (`reason` / `detail` hold the specifics). Field
-/// names avoid `message`, which would clash with `Throwable.message` in Kotlin.
-///
-/// Exported as a *flat* error: Kotlin gets the readable sentence as `message` (a structured UniFFI
-/// error would show `reason=…` instead); the structured fields stay available to Rust callers.
+use florence2_core as core;
+
+use crate::florence2::InternalFailure;
+use crate::graph::ModelGraph;
+use crate::provider::ExecutionProvider;
+
+/// Errors of model calls, in Kotlin the sealed class `Florence2Exception`
+/// (`Florence2Exception.ModelLoad`, `.InvalidInput`, …), so an app can `when` over them.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
-#[uniffi(flat_error)]
+#[uniffi::export(Display)]
 #[non_exhaustive]
 pub enum Florence2Error {
-    /// The model folder could not be loaded: a missing or unreadable file, a precision whose files
-    /// are not in the folder, a graph that does not match Florence-2, a broken config or tokenizer.
-    /// Check the folder (the message names the file and what the folder holds).
-    #[error("could not load the model: {reason}")]
+    /// The model folder cannot be used: a missing or unreadable file, a precision whose files are
+    /// not in the folder, a graph that does not match Florence-2, a broken config or tokenizer,
+    /// a folder not completely downloaded. Fix or replace the folder (download it again).
+    #[error("{detail}")]
     ModelLoad {
         /// What went wrong, naming the file.
-        reason: String,
+        detail: String,
+        /// The file at fault, when one is.
+        file: Option<String>,
+        /// The graph at fault, when one is.
+        graph: Option<ModelGraph>,
     },
-    /// The call's input is unusable: an image that cannot be decoded or read, pixel buffers whose
-    /// size does not match their dimensions, a task given text it does not take (or none when it
-    /// needs some), an unsupported option. Fix the input; retrying will not help.
-    #[error("invalid input: {reason}")]
+    /// A graph loaded but misbehaved while running: its output breaks the Florence-2 contract, or
+    /// its file changed on disk after loading. The model files are wrong; replace them. Retrying
+    /// will not help.
+    #[error("{detail}")]
+    ModelFault {
+        /// What went wrong.
+        detail: String,
+        /// The graph at fault.
+        graph: ModelGraph,
+        /// The file at fault, when known.
+        file: Option<String>,
+    },
+    /// The call's input or options are unusable: an image that cannot be decoded or read, pixel
+    /// buffers that do not match their dimensions, a task given text it does not take (or none
+    /// when it needs some), a prompt too long, an option out of range. Fix the input; retrying
+    /// will not help.
+    #[error("{detail}")]
     InvalidInput {
-        /// What is wrong with the input.
-        reason: String,
+        /// What is wrong with the input, and what is allowed.
+        detail: String,
     },
-    /// ONNX Runtime failed while running a graph (e.g. out of memory); the message names the graph.
-    #[error("inference failed in the {stage}: {reason}")]
+    /// ONNX Runtime failed while running a graph (e.g. out of memory). Retrying with less memory
+    /// in use (fewer beams, a smaller precision) may help; else report it.
+    #[error("{detail}")]
     Inference {
-        /// The graph that failed: vision encoder, token embeddings, text encoder or decoder.
-        stage: String,
         /// ONNX Runtime's description.
-        reason: String,
+        detail: String,
+        /// The graph that failed.
+        graph: ModelGraph,
     },
     /// The call was cancelled: its coroutine was cancelled, or a streaming listener returned false.
     #[error("cancelled")]
     Cancelled,
     /// The app's `TokenListener` threw: generation stopped at that token. Fix the listener; the
     /// model is fine and can be used again.
-    #[error("the token listener failed: {reason}")]
+    #[error("the token listener failed: {detail}")]
     ListenerFailed {
         /// The exception the listener threw (its class and message).
-        reason: String,
+        detail: String,
     },
     /// The model was unloaded (`unload()`) before or during this call; create a new `Florence2`.
     #[error("the model was unloaded (Florence2.unload() was called)")]
     Closed,
     /// ONNX Runtime could not be found, loaded or initialised. Ship or point at a compatible
-    /// `libonnxruntime` (the message lists the paths tried).
-    #[error("ONNX Runtime is unavailable: {reason}")]
+    /// `libonnxruntime` (the detail lists the paths tried).
+    #[error("ONNX Runtime is unavailable: {detail}")]
     RuntimeUnavailable {
         /// What went wrong, including the paths that were tried.
-        reason: String,
+        detail: String,
     },
     /// The requested execution provider (`Florence2Options.executionProvider`) cannot be used on
     /// this device or build: not part of the ONNX Runtime library, not compiled in (NNAPI off
     /// Android), or ONNX Runtime could not register it or compile a graph with it (that graph does
     /// load on CPU). Retry with `ExecutionProvider.CPU`, or set `cpuFallback = true`.
-    #[error("{reason}")]
+    #[error("{detail}")]
     ExecutionProviderUnavailable {
-        /// The provider that was requested (`"NNAPI"`, `"XNNPACK"`).
-        provider: String,
-        /// Which graph, and why.
-        reason: String,
+        /// Why.
+        detail: String,
+        /// The provider that was requested.
+        provider: ExecutionProvider,
+        /// The graph it failed for.
+        graph: ModelGraph,
+        /// That graph's file.
+        file: String,
     },
-    /// Model download: the server has no such file (HTTP 404): a wrong repository, revision or
-    /// file name in the manifest. Retrying will not help.
-    #[error("model download: {reason}")]
-    NotFound {
-        /// The URL that was not found.
-        reason: String,
-    },
-    /// Model download: the server refused to resume a partial file (HTTP 416). The partial file
-    /// was discarded; downloading again starts that file from zero.
-    #[error("model download: {reason}")]
-    RangeNotSatisfiable {
-        /// The URL and the byte the resume asked for.
-        reason: String,
-    },
-    /// Model download: a file arrived with the wrong SHA-256 or size (corrupted in transit, or
-    /// the server now serves a different file). The bad file was deleted.
-    #[error("model download: {reason}")]
-    ChecksumMismatch {
-        /// The file, the expected and the received hash (or size).
-        reason: String,
-    },
-    /// Model download: not enough free space to start; nothing was downloaded. The message
-    /// names the bytes needed and available (`ModelDownloader.status` gives the total size).
-    #[error("model download: {reason}")]
-    InsufficientSpace {
-        /// The folder, the bytes needed and the bytes available.
-        reason: String,
-    },
-    /// Model download: the disk filled up while writing. The partial file is kept: free space
-    /// and download again to resume.
-    #[error("model download: {reason}")]
-    DiskFull {
-        /// The file being written.
-        reason: String,
-    },
-    /// Model download: the connection kept dropping (the retries were used up). Partial files are
-    /// kept: downloading again resumes where it stopped.
-    #[error("model download: {reason}")]
-    NetworkDropped {
-        /// The URL, the attempts, the bytes on disk and the last failure.
-        reason: String,
-    },
-    /// Model download: the server cannot be reached (no network, DNS failure, connection
-    /// refused). Try again when the device is online.
-    #[error("model download: {reason}")]
-    Offline {
-        /// The URL and the failure.
-        reason: String,
-    },
-    /// Model download failed for another reason: another HTTP status, HTTPS not compiled in, a
-    /// file-system error in the model folder.
-    #[error("model download: {reason}")]
-    Download {
-        /// What failed.
-        reason: String,
-    },
-    /// The model folder is not completely downloaded (absent, partial or corrupt): call
-    /// `download` first.
-    #[error("the model is not ready: {reason}")]
-    ModelNotReady {
-        /// The folder's status.
-        reason: String,
-    },
-    /// A failure that the app cannot fix; please report it.
-    #[error("internal error: {reason}")]
+    /// A failure the app cannot fix; please report it.
+    #[error("internal error: {detail}")]
     Internal {
         /// What went wrong.
-        reason: String,
+        detail: String,
     },
 }
 
-impl From<florence2_core::Error> for Florence2Error {
-    fn from(error: florence2_core::Error) -> Self {
-        use florence2_core::Error as E;
-        let reason = error.to_string();
+impl From<InternalFailure> for Florence2Error {
+    fn from(failure: InternalFailure) -> Self {
+        Self::Internal { detail: failure.0 }
+    }
+}
+
+/// A path as Kotlin gets it.
+fn file(path: &std::path::Path) -> String {
+    path.display().to_string()
+}
+
+impl From<core::Error> for Florence2Error {
+    fn from(error: core::Error) -> Self {
+        use core::Error as E;
+        let detail = error.to_string();
+        let load = |file: Option<String>, graph: Option<core::ModelGraph>| Self::ModelLoad {
+            detail: detail.clone(),
+            file,
+            graph: graph.map(Into::into),
+        };
         match error {
-            E::OnnxRuntimeFileMissing { .. }
-            | E::OnnxRuntimeNotFound { .. }
-            | E::OnnxRuntimeLoad { .. }
-            | E::OnnxRuntimeVersion { .. }
-            | E::OnnxRuntimeAlreadyInitialized { .. }
-            | E::Environment { .. } => Self::RuntimeUnavailable { reason },
-            E::ModelFolder { .. }
-            | E::ModelFileMissing { .. }
-            | E::Config { .. }
-            | E::SessionLoad { .. }
-            | E::Contract { .. }
-            | E::Tokenizer { .. } => Self::ModelLoad { reason },
-            E::ExecutionProviderUnavailable { provider, .. } => Self::ExecutionProviderUnavailable {
-                provider: provider.to_string(),
-                reason,
+            E::Runtime(_) => Self::RuntimeUnavailable { detail },
+            E::ModelFolder { path, .. } => load(Some(file(&path)), None),
+            E::ModelFileMissing { path, graph, .. }
+            | E::SessionLoad { path, graph, .. }
+            | E::Contract { path, graph, .. } => load(Some(file(&path)), Some(graph)),
+            E::Config { path, .. } | E::Tokenizer { path, .. } => load(Some(file(&path)), None),
+            E::ExecutionProviderUnavailable {
+                provider,
+                graph,
+                path,
+                ..
+            } => Self::ExecutionProviderUnavailable {
+                detail,
+                provider: provider.into(),
+                graph: graph.into(),
+                file: file(&path),
             },
-            E::Inference { stage, source } => Self::Inference {
-                stage: stage.to_string(),
-                reason: source.to_string(),
+            E::Inference { graph, .. } => Self::Inference {
+                detail,
+                graph: graph.into(),
             },
-            E::ModelRead { component, .. } => Self::Inference {
-                stage: component.to_string(),
-                reason,
+            E::ModelOutput { graph, .. } => Self::ModelFault {
+                detail,
+                graph: graph.into(),
+                file: None,
             },
-            // Core's own text already starts with "invalid input: ".
-            E::InvalidInput { detail } => Self::InvalidInput { reason: detail },
-            E::Image(_) | E::Task(_) | E::InvalidOption { .. } | E::PromptTooLong { .. } => {
-                Self::InvalidInput { reason }
-            }
-            E::Listener { reason } => Self::ListenerFailed { reason },
+            E::ModelRead { graph, path, .. } => Self::ModelFault {
+                detail,
+                graph: graph.into(),
+                file: Some(file(&path)),
+            },
+            E::InvalidInput { .. }
+            | E::InvalidOption { .. }
+            | E::PromptTooLong { .. }
+            | E::Image(_)
+            | E::Task(_) => Self::InvalidInput { detail },
+            E::BatchItem { index, source } => Self::from(*source).in_batch_item(index),
+            E::Listener { reason } => Self::ListenerFailed { detail: reason },
             E::Cancelled => Self::Cancelled,
-            _ => Self::Internal { reason },
+            _ => Self::Internal { detail },
         }
     }
 }
 
 impl Florence2Error {
-    /// The same error, its text prefixed with the batch item it happened on.
-    pub(crate) fn for_batch_item(self, index: usize) -> Self {
-        let at = |reason: String| format!("image {index} of the batch: {reason}");
+    /// The same error, its detail prefixed with the batch item it happened on.
+    fn in_batch_item(self, index: usize) -> Self {
+        let at = |detail: String| format!("image {index} of the batch: {detail}");
         match self {
-            Self::ModelLoad { reason } => Self::ModelLoad { reason: at(reason) },
-            Self::InvalidInput { reason } => Self::InvalidInput { reason: at(reason) },
-            Self::Inference { stage, reason } => Self::Inference {
-                stage,
-                reason: at(reason),
+            Self::ModelLoad { detail, file, graph } => Self::ModelLoad {
+                detail: at(detail),
+                file,
+                graph,
             },
-            Self::RuntimeUnavailable { reason } => Self::RuntimeUnavailable { reason: at(reason) },
-            Self::ExecutionProviderUnavailable { provider, reason } => Self::ExecutionProviderUnavailable {
-                provider,
-                reason: at(reason),
+            Self::ModelFault { detail, graph, file } => Self::ModelFault {
+                detail: at(detail),
+                graph,
+                file,
             },
-            Self::Internal { reason } => Self::Internal { reason: at(reason) },
+            Self::InvalidInput { detail } => Self::InvalidInput { detail: at(detail) },
+            Self::Inference { detail, graph } => Self::Inference {
+                detail: at(detail),
+                graph,
+            },
+            Self::Internal { detail } => Self::Internal { detail: at(detail) },
             other => other,
         }
     }
 }
 
-impl From<florence2_core::download::DownloadError> for Florence2Error {
-    fn from(error: florence2_core::download::DownloadError) -> Self {
-        use florence2_core::download::DownloadError as E;
-        let reason = error.to_string();
-        match error {
-            E::NotFound { .. } => Self::NotFound { reason },
-            E::RangeNotSatisfiable { .. } => Self::RangeNotSatisfiable { reason },
-            E::ChecksumMismatch { .. } | E::SizeMismatch { .. } => Self::ChecksumMismatch { reason },
-            E::InsufficientSpace { .. } => Self::InsufficientSpace { reason },
-            E::DiskFull { .. } => Self::DiskFull { reason },
-            E::NetworkDropped { .. } => Self::NetworkDropped { reason },
-            E::Offline { .. } => Self::Offline { reason },
-            E::Cancelled => Self::Cancelled,
-            E::InvalidManifest { .. } | E::UnknownPreset { .. } => Self::InvalidInput { reason },
-            _ => Self::Download { reason },
+#[cfg(feature = "download")]
+pub use download::DownloadError;
+
+#[cfg(feature = "download")]
+mod download {
+    use florence2_download as dl;
+
+    use crate::florence2::InternalFailure;
+
+    /// Errors of model delivery (`Florence2Downloads`, `ModelDownloader`), in Kotlin the sealed
+    /// class `DownloadException`.
+    #[derive(Debug, thiserror::Error, uniffi::Error)]
+    #[uniffi::export(Display)]
+    #[non_exhaustive]
+    pub enum DownloadError {
+        /// The manifest is unusable: malformed JSON, a bad path or hash, an unknown built-in id or
+        /// preset (the detail lists the known ones). Fix the manifest or the name.
+        #[error("{detail}")]
+        InvalidManifest {
+            /// What is wrong.
+            detail: String,
+        },
+        /// The server has no such file (HTTP 404): a wrong repository, revision or file name in
+        /// the manifest. Retrying will not help.
+        #[error("{detail}")]
+        NotFound {
+            /// What was not found.
+            detail: String,
+            /// The URL.
+            url: String,
+        },
+        /// The server refused to resume a partial file (HTTP 416). The partial file was
+        /// discarded; downloading again starts that file from zero.
+        #[error("{detail}")]
+        RangeNotSatisfiable {
+            /// What happened.
+            detail: String,
+            /// The URL.
+            url: String,
+            /// The byte the resume asked for.
+            offset: u64,
+        },
+        /// A file arrived with the wrong SHA-256 or size (corrupted in transit, or the server now
+        /// serves a different file). The bad file was deleted.
+        #[error("{detail}")]
+        ChecksumMismatch {
+            /// The expected and the received hash (or size).
+            detail: String,
+            /// The file, inside the model folder.
+            file: String,
+        },
+        /// Not enough free space to start; nothing was downloaded.
+        #[error("{detail}")]
+        InsufficientSpace {
+            /// What happened.
+            detail: String,
+            /// The bytes the download needs.
+            needed: u64,
+            /// The bytes available.
+            available: u64,
+        },
+        /// The disk filled up while writing. The partial file is kept: free space and download
+        /// again to resume.
+        #[error("{detail}")]
+        DiskFull {
+            /// What happened.
+            detail: String,
+            /// The file being written.
+            file: String,
+        },
+        /// The connection kept dropping (the retries were used up). Partial files are kept:
+        /// downloading again resumes where it stopped.
+        #[error("{detail}")]
+        NetworkDropped {
+            /// What happened, with the last failure.
+            detail: String,
+            /// The URL.
+            url: String,
+        },
+        /// The server cannot be reached (no network, DNS failure, connection refused). Try again
+        /// when the device is online.
+        #[error("{detail}")]
+        Offline {
+            /// What happened.
+            detail: String,
+            /// The URL.
+            url: String,
+        },
+        /// The download failed for another reason: another HTTP status, HTTPS not compiled in, a
+        /// file-system error in the model folder.
+        #[error("{detail}")]
+        Failed {
+            /// What failed.
+            detail: String,
+        },
+        /// The call was cancelled (its coroutine was cancelled). Partial files are kept.
+        #[error("cancelled")]
+        Cancelled,
+        /// A failure the app cannot fix; please report it.
+        #[error("internal error: {detail}")]
+        Internal {
+            /// What went wrong.
+            detail: String,
+        },
+    }
+
+    impl From<InternalFailure> for DownloadError {
+        fn from(failure: InternalFailure) -> Self {
+            Self::Internal { detail: failure.0 }
         }
     }
-}
 
-impl From<florence2_preprocess::PreprocessError> for Florence2Error {
-    fn from(error: florence2_preprocess::PreprocessError) -> Self {
-        florence2_core::Error::from(error).into()
-    }
-}
-
-impl From<florence2_core::TaskError> for Florence2Error {
-    fn from(error: florence2_core::TaskError) -> Self {
-        florence2_core::Error::from(error).into()
+    impl From<dl::DownloadError> for DownloadError {
+        fn from(error: dl::DownloadError) -> Self {
+            use dl::DownloadError as E;
+            let detail = error.to_string();
+            match error {
+                E::InvalidManifest { .. } | E::UnknownPreset { .. } => Self::InvalidManifest { detail },
+                E::NotFound { url } => Self::NotFound { detail, url },
+                E::RangeNotSatisfiable { url, offset } => Self::RangeNotSatisfiable { detail, url, offset },
+                E::ChecksumMismatch { path, .. } | E::SizeMismatch { path, .. } => {
+                    Self::ChecksumMismatch { detail, file: path }
+                }
+                E::InsufficientSpace {
+                    needed, available, ..
+                } => Self::InsufficientSpace {
+                    detail,
+                    needed,
+                    available,
+                },
+                E::DiskFull { path, .. } => Self::DiskFull {
+                    detail,
+                    file: path.display().to_string(),
+                },
+                E::NetworkDropped { url, .. } => Self::NetworkDropped { detail, url },
+                E::Offline { url, .. } => Self::Offline { detail, url },
+                E::Cancelled => Self::Cancelled,
+                _ => Self::Failed { detail },
+            }
+        }
     }
 }

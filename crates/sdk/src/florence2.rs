@@ -1,16 +1,19 @@
-//! The `Florence2` object: async task methods over a core model, with cancellation and unloading.
+//! The `Florence2` object: async task methods over core's model, with cancellation and unloading.
+//! Each method converts its arguments, runs core off the caller's thread, and maps the result.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
 
 use florence2_core::{
-    self as core, CancelFlag, CancelOnDrop, TaskInput, TaskPlan, TextStream, task::PixelBox,
+    self as core, CancelFlag, CancelOnDrop, TaskInput, TaskRequest, TextStream, task::PixelBox,
 };
-use florence2_preprocess::DecodeLimits;
 
-use crate::Florence2Error;
-use crate::types::{BoundingBox, Florence2Options, ImageInput, SessionProvider, Task, TaskResult};
+use crate::error::Florence2Error;
+use crate::image::ImageInput;
+use crate::options::Florence2Options;
+use crate::provider::SessionProvider;
+use crate::result::{BoundingBox, TaskResult};
+use crate::task::Task;
 
 /// Receives the generated text while a task runs (see `Florence2.runStreaming`, and the
 /// `Florence2.stream` extension that turns it into a `Flow<String>`).
@@ -30,16 +33,16 @@ pub trait TokenListener: Send + Sync {
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum TokenListenerError {
     /// The listener failed.
-    #[error("{reason}")]
+    #[error("{detail}")]
     Failed {
         /// The exception's text (its class and message).
-        reason: String,
+        detail: String,
     },
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for TokenListenerError {
     fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        Self::Failed { reason: error.reason }
+        Self::Failed { detail: error.reason }
     }
 }
 
@@ -48,8 +51,6 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TokenListenerError {
 #[derive(Debug, uniffi::Object)]
 pub struct EncodedImage {
     inner: core::EncodedImage,
-    preprocess_ms: f64,
-    vision_ms: f64,
 }
 
 #[uniffi::export]
@@ -71,193 +72,30 @@ impl EncodedImage {
 
     /// Milliseconds spent decoding, resizing and normalising the image.
     pub fn preprocess_ms(&self) -> f64 {
-        self.preprocess_ms
+        self.inner.preprocess_ms
     }
 
     /// Milliseconds spent in the vision encoder.
     pub fn vision_ms(&self) -> f64 {
-        self.vision_ms
+        self.inner.vision_ms
     }
 }
 
-/// The loaded model and the defaults of every call.
-///
-/// The vision half and the text half sit behind separate locks: one call's image can be encoded
-/// while another call decodes, and `runBatch` pipelines its images the same way.
+/// The loaded model and the decoding defaults of every call.
 struct Model {
-    vision: Mutex<core::VisionEncoder>,
-    text: Mutex<core::TextGenerator>,
-    /// Checks requests against the model, without either lock.
-    planner: Arc<core::TaskPlanner>,
+    engine: core::Florence2,
     defaults: core::GenerateOptions,
-    /// The execution provider each graph got.
-    providers: Vec<SessionProvider>,
-    /// The pixel limit of every image input (`Florence2Options.maxImagePixels`).
-    limits: DecodeLimits,
 }
 
 impl Model {
-    fn new(engine: core::Florence2, defaults: core::GenerateOptions) -> Self {
-        let planner = Arc::clone(engine.planner());
-        let providers = engine
-            .execution_providers()
-            .iter()
-            .map(SessionProvider::from)
-            .collect();
-        let (_, vision, text) = engine.into_parts();
-        Self {
-            vision: Mutex::new(vision),
-            text: Mutex::new(text),
-            planner,
-            defaults,
-            providers,
-            limits: DecodeLimits::default(),
-        }
-    }
-
-    /// Preprocesses and encodes `view` (holding only the vision lock); returns the preprocessing
-    /// time (counted from `started`, so decoding a file or bytes is included) and the vision
-    /// encoder's time, in milliseconds.
-    fn encode(
-        &self,
-        view: florence2_preprocess::ImageSource<'_>,
-        cancel: &CancelFlag,
-        started: Instant,
-    ) -> Result<(core::EncodedImage, f64, f64), Florence2Error> {
-        let mut vision = lock(&self.vision);
-        if cancel.is_cancelled() {
-            return Err(Florence2Error::Cancelled);
-        }
-        let t0 = Instant::now();
-        let decode_ms = t0.duration_since(started).as_secs_f64() * 1e3;
-        let (encoded, preprocess_ms) = vision.encode_image(view, cancel)?;
-        let vision_ms = (t0.elapsed().as_secs_f64() * 1e3 - preprocess_ms).max(0.0);
-        Ok((encoded, decode_ms + preprocess_ms, vision_ms))
-    }
-
-    /// The plan of `request`, checked against the model; `image_size` places a region.
-    fn plan(&self, request: &Request, image_size: Option<(u32, u32)>) -> Result<TaskPlan, Florence2Error> {
-        let task_request = core::TaskRequest {
-            task: request.task.into(),
-            input: request.input.clone(),
+    /// `task` with its input and this model's defaults.
+    fn request(&self, task: Task, input: TaskInput) -> TaskRequest {
+        TaskRequest {
+            task: task.into(),
+            input,
             options: self.defaults.clone(),
-        };
-        Ok(self.planner.plan(&task_request, image_size)?)
-    }
-
-    /// Encodes `image` and runs the task on it. Every check that needs no image (the task's
-    /// input, the prompt's length, the options) runs before the image is decoded, and the region
-    /// is placed before the vision encoder runs.
-    fn run_image(
-        &self,
-        cancel: &CancelFlag,
-        image: &ImageInput,
-        request: &Request,
-    ) -> Result<TaskResult, Florence2Error> {
-        let mut plan = self.plan(request, None)?;
-        let started = Instant::now();
-        let (encoded, preprocess_ms, vision_ms) = image.with_view(&self.limits, |view| {
-            if request.has_region() {
-                plan = self.plan(request, Some(view.size()))?;
-            }
-            self.encode(view, cancel, started)
-        })?;
-        self.run_plan(cancel, &encoded, &plan, request)
-            .map(|run| TaskResult::from_run(run, preprocess_ms, vision_ms))
-    }
-
-    /// Runs the task of `request` on an encoded image (holding only the text lock).
-    fn run_encoded(
-        &self,
-        cancel: &CancelFlag,
-        image: &core::EncodedImage,
-        request: &Request,
-    ) -> Result<core::TaskRun, Florence2Error> {
-        let plan = self.plan(request, Some((image.width, image.height)))?;
-        self.run_plan(cancel, image, &plan, request)
-    }
-
-    /// Runs a planned task on an encoded image (holding only the text lock).
-    fn run_plan(
-        &self,
-        cancel: &CancelFlag,
-        image: &core::EncodedImage,
-        plan: &TaskPlan,
-        request: &Request,
-    ) -> Result<core::TaskRun, Florence2Error> {
-        let mut engine = lock(&self.text);
-        if cancel.is_cancelled() {
-            return Err(Florence2Error::Cancelled);
         }
-        let run = match &request.listener {
-            // Core delivers each step through the call's cancellation gate: once the call is
-            // cancelled (the Kotlin coroutine's future was dropped), nothing reaches Kotlin.
-            Some(listener) => {
-                let mut stream =
-                    TextStream::new(Arc::clone(self.planner.tokenizer()), |so_far: &str, id: u32| {
-                        listener
-                            .on_token(so_far.to_owned(), id)
-                            .map_err(|TokenListenerError::Failed { reason }| core::ListenerError { reason })
-                    });
-                engine.run_plan(image, plan, cancel, &mut stream)?
-            }
-            None => engine.run_plan(image, plan, cancel, &mut core::generate::NoObserver)?,
-        };
-        Ok(run)
     }
-
-    /// Runs `request` on every image, in input order: a vision thread encodes image `i + 1` while
-    /// this thread decodes image `i` (at most one encoded image waits, bounding memory). The
-    /// request is checked before the first image is touched.
-    fn run_batch(
-        &self,
-        cancel: &CancelFlag,
-        images: Vec<ImageInput>,
-        request: &Request,
-    ) -> Result<Vec<TaskResult>, Florence2Error> {
-        let plan = self.plan(request, None)?;
-        let mut results = Vec::with_capacity(images.len());
-        std::thread::scope(|scope| {
-            let (sender, receiver) = std::sync::mpsc::sync_channel(1);
-            scope.spawn(move || {
-                for (index, image) in images.into_iter().enumerate() {
-                    let started = Instant::now();
-                    let encoded = image
-                        .with_view(&self.limits, |view| {
-                            let plan = if request.has_region() {
-                                self.plan(request, Some(view.size()))?
-                            } else {
-                                plan.clone()
-                            };
-                            let (encoded, preprocess_ms, vision_ms) = self.encode(view, cancel, started)?;
-                            Ok((encoded, plan, preprocess_ms, vision_ms))
-                        })
-                        .map_err(|error| error.for_batch_item(index));
-                    let failed = encoded.is_err();
-                    // The receiver is gone once decoding failed: stop encoding.
-                    if sender.send(encoded).is_err() || failed {
-                        break;
-                    }
-                }
-            });
-            for (index, encoded) in receiver.iter().enumerate() {
-                let (encoded, plan, preprocess_ms, vision_ms) = encoded?;
-                let run = self
-                    .run_plan(cancel, &encoded, &plan, request)
-                    .map_err(|error| error.for_batch_item(index))?;
-                results.push(TaskResult::from_run(run, preprocess_ms, vision_ms));
-            }
-            Ok::<(), Florence2Error>(())
-        })?;
-        Ok(results)
-    }
-}
-
-/// What to run on an image: the task, its text or region input, and the streaming listener.
-struct Request {
-    task: Task,
-    input: TaskInput,
-    listener: Option<Arc<dyn TokenListener>>,
 }
 
 /// A Florence-2 model loaded from a folder in the onnx-community layout.
@@ -265,7 +103,8 @@ struct Request {
 /// Every task method is a `suspend` function: the work runs on a background thread, never on the
 /// caller's. Calls may be made from many coroutines at once: the vision encoder and the decoder
 /// each serve one call at a time, so one call's image is encoded while another call decodes.
-/// Cancelling a call's coroutine stops it within one decoder step.
+/// Cancelling a call's coroutine stops it before its next decoder step, and no token reaches a
+/// listener once the cancellation has returned.
 ///
 /// `close()` (it is `AutoCloseable`) releases the native object once in-flight calls finish;
 /// `unload()` releases the model right away for later calls, which then fail with
@@ -284,103 +123,142 @@ impl std::fmt::Debug for Florence2 {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic inside a call is reported as an error by UniFFI; the model stays usable.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// Runs `job` on the blocking pool with a flag that dropping the future (its Kotlin coroutine
+/// was cancelled) sets, waiting for a callback in flight, so that nothing reaches Kotlin after
+/// the cancellation.
+pub(crate) async fn blocking<T, E, F>(job: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: Send + 'static + From<InternalFailure>,
+    F: FnOnce(&CancelFlag) -> Result<T, E> + Send + 'static,
+{
+    let cancel = CancelFlag::new();
+    let guard = CancelOnDrop(cancel.clone());
+    let result = tokio::task::spawn_blocking(move || job(&cancel))
+        .await
+        .map_err(|e| E::from(InternalFailure(format!("the worker thread failed: {e}"))))?;
+    drop(guard);
+    result
+}
+
+/// A failure of the SDK's own machinery (a worker thread that panicked).
+#[derive(Debug)]
+pub(crate) struct InternalFailure(pub String);
 
 impl Florence2 {
     fn slot(&self) -> Option<Arc<Model>> {
         lock(&self.model).clone()
     }
 
-    /// Runs `job` on the blocking pool, cancelling it if the future is dropped.
+    /// Runs `job` on the model off the caller's thread, cancelling it if the future is dropped.
     async fn with_model<T, F>(&self, job: F) -> Result<T, Florence2Error>
     where
         T: Send + 'static,
-        F: FnOnce(&Model, &CancelFlag) -> Result<T, Florence2Error> + Send + 'static,
+        F: FnOnce(&Model, &CancelFlag) -> core::Result<T> + Send + 'static,
     {
         let model = self.slot().ok_or(Florence2Error::Closed)?;
-        let cancel = CancelFlag::new();
-        // The future of an exported method is dropped when its Kotlin coroutine is cancelled: the
-        // guard then cancels the call, which terminates the running graph, stops generation before
-        // its next step and lets no token reach Kotlin any more. Harmless after the job finished.
-        let guard = CancelOnDrop(cancel.clone());
-        let handle = tokio::task::spawn_blocking(move || {
+        blocking(move |cancel| {
             if cancel.is_cancelled() {
                 return Err(Florence2Error::Cancelled);
             }
-            job(&model, &cancel)
-        });
-        let result = handle.await.map_err(|e| Florence2Error::Internal {
-            reason: format!("the worker thread failed: {e}"),
-        })?;
-        drop(guard);
-        result
-    }
-
-    async fn run_impl(&self, image: ImageInput, request: Request) -> Result<TaskResult, Florence2Error> {
-        self.with_model(move |model, cancel| model.run_image(cancel, &image, &request))
-            .await
-    }
-
-    async fn run_encoded_impl(
-        &self,
-        image: Arc<EncodedImage>,
-        request: Request,
-    ) -> Result<TaskResult, Florence2Error> {
-        self.with_model(move |model, cancel| {
-            model
-                .run_encoded(cancel, &image.inner, &request)
-                .map(|run| TaskResult::from_run(run, 0.0, 0.0))
+            Ok(job(&model, cancel)?)
         })
         .await
     }
+
+    /// Runs `task` with `input` on `image`, streaming to `listener` if there is one.
+    async fn run_task(
+        &self,
+        image: ImageInput,
+        task: Task,
+        input: TaskInput,
+        listener: Option<Arc<dyn TokenListener>>,
+    ) -> Result<TaskResult, Florence2Error> {
+        let image = core::ImageInput::try_from(image).map_err(core::Error::from)?;
+        self.with_model(move |model, cancel| {
+            let request = model.request(task, input);
+            stream_to(model, listener.as_deref(), |observer| {
+                model.engine.run(&image, &request, cancel, observer)
+            })
+        })
+        .await
+        .map(TaskResult::from)
+    }
+
+    /// Runs `task` with `input` on an encoded image, streaming to `listener` if there is one.
+    async fn run_encoded_task(
+        &self,
+        image: Arc<EncodedImage>,
+        task: Task,
+        input: TaskInput,
+        listener: Option<Arc<dyn TokenListener>>,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.with_model(move |model, cancel| {
+            let request = model.request(task, input);
+            stream_to(model, listener.as_deref(), |observer| {
+                model.engine.run_encoded(&image.inner, &request, cancel, observer)
+            })
+        })
+        .await
+        .map(TaskResult::from)
+    }
 }
 
-impl Request {
-    fn new(task: Task, text: Option<String>) -> Self {
-        let input = match text {
-            Some(text) => TaskInput::Text(text),
-            None => TaskInput::None,
-        };
-        Self {
-            task,
-            input,
-            listener: None,
+/// Calls `run` with an observer that streams the text to `listener` (or ignores every step).
+fn stream_to(
+    model: &Model,
+    listener: Option<&dyn TokenListener>,
+    run: impl FnOnce(&mut dyn core::TokenObserver) -> core::Result<core::TaskRun>,
+) -> core::Result<core::TaskRun> {
+    match listener {
+        Some(listener) => {
+            let tokenizer = Arc::clone(model.engine.tokenizer());
+            run(&mut TextStream::new(tokenizer, |so_far: &str, id: u32| {
+                listener
+                    .on_token(so_far.to_owned(), id)
+                    .map_err(|TokenListenerError::Failed { detail }| core::ListenerError { reason: detail })
+            }))
         }
+        None => run(&mut core::generate::NoObserver),
     }
+}
 
-    fn has_region(&self) -> bool {
-        matches!(self.input, TaskInput::Region(_))
-    }
+/// A region in pixels as core's task input.
+fn region_input(region: BoundingBox) -> TaskInput {
+    TaskInput::Region(PixelBox::new(region.x1, region.y1, region.x2, region.y2))
+}
+
+/// Text (or none) as core's task input.
+fn text_input(text: Option<String>) -> TaskInput {
+    text.map_or(TaskInput::None, TaskInput::Text)
 }
 
 #[uniffi::export(async_runtime = "tokio")]
 impl Florence2 {
-    /// Loads a model folder (`config.json`, `tokenizer.json`, the `onnx` folder of graphs, …) on a background
-    /// thread. Kotlin: `Florence2.create(modelDir, Florence2Options())`.
+    /// Loads a model folder (`config.json`, `tokenizer.json`, the `onnx` folder of graphs, …) on a
+    /// background thread. Kotlin: `Florence2.create(modelDir, Florence2Options())`.
     ///
     /// # Errors
     /// `ModelLoad` for a missing, incomplete or inconsistent folder, `RuntimeUnavailable` if ONNX
-    /// Runtime cannot be loaded.
+    /// Runtime cannot be loaded, `ExecutionProviderUnavailable`, `InvalidInput` for options the
+    /// model cannot honour.
     #[uniffi::constructor]
     pub async fn create(model_dir: String, options: Florence2Options) -> Result<Arc<Self>, Florence2Error> {
-        options.validate()?;
         let load = options.load_options();
         let defaults = options.generate_options();
-        let engine =
-            tokio::task::spawn_blocking(move || core::Florence2::load(&PathBuf::from(model_dir), &load))
-                .await
-                .map_err(|e| Florence2Error::Internal {
-                    reason: format!("the loading thread failed: {e}"),
-                })??;
-        // Defaults the model cannot honour (a token limit beyond its positions, 0 beams) fail
-        // here, not on every later call.
-        engine.search_options(&defaults)?;
-        let mut model = Model::new(engine, defaults);
-        model.limits = options.decode_limits();
+        let engine = blocking(move |_| {
+            let engine = core::Florence2::load(&PathBuf::from(model_dir), &load)?;
+            // Defaults the model cannot honour (a token limit beyond its positions, 0 beams) fail
+            // here, not on every later call.
+            engine.search_options(&defaults)?;
+            Ok::<_, Florence2Error>(Model { engine, defaults })
+        })
+        .await?;
         Ok(Arc::new(Self {
-            model: Mutex::new(Some(Arc::new(model))),
+            model: Mutex::new(Some(Arc::new(engine))),
         }))
     }
 
@@ -389,20 +267,20 @@ impl Florence2 {
     ///
     /// # Errors
     /// `InvalidInput` (bad image, text given to a task without input or missing), `Inference`,
-    /// `Cancelled`, `Closed`.
+    /// `ModelFault`, `Cancelled`, `Closed`.
     pub async fn run(
         &self,
         image: ImageInput,
         task: Task,
         text: Option<String>,
     ) -> Result<TaskResult, Florence2Error> {
-        self.run_impl(image, Request::new(task, text)).await
+        self.run_task(image, task, text_input(text), None).await
     }
 
     /// Like `run`, calling `listener` with the text so far after every generated token.
     ///
     /// # Errors
-    /// As `run`; `Cancelled` if the listener returns false.
+    /// As `run`; `Cancelled` if the listener returns false, `ListenerFailed` if it throws.
     pub async fn run_streaming(
         &self,
         image: ImageInput,
@@ -410,32 +288,18 @@ impl Florence2 {
         text: Option<String>,
         listener: Arc<dyn TokenListener>,
     ) -> Result<TaskResult, Florence2Error> {
-        self.run_impl(
-            image,
-            Request {
-                listener: Some(listener),
-                ..Request::new(task, text)
-            },
-        )
-        .await
+        self.run_task(image, task, text_input(text), Some(listener)).await
     }
 
     /// Runs the vision encoder once; pass the result to `runEncoded` for any number of tasks.
     ///
     /// # Errors
-    /// `InvalidInput`, `Inference`, `Cancelled`, `Closed`.
+    /// `InvalidInput`, `Inference`, `ModelFault`, `Cancelled`, `Closed`.
     pub async fn encode(&self, image: ImageInput) -> Result<Arc<EncodedImage>, Florence2Error> {
-        self.with_model(move |model, cancel| {
-            let started = Instant::now();
-            let (inner, preprocess_ms, vision_ms) =
-                image.with_view(&model.limits, |view| model.encode(view, cancel, started))?;
-            Ok(Arc::new(EncodedImage {
-                inner,
-                preprocess_ms,
-                vision_ms,
-            }))
-        })
-        .await
+        let image = core::ImageInput::try_from(image).map_err(core::Error::from)?;
+        self.with_model(move |model, cancel| model.engine.encode(&image, cancel))
+            .await
+            .map(|inner| Arc::new(EncodedImage { inner }))
     }
 
     /// Runs `task` on an image encoded by `encode` (of this model).
@@ -448,7 +312,7 @@ impl Florence2 {
         task: Task,
         text: Option<String>,
     ) -> Result<TaskResult, Florence2Error> {
-        self.run_encoded_impl(image, Request::new(task, text)).await
+        self.run_encoded_task(image, task, text_input(text), None).await
     }
 
     /// Like `runEncoded`, calling `listener` after every generated token.
@@ -462,21 +326,16 @@ impl Florence2 {
         text: Option<String>,
         listener: Arc<dyn TokenListener>,
     ) -> Result<TaskResult, Florence2Error> {
-        self.run_encoded_impl(
-            image,
-            Request {
-                listener: Some(listener),
-                ..Request::new(task, text)
-            },
-        )
-        .await
+        self.run_encoded_task(image, task, text_input(text), Some(listener))
+            .await
     }
 
     /// Runs `task` (with `text`, as in `run`) on every image; results are in input order.
     ///
-    /// The batch is pipelined: the vision encoder works on the next image while the decoder
-    /// generates for the current one (at most one encoded image waits, so memory stays bounded).
-    /// Calls from other coroutines may interleave with the batch on either half of the model.
+    /// The request is checked before the first image is touched. The batch is pipelined: the
+    /// vision encoder works on the next image while the decoder generates for the current one (at
+    /// most one encoded image waits, so memory stays bounded). Calls from other coroutines may
+    /// interleave with the batch on either half of the model.
     ///
     /// # Errors
     /// As `run`, for the first image that fails (the message names its index); cancelling the
@@ -487,8 +346,23 @@ impl Florence2 {
         task: Task,
         text: Option<String>,
     ) -> Result<Vec<TaskResult>, Florence2Error> {
-        self.with_model(move |model, cancel| model.run_batch(cancel, images, &Request::new(task, text)))
-            .await
+        let images = images
+            .into_iter()
+            .enumerate()
+            .map(|(index, image)| {
+                core::ImageInput::try_from(image).map_err(|e| core::Error::BatchItem {
+                    index,
+                    source: Box::new(e.into()),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.with_model(move |model, cancel| {
+            model
+                .engine
+                .run_batch(&images, &model.request(task, text_input(text)), cancel)
+        })
+        .await
+        .map(|runs| runs.into_iter().map(TaskResult::from).collect())
     }
 
     /// Runs a region task (`REGION_TO_SEGMENTATION`, `REGION_TO_CATEGORY`,
@@ -502,14 +376,7 @@ impl Florence2 {
         task: Task,
         region: BoundingBox,
     ) -> Result<TaskResult, Florence2Error> {
-        self.run_impl(
-            image,
-            Request {
-                input: TaskInput::Region(PixelBox::new(region.x1, region.y1, region.x2, region.y2)),
-                ..Request::new(task, None)
-            },
-        )
-        .await
+        self.run_task(image, task, region_input(region), None).await
     }
 
     /// `<CAPTION>`: a one-sentence caption (`TaskOutput.Text`).
@@ -673,7 +540,13 @@ impl Florence2 {
     /// # Errors
     /// `Closed` after `unload()`.
     pub fn execution_providers(&self) -> Result<Vec<SessionProvider>, Florence2Error> {
-        Ok(self.slot().ok_or(Florence2Error::Closed)?.providers.clone())
+        let model = self.slot().ok_or(Florence2Error::Closed)?;
+        Ok(model
+            .engine
+            .execution_providers()
+            .iter()
+            .map(SessionProvider::from)
+            .collect())
     }
 
     /// Whether `unload()` has been called.
@@ -686,6 +559,6 @@ impl Florence2 {
     /// How many times this model's vision encoder has been started (Rust only: lets tests prove
     /// that a bad request failed before the expensive work). `None` after `unload()`.
     pub fn vision_runs(&self) -> Option<u64> {
-        self.slot().map(|model| lock(&model.vision).runs())
+        self.slot().map(|model| model.engine.vision_runs())
     }
 }

@@ -1,19 +1,26 @@
 //! Florence-2 for Kotlin (Android and the desktop JVM), generated with UniFFI.
 //!
-//! This crate is the thin FFI layer over `florence2-core`: every exported item converts its
-//! arguments, calls core, and maps the result; logic lives in core.
+//! This crate is the thin FFI layer over `florence2-core` (and `florence2-download`): every
+//! exported item converts its arguments, calls core off the caller's thread, and maps the result;
+//! logic lives in core.
 //!
 //! | file | what Kotlin sees |
 //! |---|---|
 //! | `florence2.rs` | `Florence2` (async factory `create`, `suspend` task methods, `encode` → `EncodedImage`, `unload`, `AutoCloseable`), `TokenListener` |
-//! | `types.rs` | `Florence2Options`, `PrecisionPlan`, `Precision`, `ExecutionProvider` (+ `XnnpackOptions`, `NnapiOptions`, the `SessionProvider` report), `Task`, `ImageInput`, `TaskResult`, `TaskOutput` and geometry |
-//! | `download.rs` | `ModelManifest` (built-in / JSON, presets), `ModelDownloader` (`download` with a `DownloadListener`, `status`, `verify`, `delete`, `open` → `Florence2`), `DownloadProgress`, `ModelStatus` |
-//! | `error.rs` | `Florence2Exception` (sealed), mapped from core in one `From` impl |
+//! | `options.rs` | `Florence2Options`, `OptimizationLevel` |
+//! | `graph.rs` | `ModelGraph`, `Precision`, `PrecisionPlan` |
+//! | `provider.rs` | `ExecutionProvider`, `XnnpackOptions`, `NnapiOptions`, the `SessionProvider` report |
+//! | `task.rs` | `Task` |
+//! | `image.rs` | `ImageInput`, `PixelLayout`, `CropRect` |
+//! | `result.rs` | `TaskResult`, `TaskOutput` and geometry, `FinishReason`, `Timings` |
+//! | `download.rs` | (feature `download`, on by default) `ModelManifest`, `ModelDownloader`, `DownloadProgress`, `ModelStatus` |
+//! | `error.rs` | `Florence2Exception` and `DownloadException` (sealed), mapped in one place |
 //!
 //! Threads: exported async methods run in a tokio context; ONNX Runtime work goes to
 //! `spawn_blocking`, never the Kotlin thread that polls the future. Dropping the future (the
-//! coroutine was cancelled) cancels the call's `CancelFlag`, which stops generation within one
-//! decoder step and terminates the running ONNX Runtime graph.
+//! coroutine was cancelled) cancels the call's `CancelFlag` and waits for a callback in flight, so
+//! nothing reaches Kotlin afterwards; generation stops before its next decoder step and the
+//! running ONNX Runtime graph is terminated.
 //!
 //! [`onnx_runtime_info`] checks the whole chain: Kotlin → this library → ONNX Runtime.
 //!
@@ -22,24 +29,36 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "download")]
 mod download;
 mod error;
 mod florence2;
-mod types;
+mod graph;
+mod image;
+mod options;
+mod provider;
+mod result;
+mod task;
 
 use std::path::Path;
 
+#[cfg(feature = "download")]
 pub use download::{
     DownloadFileState, DownloadListener, DownloadOptions, DownloadProgress, DownloadReport, FileProgress,
     ModelDownloader, ModelManifest, ModelPreset, ModelStatus, builtin_model_ids,
 };
+#[cfg(feature = "download")]
+pub use error::DownloadError;
 pub use error::Florence2Error;
 pub use florence2::{EncodedImage, Florence2, TokenListener, TokenListenerError};
-pub use types::{
-    BoundingBox, CropRect, ExecutionProvider, FinishReason, Florence2Options, ImageInput, ModelGraph,
-    NnapiOptions, PixelLayout, Point, Polygon, PolygonMask, Precision, PrecisionPlan, Quad, SessionProvider,
-    Task, TaskOutput, TaskResult, Timings, XnnpackOptions,
+pub use graph::{ModelGraph, Precision, PrecisionPlan};
+pub use image::{CropRect, ImageInput, PixelLayout};
+pub use options::{Florence2Options, OptimizationLevel};
+pub use provider::{ExecutionProvider, NnapiOptions, SessionProvider, XnnpackOptions};
+pub use result::{
+    BoundingBox, FinishReason, Point, Polygon, PolygonMask, Quad, TaskOutput, TaskResult, Timings,
 };
+pub use task::Task;
 
 uniffi::setup_scaffolding!();
 
@@ -58,7 +77,7 @@ pub struct OnnxRuntimeInfo {
 /// Loads ONNX Runtime (once per process) and describes it.
 ///
 /// `library_path` names the ONNX Runtime shared library to load. When it is `null`, the library is
-/// found automatically: `ORT_DYLIB_PATH`, then the developer setup cache, then next to the
+/// found automatically: `ORT_DYLIB_PATH`, then the directory in `FLORENCE2_ORT_CACHE`, then next to the
 /// executable; on Android the `libonnxruntime.so` packaged with the app.
 ///
 /// Once ONNX Runtime is loaded, later calls describe the same library; passing a different
@@ -67,10 +86,11 @@ pub struct OnnxRuntimeInfo {
 /// # Errors
 ///
 /// [`Florence2Error::RuntimeUnavailable`] if the library cannot be found, loaded or initialised
-/// (the `reason` says which paths were tried and how to fix it).
+/// (the `detail` says which paths were tried and how to fix it).
 #[uniffi::export]
 pub fn onnx_runtime_info(library_path: Option<String>) -> Result<OnnxRuntimeInfo, Florence2Error> {
-    let runtime = florence2_core::OnnxRuntime::init(library_path.as_deref().map(Path::new))?;
+    let runtime = florence2_core::OnnxRuntime::init(library_path.as_deref().map(Path::new))
+        .map_err(florence2_core::Error::from)?;
     Ok(OnnxRuntimeInfo {
         version: runtime.version().map(str::to_owned),
         library_path: runtime.library().path().display().to_string(),
@@ -84,7 +104,10 @@ pub fn onnx_runtime_info(library_path: Option<String>) -> Result<OnnxRuntimeInfo
 /// [`Florence2Error::InvalidInput`] for an unknown token (the message lists the valid ones).
 #[uniffi::export]
 pub fn task_from_token(token: String) -> Result<Task, Florence2Error> {
-    Ok(token.parse::<florence2_core::Task>()?.into())
+    Ok(token
+        .parse::<florence2_core::Task>()
+        .map_err(florence2_core::Error::from)?
+        .into())
 }
 
 /// The token of a task, e.g. `Task.OBJECT_DETECTION` → `"<OD>"` (the key of the task's result in
@@ -114,8 +137,8 @@ mod tests {
     fn describes_the_setup_cache_runtime_and_maps_errors() {
         let missing = "/nonexistent/florence2/libonnxruntime.so.1.31.1";
         match onnx_runtime_info(Some(missing.to_owned())) {
-            Err(Florence2Error::RuntimeUnavailable { reason }) => {
-                assert!(reason.contains(missing), "{reason}")
+            Err(Florence2Error::RuntimeUnavailable { detail }) => {
+                assert!(detail.contains(missing), "{detail}")
             }
             other => panic!("expected RuntimeUnavailable, got {other:?}"),
         }

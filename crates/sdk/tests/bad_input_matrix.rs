@@ -462,7 +462,7 @@ fn i06_pixel_limit_is_configurable() {
             max_image_pixels: Some(0),
             ..quick_options()
         },
-        &["maxImagePixels"],
+        &["max_image_pixels"],
     );
 }
 

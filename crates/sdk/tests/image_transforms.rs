@@ -155,8 +155,8 @@ fn bad_rotation_and_crop_are_invalid_input() {
         ),
     ] {
         match block(model.caption(image)) {
-            Err(Florence2Error::InvalidInput { reason }) => {
-                assert!(reason.to_lowercase().contains(needle), "{reason}");
+            Err(Florence2Error::InvalidInput { detail }) => {
+                assert!(detail.to_lowercase().contains(needle), "{detail}");
             }
             other => panic!("{other:?}"),
         }

@@ -43,7 +43,7 @@ impl TokenListener for FailingListener {
         let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
         if n == self.at {
             return Err(TokenListenerError::Failed {
-                reason: format!("java.lang.IllegalStateException: listener bug at token {n}"),
+                detail: format!("java.lang.IllegalStateException: listener bug at token {n}"),
             });
         }
         Ok(true)
@@ -62,8 +62,8 @@ fn a_failing_listener_stops_the_call_with_its_message_and_no_panic() {
         let result =
             block(model.run_streaming(good_image(), Task::Caption, None, Arc::clone(&listener) as _));
         match result {
-            Err(Florence2Error::ListenerFailed { reason }) => assert_eq!(
-                reason,
+            Err(Florence2Error::ListenerFailed { detail }) => assert_eq!(
+                detail,
                 format!("java.lang.IllegalStateException: listener bug at token {at}")
             ),
             other => panic!("expected ListenerFailed, got {other:?}"),
@@ -86,8 +86,8 @@ fn a_panic_inside_a_call_is_an_internal_error_and_the_model_stays_usable() {
         });
         let result = block(model.run_streaming(good_image(), Task::Caption, None, listener));
         match result {
-            Err(Florence2Error::Internal { reason }) => {
-                assert!(reason.contains("panic"), "{reason}")
+            Err(Florence2Error::Internal { detail }) => {
+                assert!(detail.contains("panic"), "{detail}")
             }
             other => panic!("expected Internal, got {other:?}"),
         }

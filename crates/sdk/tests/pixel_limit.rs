@@ -137,10 +137,10 @@ fn huge_images_are_refused_without_a_large_allocation() {
         let (error, largest, growth) = refused(image);
         println!("{name}: largest allocation {largest} B, live-heap peak growth {growth} B: {error}");
         match &error {
-            Florence2Error::InvalidInput { reason } => {
+            Florence2Error::InvalidInput { detail } => {
                 assert!(
-                    reason.contains("20000x20000") && reason.contains("limit"),
-                    "{name}: {reason}"
+                    detail.contains("20000x20000") && detail.contains("limit"),
+                    "{name}: {detail}"
                 )
             }
             other => panic!("{name}: expected InvalidInput, got {other:?}"),

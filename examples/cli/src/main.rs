@@ -16,10 +16,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use florence2_core::generate::NoObserver;
 use florence2_core::{
-    CancelFlag, Florence2, GenerateOptions, LoadOptions, Precision, PrecisionPlan, Task, TaskOutput,
-    TaskRequest, task,
+    CancelFlag, Florence2, GenerateOptions, ImageInput, LoadOptions, OptimizationLevel, Precision,
+    PrecisionPlan, Task, TaskOutput, TaskRequest, task,
 };
 use serde_json::json;
 
@@ -121,13 +120,16 @@ struct RunArgs {
     /// Beam width (default: generation_config's num_beams, 3 for Florence-2; 1 = greedy).
     #[arg(long)]
     num_beams: Option<usize>,
-    /// Precision: one name for all components (`fp32`, `fp16`, `q8`, `int8`, `uint8`, `q4`, `q4f16`,
-    /// `bnb4`) or per component: `vision=fp16,embed=fp32,encoder=int8,decoder=int8`.
+    /// Precision: one name for all graphs (`fp32`, `fp16`, `q8`, `int8`, `uint8`, `q4`, `q4f16`,
+    /// `bnb4`) or per graph: `vision=fp16,embed=fp32,encoder=int8,decoder=int8`.
     #[arg(long, default_value = "fp32")]
     precision: String,
-    /// Intra-op threads per session (0 = one per core).
+    /// Intra-op threads per session (0 = one per core, at most 256).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// ONNX Runtime's graph optimisation level: disabled, basic, extended or all.
+    #[arg(long, default_value = "all")]
+    optimization: String,
     /// Token embeddings: `file` reads rows straight from embed_tokens*.onnx when it is a plain
     /// lookup (no resident table); `session` always loads it into ONNX Runtime.
     #[arg(long, default_value = "file", value_parser = ["file", "session"])]
@@ -165,14 +167,14 @@ fn parse_precision(spec: &str) -> Result<PrecisionPlan> {
     }
     let mut plan = PrecisionPlan::default();
     for part in spec.split(',') {
-        let (name, value) = part.split_once('=').context("expected component=precision")?;
+        let (name, value) = part.split_once('=').context("expected graph=precision")?;
         let p: Precision = value.parse()?;
         match name.trim() {
             "vision" | "vision_encoder" => plan.vision_encoder = p,
             "embed" | "embed_tokens" => plan.embed_tokens = p,
             "encoder" | "encoder_model" | "text_encoder" => plan.text_encoder = p,
             "decoder" | "decoder_model_merged" => plan.decoder = p,
-            other => bail!("unknown component {other:?} (vision, embed, encoder, decoder)"),
+            other => bail!("unknown graph {other:?} (vision, embed, encoder, decoder)"),
         }
     }
     Ok(plan)
@@ -182,10 +184,26 @@ fn main() -> std::process::ExitCode {
     match dispatch(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", chain_text(&e));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each cause once (typed errors often repeat their
+/// source's text in their own).
+fn chain_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&message);
+        }
+    }
+    text
 }
 
 fn dispatch(cli: Cli) -> Result<()> {
@@ -276,20 +294,36 @@ fn write_npy_f32(path: &std::path::Path, shape: &[usize], values: &[f32]) -> Res
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
+/// The ONNX Runtime library of this checkout's `scripts/setup.sh`, found above the executable
+/// (`target/release/florence2` → `.cache/onnxruntime/`), unless the environment names one.
+fn setup_cache_runtime() -> Option<PathBuf> {
+    let named = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
+    if named(florence2_core::runtime::ORT_DYLIB_PATH_ENV) || named(florence2_core::runtime::CACHE_DIR_ENV) {
+        return None;
+    }
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors()
+        .skip(1)
+        .map(|dir| dir.join(".cache/onnxruntime/libonnxruntime.so"))
+        .find(|lib| lib.is_file())
+}
+
 fn run(args: RunArgs) -> Result<()> {
     let task: Task = args.task.parse()?;
     let mut options = LoadOptions {
         precision: parse_precision(&args.precision)?,
+        onnx_runtime: setup_cache_runtime(),
+        release_vision_memory: !args.keep_vision_memory,
+        parallel_load: args.parallel_load,
         ..LoadOptions::default()
     };
     options.session.intra_threads = args.threads;
-    options.session.release_vision_memory = !args.keep_vision_memory;
-    options.parallel_load = args.parallel_load;
+    options.session.optimization_level = args.optimization.parse::<OptimizationLevel>()?;
     if args.embeddings == "session" {
         options.embeddings = florence2_core::EmbeddingLookup::Session;
     }
     let t_load = Instant::now();
-    let mut model = Florence2::load(&args.model, &options)?;
+    let model = Florence2::load(&args.model, &options)?;
     let load_ms = t_load.elapsed().as_secs_f64() * 1e3;
     let embeddings = match model.embedding_source() {
         florence2_core::EmbeddingSource::File { .. } => "file".to_string(),
@@ -306,22 +340,12 @@ fn run(args: RunArgs) -> Result<()> {
     let request = TaskRequest::with_text(task, args.text.as_deref()).with_options(GenerateOptions {
         max_new_tokens: args.max_new_tokens,
         num_beams: args.num_beams,
-        ..Default::default()
     });
-    // The task's input, the prompt's length and the options are checked before any image is read.
-    let plan = model.plan(&request, None)?;
-    for (index, path) in args.images.iter().enumerate() {
-        let t0 = Instant::now();
-        let image =
-            florence2_preprocess::open(path).with_context(|| format!("reading {}", path.display()))?;
-        let decode_ms = t0.elapsed().as_secs_f64() * 1e3;
-        let t1 = Instant::now();
-        let (encoded, preprocess_ms) = model.encode_image(image.view(), &CancelFlag::new())?;
-        let vision_ms = t1.elapsed().as_secs_f64() * 1e3 - preprocess_ms;
-        let mut result = model.run_plan(&encoded, &plan, &CancelFlag::new(), &mut NoObserver)?;
-        result.timings.preprocess = decode_ms + preprocess_ms;
-        result.timings.vision = vision_ms;
-        result.timings.total += result.timings.preprocess + vision_ms;
+    // Core checks the request before any image is read, then pipelines the images (the next one
+    // is encoded while this one decodes).
+    let images: Vec<ImageInput> = args.images.iter().cloned().map(ImageInput::File).collect();
+    let runs = model.run_batch(&images, &request, &CancelFlag::new())?;
+    for (path, result) in args.images.iter().zip(&runs) {
         if args.json {
             let line = json!({
                 "image": path.display().to_string(),
@@ -339,15 +363,15 @@ fn run(args: RunArgs) -> Result<()> {
             });
             println!("{line}");
         } else {
-            print_human(path, &result);
+            print_human(path, result);
         }
-        if index == 0
-            && let Some(out) = &args.draw
-        {
-            draw::draw_result(&image, &result.output, out)?;
-            if !args.json {
-                eprintln!("drew the result on {}", out.display());
-            }
+    }
+    if let (Some(out), Some(first), Some(result)) = (&args.draw, args.images.first(), runs.first()) {
+        let image =
+            florence2_preprocess::open(first).with_context(|| format!("reading {}", first.display()))?;
+        draw::draw_result(&image, &result.output, out)?;
+        if !args.json {
+            eprintln!("drew the result on {}", out.display());
         }
     }
     Ok(())
@@ -369,7 +393,7 @@ fn memory_mb() -> serde_json::Value {
     json!({ "rss": field("VmRSS:"), "peak": field("VmHWM:") })
 }
 
-fn print_human(path: &std::path::Path, run: &florence2_core::pipeline::TaskRun) {
+fn print_human(path: &std::path::Path, run: &florence2_core::TaskRun) {
     let t = &run.timings;
     println!(
         "{}  {}  ({} tokens, {:.1} tok/s; preprocess {:.0} ms, vision {:.0} ms, encoder {:.0} ms, decoder {:.0} ms)",

@@ -23,7 +23,7 @@ use ort::value::Tensor;
 pub use onnx_scan::{GraphSummary, InitializerSummary, NodeSummary, TensorData, scan};
 
 use crate::error::{Error, Result};
-use crate::model_files::Component;
+use crate::graph::ModelGraph;
 use table::EmbeddingTable;
 
 /// How token embeddings are computed.
@@ -56,7 +56,7 @@ pub enum EmbeddingSource {
     },
 }
 
-/// The token-embedding stage, whichever way it runs.
+/// The token-embedding graph, whichever way it runs.
 #[derive(Debug)]
 pub(crate) enum TokenEmbeddings {
     /// Rows read from the file.
@@ -84,7 +84,7 @@ impl TokenEmbeddings {
     /// Checks a file-backed table against the model's width and vocabulary.
     pub fn check_table(table: &EmbeddingTable, path: &Path, d_model: usize, vocab: usize) -> Result<()> {
         let contract = |detail: String| Error::Contract {
-            component: Component::EmbedTokens,
+            graph: ModelGraph::EmbedTokens,
             path: path.to_path_buf(),
             detail,
         };
@@ -112,13 +112,13 @@ impl TokenEmbeddings {
     ) -> Result<()> {
         match self {
             Self::Table(table) => table.lookup(ids, out).map_err(|detail| Error::ModelRead {
-                component: Component::EmbedTokens,
+                graph: ModelGraph::EmbedTokens,
                 path: table.path().to_path_buf(),
                 detail,
             }),
             Self::Session(session) => {
                 let embed_err = |source| Error::Inference {
-                    stage: Component::EmbedTokens,
+                    graph: ModelGraph::EmbedTokens,
                     source,
                 };
                 let input = Tensor::from_array(([1usize, ids.len()], ids.to_vec())).map_err(embed_err)?;
@@ -127,15 +127,17 @@ impl TokenEmbeddings {
                     .map_err(embed_err)?;
                 let (_, values) = outputs
                     .get("inputs_embeds")
-                    .ok_or_else(|| Error::InvalidInput {
-                        detail: "embed_tokens returned no inputs_embeds".into(),
+                    .ok_or_else(|| Error::ModelOutput {
+                        graph: ModelGraph::EmbedTokens,
+                        detail: "no inputs_embeds output".into(),
                     })?
                     .try_extract_tensor::<f32>()
                     .map_err(embed_err)?;
                 if values.len() != out.len() {
-                    return Err(Error::InvalidInput {
+                    return Err(Error::ModelOutput {
+                        graph: ModelGraph::EmbedTokens,
                         detail: format!(
-                            "embed_tokens returned {} values for {} ids, expected {}",
+                            "{} values for {} ids, expected {}",
                             values.len(),
                             ids.len(),
                             out.len()

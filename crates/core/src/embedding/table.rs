@@ -73,6 +73,33 @@ pub(crate) struct TablePlan {
 /// Recognises one of the lookup graphs in `graph` (scanned from `path`). `Err` says why the graph
 /// is not a plain lookup; the caller then keeps an ONNX Runtime session for it.
 pub(crate) fn plan(graph: &GraphSummary, path: &Path) -> Result<TablePlan, String> {
+    let (ids, output) = lookup_io(graph)?;
+    let init = |name: &str| graph.initializers.iter().find(|i| i.name == name);
+    let ops: Vec<&str> = graph.nodes.iter().map(|n| n.op_type.as_str()).collect();
+    let (table, decode) = match (ops.as_slice(), &graph.nodes[..]) {
+        (["Gather"], [gather]) => {
+            let table = gathered_table(gather, ids, output, &init)?;
+            (table, element_decode(table, &[FLOAT])?)
+        }
+        (["Gather", "Cast"], [gather, cast]) => {
+            let table = gathered(gather, ids, &init)?;
+            check_cast(cast, first(&gather.outputs)?, output)?;
+            (table, element_decode(table, &[FLOAT16])?)
+        }
+        (["Gather", "Cast", "Gather", "Mul"], [rows, cast, scales, mul]) => {
+            per_row_lookup([rows, cast, scales, mul], ids, output, &init, path)?
+        }
+        (["DequantizeLinear", "Gather", "QuantizeLinear", "DequantizeLinear"], [dq, gather, q, dq_out]) => {
+            qdq_lookup([dq, gather, q, dq_out], ids, output, &init, path)?
+        }
+        (other, _) => return Err(format!("nodes {other:?} are not one of the lookup graphs")),
+    };
+    table_plan(table, decode, path)
+}
+
+/// The graph's one input (`input_ids`, int64) and one output (`inputs_embeds`), and only
+/// standard operators.
+fn lookup_io(graph: &GraphSummary) -> Result<(&String, &String), String> {
     let [(ids_name, ids_type)] = graph.inputs.as_slice() else {
         return Err(format!("{} graph inputs, expected 1", graph.inputs.len()));
     };
@@ -89,117 +116,116 @@ pub(crate) fn plan(graph: &GraphSummary, path: &Path) -> Result<TablePlan, Strin
             "input {ids_name} has element type {ids_type}, expected int64"
         ));
     }
-    for node in &graph.nodes {
-        if !node.domain.is_empty() && node.domain != "ai.onnx" {
-            return Err(format!(
-                "operator {}:{} is not a plain lookup",
-                node.domain, node.op_type
-            ));
+    if let Some(node) = graph
+        .nodes
+        .iter()
+        .find(|node| !node.domain.is_empty() && node.domain != "ai.onnx")
+    {
+        return Err(format!(
+            "operator {}:{} is not a plain lookup",
+            node.domain, node.op_type
+        ));
+    }
+    Ok((ids_name, output))
+}
+
+/// `Gather(q)` → `Cast` → `Mul(·, Gather(scale, input_ids))`: int8/uint8 rows with a float32
+/// scale per row (our `quantize.py` format).
+fn per_row_lookup<'g>(
+    [rows_gather, cast, scale_gather, mul]: [&NodeSummary; 4],
+    ids: &str,
+    output: &str,
+    init: &impl Fn(&str) -> Option<&'g InitializerSummary>,
+    path: &Path,
+) -> Result<(&'g InitializerSummary, Decode), String> {
+    let table = gathered(rows_gather, ids, init)?;
+    check_cast(cast, first(&rows_gather.outputs)?, first(&cast.outputs)?)?;
+    let scale = gathered(scale_gather, ids, init)?;
+    if first(&mul.outputs)? != output
+        || !same_set(
+            &mul.inputs,
+            &[first(&cast.outputs)?, first(&scale_gather.outputs)?],
+        )
+    {
+        return Err("Mul does not combine the cast rows with their scales".into());
+    }
+    let signed = quantized_signedness(table)?;
+    let rows = usize_dim(table.dims.first())?;
+    if scale.data_type != FLOAT || scale.dims != [rows as i64, 1] {
+        return Err(format!(
+            "row scales {:?} of type {}, expected float [{rows}, 1]",
+            scale.dims, scale.data_type
+        ));
+    }
+    let scales = read_f32s(scale, path, rows)?;
+    Ok((table, Decode::PerRow { signed, scales }))
+}
+
+/// `DequantizeLinear(q, s, z)` → `Gather` → `QuantizeLinear(s, z)` → `DequantizeLinear(s, z)`:
+/// int8/uint8 with one scale and zero point (ONNX Runtime's static quantiser).
+fn qdq_lookup<'g>(
+    [dq, gather, q, dq_out]: [&NodeSummary; 4],
+    ids: &str,
+    output: &str,
+    init: &impl Fn(&str) -> Option<&'g InitializerSummary>,
+    path: &Path,
+) -> Result<(&'g InitializerSummary, Decode), String> {
+    let (Some(table_name), Some(scale_name)) = (dq.inputs.first(), dq.inputs.get(1)) else {
+        return Err("DequantizeLinear without table and scale".into());
+    };
+    let zero_name = dq.inputs.get(2).filter(|n| !n.is_empty());
+    let same_params = |node: &NodeSummary| {
+        node.inputs.get(1) == Some(scale_name) && node.inputs.get(2).filter(|n| !n.is_empty()) == zero_name
+    };
+    for node in [dq, q, dq_out] {
+        match node.int_attribute("axis")? {
+            None | Some(1) => {}
+            Some(a) => return Err(format!("{} with axis {a}", node.op_type)),
         }
     }
-    let ops: Vec<&str> = graph.nodes.iter().map(|n| n.op_type.as_str()).collect();
-    let init = |name: &str| graph.initializers.iter().find(|i| i.name == name);
-    let (table, decode) = match ops.as_slice() {
-        ["Gather"] => {
-            let gather = &graph.nodes[0];
-            let table = gathered_table(gather, ids_name, output, &init)?;
-            (table, element_decode(table, &[FLOAT])?)
+    if gather.inputs.first() != dq.outputs.first()
+        || gather.inputs.get(1).map(String::as_str) != Some(ids)
+        || q.inputs.first() != gather.outputs.first()
+        || dq_out.inputs.first() != q.outputs.first()
+        || dq_out.outputs.first().map(String::as_str) != Some(output)
+        || !same_params(q)
+        || !same_params(dq_out)
+    {
+        return Err("the Q/DQ lookup is not wired as expected".into());
+    }
+    check_gather_axis(gather)?;
+    let table = init(table_name).ok_or_else(|| format!("{table_name} is not an initializer"))?;
+    let signed = quantized_signedness(table)?;
+    let scale_init = init(scale_name).ok_or_else(|| format!("{scale_name} is not an initializer"))?;
+    if scale_init.data_type != FLOAT || scale_init.dims.iter().product::<i64>() != 1 {
+        return Err("the Q/DQ scale is not one float".into());
+    }
+    let scale = read_f32s(scale_init, path, 1)?[0];
+    let zero_point = match zero_name {
+        None => 0,
+        Some(name) => {
+            let z = init(name).ok_or_else(|| format!("{name} is not an initializer"))?;
+            if z.data_type != table.data_type || z.dims.iter().product::<i64>() != 1 {
+                return Err("the Q/DQ zero point is not one value of the table's type".into());
+            }
+            read_zero_point(z, path, signed)?
         }
-        ["Gather", "Cast"] => {
-            let (gather, cast) = (&graph.nodes[0], &graph.nodes[1]);
-            let table = gathered(gather, ids_name, &init)?;
-            check_cast(cast, first(&gather.outputs)?, output)?;
-            (table, element_decode(table, &[FLOAT16])?)
-        }
-        ["Gather", "Cast", "Gather", "Mul"] => {
-            let [rows_gather, cast, scale_gather, mul] = &graph.nodes[..] else {
-                return Err("unreachable node count".into());
-            };
-            let table = gathered(rows_gather, ids_name, &init)?;
-            check_cast(cast, first(&rows_gather.outputs)?, first(&cast.outputs)?)?;
-            let scale = gathered(scale_gather, ids_name, &init)?;
-            if first(&mul.outputs)? != output
-                || !same_set(
-                    &mul.inputs,
-                    &[first(&cast.outputs)?, first(&scale_gather.outputs)?],
-                )
-            {
-                return Err("Mul does not combine the cast rows with their scales".into());
-            }
-            let signed = quantized_signedness(table)?;
-            let rows = usize_dim(table.dims.first())?;
-            if scale.data_type != FLOAT || scale.dims != [rows as i64, 1] {
-                return Err(format!(
-                    "row scales {:?} of type {}, expected float [{rows}, 1]",
-                    scale.dims, scale.data_type
-                ));
-            }
-            let scales = read_f32s(scale, path, rows)?;
-            (table, Decode::PerRow { signed, scales })
-        }
-        ["DequantizeLinear", "Gather", "QuantizeLinear", "DequantizeLinear"] => {
-            let [dq, gather, q, dq_out] = &graph.nodes[..] else {
-                return Err("unreachable node count".into());
-            };
-            let (Some(table_name), Some(scale_name)) = (dq.inputs.first(), dq.inputs.get(1)) else {
-                return Err("DequantizeLinear without table and scale".into());
-            };
-            let zero_name = dq.inputs.get(2).filter(|n| !n.is_empty());
-            let same_params = |node: &NodeSummary| {
-                node.inputs.get(1) == Some(scale_name)
-                    && node.inputs.get(2).filter(|n| !n.is_empty()) == zero_name
-            };
-            let axis_default = |node: &NodeSummary| -> Result<(), String> {
-                match node.int_attribute("axis")? {
-                    None | Some(1) => Ok(()),
-                    Some(a) => Err(format!("{} with axis {a}", node.op_type)),
-                }
-            };
-            axis_default(dq)?;
-            axis_default(q)?;
-            axis_default(dq_out)?;
-            if gather.inputs.first() != dq.outputs.first()
-                || gather.inputs.get(1) != Some(ids_name)
-                || q.inputs.first() != gather.outputs.first()
-                || dq_out.inputs.first() != q.outputs.first()
-                || dq_out.outputs.first() != Some(output)
-                || !same_params(q)
-                || !same_params(dq_out)
-            {
-                return Err("the Q/DQ lookup is not wired as expected".into());
-            }
-            check_gather_axis(gather)?;
-            let table = init(table_name).ok_or_else(|| format!("{table_name} is not an initializer"))?;
-            let signed = quantized_signedness(table)?;
-            let scale_init = init(scale_name).ok_or_else(|| format!("{scale_name} is not an initializer"))?;
-            if scale_init.data_type != FLOAT || scale_init.dims.iter().product::<i64>() != 1 {
-                return Err("the Q/DQ scale is not one float".into());
-            }
-            let scale = read_f32s(scale_init, path, 1)?[0];
-            let zero_point = match zero_name {
-                None => 0,
-                Some(name) => {
-                    let z = init(name).ok_or_else(|| format!("{name} is not an initializer"))?;
-                    if z.data_type != table.data_type || z.dims.iter().product::<i64>() != 1 {
-                        return Err("the Q/DQ zero point is not one value of the table's type".into());
-                    }
-                    read_zero_point(z, path, signed)?
-                }
-            };
-            if !(scale.is_finite() && scale > 0.0) {
-                return Err(format!("Q/DQ scale {scale} is not a positive number"));
-            }
-            (
-                table,
-                Decode::PerTensorQdq {
-                    signed,
-                    scale,
-                    zero_point,
-                },
-            )
-        }
-        other => return Err(format!("nodes {other:?} are not one of the lookup graphs")),
     };
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(format!("Q/DQ scale {scale} is not a positive number"));
+    }
+    Ok((
+        table,
+        Decode::PerTensorQdq {
+            signed,
+            scale,
+            zero_point,
+        },
+    ))
+}
+
+/// Where the `[rows, dim]` table's bytes are, once its shape is checked.
+fn table_plan(table: &InitializerSummary, decode: Decode, graph_path: &Path) -> Result<TablePlan, String> {
     let rows = usize_dim(table.dims.first())?;
     let dim = usize_dim(table.dims.get(1))?;
     if table.dims.len() != 2 || rows == 0 || dim == 0 {
@@ -212,7 +238,7 @@ pub(crate) fn plan(graph: &GraphSummary, path: &Path) -> Result<TablePlan, Strin
         .checked_mul(dim as u64)
         .and_then(|n| n.checked_mul(decode.element_bytes() as u64))
         .ok_or("table size overflows")?;
-    let (path, offset) = locate(table, path, bytes)?;
+    let (path, offset) = locate(table, graph_path, bytes)?;
     Ok(TablePlan {
         path,
         offset,

@@ -201,18 +201,17 @@ fn truncated_files_never_read_past_their_end() {
 /// the same ids as with the embeddings in an ONNX Runtime session.
 #[test]
 fn fixture_model_generates_the_same_ids_either_way() {
-    use crate::{CancelFlag, Florence2, GenerateOptions, LoadOptions, Task};
+    use crate::{CancelFlag, Florence2, GenerateOptions, ImageInput, LoadOptions, Task, TaskRequest};
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-random");
-    let image = florence2_preprocess::open(
+    let image = ImageInput::File(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images/coffee_600x400.png"),
-    )
-    .expect("image");
+    );
     let run = |lookup: EmbeddingLookup| {
         let options = LoadOptions {
             embeddings: lookup,
             ..LoadOptions::default()
         };
-        let mut model = Florence2::load(&folder, &options).expect("fixture loads");
+        let model = Florence2::load(&folder, &options).expect("fixture loads");
         match (lookup, model.embedding_source()) {
             (EmbeddingLookup::FromFile, EmbeddingSource::File { path }) => {
                 assert!(path.ends_with("onnx/embed_tokens.onnx"), "{}", path.display())
@@ -220,25 +219,20 @@ fn fixture_model_generates_the_same_ids_either_way() {
             (EmbeddingLookup::Session, EmbeddingSource::Session { reason: None }) => {}
             (lookup, source) => panic!("{lookup:?} loaded embeddings as {source:?}"),
         }
-        let cancel = CancelFlag::new();
-        let (encoded, _) = model.encode_image(image.view(), &cancel).expect("encode");
-        let generate = GenerateOptions {
+        let request = TaskRequest::new(Task::Caption).with_options(GenerateOptions {
             max_new_tokens: Some(12),
             num_beams: Some(2),
-            ..GenerateOptions::default()
-        };
-        let (_, text) = model.parts_mut();
-        text.run(
-            &encoded,
-            Task::Caption,
-            None,
-            &generate,
-            &cancel,
-            &mut crate::generate::NoObserver,
-        )
-        .expect("run")
-        .generated
-        .ids
+        });
+        model
+            .run(
+                &image,
+                &request,
+                &CancelFlag::new(),
+                &mut crate::generate::NoObserver,
+            )
+            .expect("run")
+            .generated
+            .ids
     };
     assert_eq!(run(EmbeddingLookup::FromFile), run(EmbeddingLookup::Session));
 }

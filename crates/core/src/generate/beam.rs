@@ -19,88 +19,109 @@ struct Hypothesis {
     finished: bool,
 }
 
-/// Beam search for one input; returns the best finished hypothesis.
-pub fn beam_search(
-    model: &mut dyn StepModel,
-    options: &SearchOptions,
-    cancel: &CancelFlag,
-    observer: &mut dyn TokenObserver,
-) -> Result<Generated> {
-    let k = options.num_beams.max(1);
-    let keep = 2 * k;
-    let max_length = options.max_new_tokens + 1;
-    let vocab = model.vocab_size();
-    let prompt_len = 1usize;
+/// A continuation: its running score, the beam it extends, its token.
+type Candidate = (f32, usize, u32);
 
-    let start = vec![options.decoder_start_token_id];
-    let mut running: Vec<Vec<u32>> = vec![start.clone(); k];
-    let mut running_scores: Vec<f32> = (0..k).map(|i| if i == 0 { 0.0 } else { NEG }).collect();
-    let mut finished: Vec<Hypothesis> = vec![
-        Hypothesis {
-            ids: start,
-            score: NEG,
-            finished: false
-        };
-        k
-    ];
-    let mut improvable = true;
-    let mut cur_len = 1usize;
-    let mut reorder: Option<Vec<usize>> = None;
-    let mut row = vec![0.0f32; vocab];
-    let mut candidates: Vec<(f32, usize, u32)> = Vec::with_capacity(keep);
-    let mut steps = 0usize;
+/// The state of one beam search between steps.
+struct Beams<'o> {
+    options: &'o SearchOptions,
+    /// Beam width.
+    k: usize,
+    /// `1 + max_new_tokens`.
+    max_length: usize,
+    /// The running sequences (decoder start token included) and their scores.
+    running: Vec<Vec<u32>>,
+    running_scores: Vec<f32>,
+    /// The best `k` hypotheses so far (placeholders with score `NEG` until filled).
+    finished: Vec<Hypothesis>,
+    /// Whether a running beam can still beat a finished one.
+    improvable: bool,
+    /// Length of the running sequences.
+    cur_len: usize,
+    /// Scratch: one row of log-probabilities, the best continuations of a step.
+    row: Vec<f32>,
+    candidates: Vec<Candidate>,
+}
 
-    loop {
-        if cancel.is_cancelled() {
-            return Err(Error::Cancelled);
+/// Tokens before the generated ones (the decoder start token).
+const PROMPT_LEN: usize = 1;
+
+impl<'o> Beams<'o> {
+    fn new(options: &'o SearchOptions, vocab: usize) -> Self {
+        let k = options.num_beams.max(1);
+        let start = vec![options.decoder_start_token_id];
+        Self {
+            options,
+            k,
+            max_length: options.max_new_tokens + 1,
+            running: vec![start.clone(); k],
+            // Only the first beam is live at first: the others would duplicate it.
+            running_scores: (0..k).map(|i| if i == 0 { 0.0 } else { NEG }).collect(),
+            finished: vec![
+                Hypothesis {
+                    ids: start,
+                    score: NEG,
+                    finished: false
+                };
+                k
+            ],
+            improvable: true,
+            cur_len: 1,
+            row: vec![0.0; vocab],
+            candidates: Vec::with_capacity(2 * k),
         }
-        let last: Vec<u32> = running.iter().map(|s| s[s.len() - 1]).collect();
-        let logits = model.step(&last, reorder.as_deref())?;
-        steps += 1;
+    }
 
-        // Best `keep` continuations over all beams.
-        candidates.clear();
-        for (b, seq) in running.iter().enumerate() {
-            row.copy_from_slice(&logits[b * vocab..(b + 1) * vocab]);
-            log_softmax(&mut row);
-            options.processors.apply(seq, &mut row);
-            let base = running_scores[b];
-            for (tok, &lp) in row.iter().enumerate() {
-                push_top(
-                    &mut candidates,
-                    keep,
-                    (lp + base, b, u32::try_from(tok).unwrap_or(u32::MAX)),
-                );
+    /// The newest token of each running beam.
+    fn last_tokens(&self) -> Vec<u32> {
+        self.running.iter().map(|s| s[s.len() - 1]).collect()
+    }
+
+    /// The best `2k` continuations over all beams: log-softmax of each beam's logits, the
+    /// processors on the log-probabilities, plus the beam's running score.
+    fn rank_continuations(&mut self, logits: &[f32]) {
+        let vocab = self.row.len();
+        self.candidates.clear();
+        for (b, seq) in self.running.iter().enumerate() {
+            self.row.copy_from_slice(&logits[b * vocab..(b + 1) * vocab]);
+            log_softmax(&mut self.row);
+            self.options.processors.apply(seq, &mut self.row);
+            let base = self.running_scores[b];
+            for (tok, &lp) in self.row.iter().enumerate() {
+                let token = u32::try_from(tok).unwrap_or(u32::MAX);
+                push_top(&mut self.candidates, 2 * self.k, (lp + base, b, token));
             }
         }
-        let hits: Vec<bool> = candidates
+    }
+
+    /// Whether each candidate ends its sequence (EOS, or the length limit).
+    fn hits(&self) -> Vec<bool> {
+        self.candidates
             .iter()
-            .map(|&(_, _, tok)| tok == options.eos_token_id || cur_len + 1 >= max_length)
-            .collect();
+            .map(|&(_, _, tok)| tok == self.options.eos_token_id || self.cur_len + 1 >= self.max_length)
+            .collect()
+    }
 
-        // Running beams for the next step: the best unfinished continuations.
-        let mut order: Vec<usize> = (0..candidates.len()).collect();
-        let masked = |j: usize| candidates[j].0 + if hits[j] { NEG } else { 0.0 };
-        order.sort_by(|&a, &b| masked(b).total_cmp(&masked(a)).then(a.cmp(&b)));
-        let next: Vec<usize> = order.into_iter().take(k).collect();
-
-        // Finished hypotheses: merge the new ones (top-k ranked, just ended) with the old.
-        let all_finished = finished.iter().all(|h| h.finished);
-        let penalty = ((cur_len + 1 - prompt_len) as f32).powf(options.length_penalty);
-        let mut merged = finished.clone();
-        for (j, &(score, b, tok)) in candidates.iter().enumerate() {
-            let just_finished = hits[j] && j < k;
+    /// Merges the candidates that just ended (ranked among the first `k`) into the finished
+    /// hypotheses, scored `sum_logprobs / generated_len ^ length_penalty`.
+    fn collect_finished(&mut self, hits: &[bool]) {
+        let options = self.options;
+        let all_finished = self.finished.iter().all(|h| h.finished);
+        let penalty = ((self.cur_len + 1 - PROMPT_LEN) as f32).powf(options.length_penalty);
+        let mut merged = self.finished.clone();
+        for (j, &(score, b, tok)) in self.candidates.iter().enumerate() {
+            let just_finished = hits[j] && j < self.k;
             let mut s = score / penalty;
             if all_finished && options.early_stopping {
                 s += NEG;
             }
-            if !improvable {
+            if !self.improvable {
                 s += NEG;
             }
             if !just_finished {
                 s += NEG;
             }
-            let mut ids = running[b].clone();
+            let mut ids = self.running[b].clone();
             ids.push(tok);
             merged.push(Hypothesis {
                 ids,
@@ -110,49 +131,95 @@ pub fn beam_search(
         }
         let mut idx: Vec<usize> = (0..merged.len()).collect();
         idx.sort_by(|&a, &b| merged[b].score.total_cmp(&merged[a].score).then(a.cmp(&b)));
-        finished = idx.into_iter().take(k).map(|i| merged[i].clone()).collect();
+        self.finished = idx.into_iter().take(self.k).map(|i| merged[i].clone()).collect();
+    }
 
+    /// The best `k` unfinished continuations run on; returns which previous beam each extends.
+    fn advance(&mut self, hits: &[bool]) -> Vec<usize> {
+        let candidates = &self.candidates;
+        let masked = |j: usize| candidates[j].0 + if hits[j] { NEG } else { 0.0 };
+        let mut order: Vec<usize> = (0..candidates.len()).collect();
+        order.sort_by(|&a, &b| masked(b).total_cmp(&masked(a)).then(a.cmp(&b)));
+        let next: Vec<usize> = order.into_iter().take(self.k).collect();
         let sources: Vec<usize> = next.iter().map(|&j| candidates[j].1).collect();
-        running = next
+        self.running = next
             .iter()
             .map(|&j| {
                 let (_, b, tok) = candidates[j];
-                let mut s = running[b].clone();
+                let mut s = self.running[b].clone();
                 s.push(tok);
                 s
             })
             .collect();
-        running_scores = next.iter().map(|&j| masked(j)).collect();
-        reorder = Some(sources);
-        cur_len += 1;
+        self.running_scores = next.iter().map(|&j| masked(j)).collect();
+        self.cur_len += 1;
+        sources
+    }
 
-        deliver_step(cancel, observer, &running[0])?;
-
-        // Early-stop heuristic (transformers' `_check_early_stop_heuristic`).
-        let best_possible = running_scores[0] / ((cur_len - prompt_len) as f32).powf(options.length_penalty);
-        let worst_finished = finished.iter().map(|h| h.score).fold(f32::INFINITY, f32::min);
-        let any_better = finished
+    /// Whether the search goes on (transformers' `_check_early_stop_heuristic` and the early
+    /// stopping rule).
+    fn goes_on(&mut self, hits: &[bool]) -> bool {
+        let options = self.options;
+        let best_possible =
+            self.running_scores[0] / ((self.cur_len - PROMPT_LEN) as f32).powf(options.length_penalty);
+        let worst_finished = self
+            .finished
+            .iter()
+            .map(|h| h.score)
+            .fold(f32::INFINITY, f32::min);
+        let any_better = self
+            .finished
             .iter()
             .any(|h| best_possible > if h.finished { worst_finished } else { NEG });
-        improvable = improvable && any_better;
-        let open_beam = !(finished.iter().all(|h| h.finished) && options.early_stopping);
+        self.improvable = self.improvable && any_better;
+        let open_beam = !(self.finished.iter().all(|h| h.finished) && options.early_stopping);
         let can_continue = !hits.iter().all(|&h| h);
-        if !(improvable && open_beam && can_continue) {
+        self.improvable && open_beam && can_continue
+    }
+
+    /// The best finished hypothesis and why it ended.
+    fn into_best(self) -> (Vec<u32>, FinishReason) {
+        let ids = self
+            .finished
+            .into_iter()
+            .next()
+            .map(|best| best.ids)
+            .unwrap_or_default();
+        let finish = if ids.len() < self.max_length && ids.last() == Some(&self.options.eos_token_id) {
+            FinishReason::Eos
+        } else {
+            FinishReason::MaxTokens
+        };
+        (ids, finish)
+    }
+}
+
+/// Beam search for one input; returns the best finished hypothesis.
+pub fn beam_search(
+    model: &mut dyn StepModel,
+    options: &SearchOptions,
+    cancel: &CancelFlag,
+    observer: &mut dyn TokenObserver,
+) -> Result<Generated> {
+    let mut beams = Beams::new(options, model.vocab_size());
+    let mut reorder: Option<Vec<usize>> = None;
+    let mut steps = 0usize;
+    loop {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let logits = model.step(&beams.last_tokens(), reorder.as_deref())?;
+        steps += 1;
+        beams.rank_continuations(logits);
+        let hits = beams.hits();
+        beams.collect_finished(&hits);
+        reorder = Some(beams.advance(&hits));
+        deliver_step(cancel, observer, &beams.running[0])?;
+        if !beams.goes_on(&hits) {
             break;
         }
     }
-
-    let best = finished.into_iter().next().unwrap_or(Hypothesis {
-        ids: vec![],
-        score: NEG,
-        finished: false,
-    });
-    let ids = best.ids;
-    let finish = if ids.len() < max_length && ids.last() == Some(&options.eos_token_id) {
-        FinishReason::Eos
-    } else {
-        FinishReason::MaxTokens
-    };
+    let (ids, finish) = beams.into_best();
     Ok(Generated { ids, finish, steps })
 }
 

@@ -39,21 +39,15 @@ pub fn fixture_copy(link_graphs: bool) -> tempfile::TempDir {
 }
 
 /// The ids of an 8-token caption of the chelsea fixture image with `num_beams`.
-pub fn caption_ids(model: &mut florence2_core::Florence2, num_beams: usize) -> Vec<u32> {
-    use florence2_core::{CancelFlag, GenerateOptions, Task, generate::NoObserver};
-    let image = florence2_preprocess::open(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images/chelsea_451x300.png"),
-    )
-    .unwrap();
-    let cancel = CancelFlag::new();
-    let (encoded, _) = model.encode_image(image.view(), &cancel).unwrap();
-    let generate = GenerateOptions {
+pub fn caption_ids(model: &florence2_core::Florence2, num_beams: usize) -> Vec<u32> {
+    use florence2_core::{CancelFlag, GenerateOptions, ImageInput, Task, TaskRequest, generate::NoObserver};
+    let image = ImageInput::File(fixtures().join("images/chelsea_451x300.png"));
+    let request = TaskRequest::new(Task::Caption).with_options(GenerateOptions {
         max_new_tokens: Some(8),
         num_beams: Some(num_beams),
-        ..GenerateOptions::default()
-    };
+    });
     model
-        .run(&encoded, Task::Caption, None, &generate, &cancel, &mut NoObserver)
+        .run(&image, &request, &CancelFlag::new(), &mut NoObserver)
         .unwrap()
         .generated
         .ids

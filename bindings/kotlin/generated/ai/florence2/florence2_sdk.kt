@@ -960,6 +960,10 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_florence2_sdk_fn_method_tokenlistener_on_token(`ptr`: Long,`textSoFar`: RustBuffer.ByValue,`tokenId`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_florence2_sdk_fn_method_florence2error_uniffi_trait_display(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_florence2_sdk_fn_method_downloaderror_uniffi_trait_display(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_florence2_sdk_fn_func_onnx_runtime_info(`libraryPath`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_florence2_sdk_fn_func_task_from_token(`token`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1087,13 +1091,13 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_florence2_sdk_checksum_func_onnx_runtime_info() and 0xFFFF) != 43572) {
+    if ((lib.uniffi_florence2_sdk_checksum_func_onnx_runtime_info() and 0xFFFF) != 47844) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_func_task_from_token() and 0xFFFF) != 11174) {
+    if ((lib.uniffi_florence2_sdk_checksum_func_task_from_token() and 0xFFFF) != 9195) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_func_task_token() and 0xFFFF) != 12437) {
+    if ((lib.uniffi_florence2_sdk_checksum_func_task_token() and 0xFFFF) != 27768) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_florence2_sdk_checksum_func_builtin_model_ids() and 0xFFFF) != 37599) {
@@ -1102,19 +1106,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_florence2_sdk_checksum_method_downloadlistener_on_progress() and 0xFFFF) != 11777) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_delete() and 0xFFFF) != 53174) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_delete() and 0xFFFF) != 46860) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_download() and 0xFFFF) != 6681) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_download() and 0xFFFF) != 63397) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_open() and 0xFFFF) != 2261) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_open() and 0xFFFF) != 23825) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_status() and 0xFFFF) != 46137) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_status() and 0xFFFF) != 2054) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_verify() and 0xFFFF) != 17235) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_verify() and 0xFFFF) != 42911) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_florence2_sdk_checksum_method_modelmanifest_id() and 0xFFFF) != 6088) {
@@ -1141,76 +1145,76 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_florence2_sdk_checksum_method_encodedimage_width() and 0xFFFF) != 33415) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_caption() and 0xFFFF) != 46249) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_caption() and 0xFFFF) != 20083) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_classify_region() and 0xFFFF) != 17755) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_classify_region() and 0xFFFF) != 2146) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_dense_region_caption() and 0xFFFF) != 42514) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_dense_region_caption() and 0xFFFF) != 22106) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_describe_region() and 0xFFFF) != 36117) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_describe_region() and 0xFFFF) != 21275) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_detailed_caption() and 0xFFFF) != 53378) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_detailed_caption() and 0xFFFF) != 51546) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_detect_objects() and 0xFFFF) != 5408) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_detect_objects() and 0xFFFF) != 43544) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_detect_open_vocabulary() and 0xFFFF) != 59571) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_detect_open_vocabulary() and 0xFFFF) != 46315) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_encode() and 0xFFFF) != 40054) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_encode() and 0xFFFF) != 45579) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_execution_providers() and 0xFFFF) != 4581) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_execution_providers() and 0xFFFF) != 41058) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_ground_phrases() and 0xFFFF) != 44008) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_ground_phrases() and 0xFFFF) != 1599) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_florence2_sdk_checksum_method_florence2_is_unloaded() and 0xFFFF) != 28489) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_more_detailed_caption() and 0xFFFF) != 15196) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_more_detailed_caption() and 0xFFFF) != 25411) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_ocr() and 0xFFFF) != 19841) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_ocr() and 0xFFFF) != 60248) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_ocr_region() and 0xFFFF) != 1465) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_ocr_region() and 0xFFFF) != 44009) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_ocr_with_regions() and 0xFFFF) != 33692) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_ocr_with_regions() and 0xFFFF) != 45497) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_propose_regions() and 0xFFFF) != 32387) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_propose_regions() and 0xFFFF) != 45678) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run() and 0xFFFF) != 5630) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run() and 0xFFFF) != 23997) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_batch() and 0xFFFF) != 60139) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_batch() and 0xFFFF) != 4574) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_encoded() and 0xFFFF) != 61229) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_encoded() and 0xFFFF) != 23232) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_encoded_streaming() and 0xFFFF) != 32738) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_encoded_streaming() and 0xFFFF) != 1067) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_region() and 0xFFFF) != 22078) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_region() and 0xFFFF) != 61853) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_streaming() and 0xFFFF) != 28049) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_streaming() and 0xFFFF) != 65271) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_segment() and 0xFFFF) != 21400) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_segment() and 0xFFFF) != 1416) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_segment_region() and 0xFFFF) != 23492) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_segment_region() and 0xFFFF) != 60016) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_florence2_sdk_checksum_method_florence2_unload() and 0xFFFF) != 49547) {
@@ -1222,13 +1226,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_florence2_sdk_checksum_constructor_modeldownloader_new() and 0xFFFF) != 61510) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_constructor_modelmanifest_builtin() and 0xFFFF) != 46096) {
+    if ((lib.uniffi_florence2_sdk_checksum_constructor_modelmanifest_builtin() and 0xFFFF) != 34420) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_constructor_modelmanifest_from_json() and 0xFFFF) != 43335) {
+    if ((lib.uniffi_florence2_sdk_checksum_constructor_modelmanifest_from_json() and 0xFFFF) != 20899) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_constructor_florence2_create() and 0xFFFF) != 64143) {
+    if ((lib.uniffi_florence2_sdk_checksum_constructor_florence2_create() and 0xFFFF) != 48707) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -2407,7 +2411,8 @@ public object FfiConverterTypeEncodedImage: FfiConverter<EncodedImage, Long> {
  * Every task method is a `suspend` function: the work runs on a background thread, never on the
  * caller's. Calls may be made from many coroutines at once: the vision encoder and the decoder
  * each serve one call at a time, so one call's image is encoded while another call decodes.
- * Cancelling a call's coroutine stops it within one decoder step.
+ * Cancelling a call's coroutine stops it before its next decoder step, and no token reaches a
+ * listener once the cancellation has returned.
  *
  * `close()` (it is `AutoCloseable`) releases the native object once in-flight calls finish;
  * `unload()` releases the model right away for later calls, which then fail with
@@ -2475,7 +2480,7 @@ public interface Florence2Interface {
      * Runs the vision encoder once; pass the result to `runEncoded` for any number of tasks.
      *
      * # Errors
-     * `InvalidInput`, `Inference`, `Cancelled`, `Closed`.
+     * `InvalidInput`, `Inference`, `ModelFault`, `Cancelled`, `Closed`.
      */
     suspend fun `encode`(`image`: ImageInput): EncodedImage
     
@@ -2548,16 +2553,17 @@ public interface Florence2Interface {
      *
      * # Errors
      * `InvalidInput` (bad image, text given to a task without input or missing), `Inference`,
-     * `Cancelled`, `Closed`.
+     * `ModelFault`, `Cancelled`, `Closed`.
      */
     suspend fun `run`(`image`: ImageInput, `task`: Task, `text`: kotlin.String?): TaskResult
     
     /**
      * Runs `task` (with `text`, as in `run`) on every image; results are in input order.
      *
-     * The batch is pipelined: the vision encoder works on the next image while the decoder
-     * generates for the current one (at most one encoded image waits, so memory stays bounded).
-     * Calls from other coroutines may interleave with the batch on either half of the model.
+     * The request is checked before the first image is touched. The batch is pipelined: the
+     * vision encoder works on the next image while the decoder generates for the current one (at
+     * most one encoded image waits, so memory stays bounded). Calls from other coroutines may
+     * interleave with the batch on either half of the model.
      *
      * # Errors
      * As `run`, for the first image that fails (the message names its index); cancelling the
@@ -2594,7 +2600,7 @@ public interface Florence2Interface {
      * Like `run`, calling `listener` with the text so far after every generated token.
      *
      * # Errors
-     * As `run`; `Cancelled` if the listener returns false.
+     * As `run`; `Cancelled` if the listener returns false, `ListenerFailed` if it throws.
      */
     suspend fun `runStreaming`(`image`: ImageInput, `task`: Task, `text`: kotlin.String?, `listener`: TokenListener): TaskResult
     
@@ -2631,7 +2637,8 @@ public interface Florence2Interface {
  * Every task method is a `suspend` function: the work runs on a background thread, never on the
  * caller's. Calls may be made from many coroutines at once: the vision encoder and the decoder
  * each serve one call at a time, so one call's image is encoded while another call decodes.
- * Cancelling a call's coroutine stops it within one decoder step.
+ * Cancelling a call's coroutine stops it before its next decoder step, and no token reaches a
+ * listener once the cancellation has returned.
  *
  * `close()` (it is `AutoCloseable`) releases the native object once in-flight calls finish;
  * `unload()` releases the model right away for later calls, which then fail with
@@ -2942,7 +2949,7 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
      * Runs the vision encoder once; pass the result to `runEncoded` for any number of tasks.
      *
      * # Errors
-     * `InvalidInput`, `Inference`, `Cancelled`, `Closed`.
+     * `InvalidInput`, `Inference`, `ModelFault`, `Cancelled`, `Closed`.
      */
     @Throws(Florence2Exception::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -3180,7 +3187,7 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
      *
      * # Errors
      * `InvalidInput` (bad image, text given to a task without input or missing), `Inference`,
-     * `Cancelled`, `Closed`.
+     * `ModelFault`, `Cancelled`, `Closed`.
      */
     @Throws(Florence2Exception::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -3209,9 +3216,10 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
     /**
      * Runs `task` (with `text`, as in `run`) on every image; results are in input order.
      *
-     * The batch is pipelined: the vision encoder works on the next image while the decoder
-     * generates for the current one (at most one encoded image waits, so memory stays bounded).
-     * Calls from other coroutines may interleave with the batch on either half of the model.
+     * The request is checked before the first image is touched. The batch is pipelined: the
+     * vision encoder works on the next image while the decoder generates for the current one (at
+     * most one encoded image waits, so memory stays bounded). Calls from other coroutines may
+     * interleave with the batch on either half of the model.
      *
      * # Errors
      * As `run`, for the first image that fails (the message names its index); cancelling the
@@ -3337,7 +3345,7 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
      * Like `run`, calling `listener` with the text so far after every generated token.
      *
      * # Errors
-     * As `run`; `Cancelled` if the listener returns false.
+     * As `run`; `Cancelled` if the listener returns false, `ListenerFailed` if it throws.
      */
     @Throws(Florence2Exception::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -3448,12 +3456,13 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
     companion object {
         
     /**
-     * Loads a model folder (`config.json`, `tokenizer.json`, the `onnx` folder of graphs, …) on a background
-     * thread. Kotlin: `Florence2.create(modelDir, Florence2Options())`.
+     * Loads a model folder (`config.json`, `tokenizer.json`, the `onnx` folder of graphs, …) on a
+     * background thread. Kotlin: `Florence2.create(modelDir, Florence2Options())`.
      *
      * # Errors
      * `ModelLoad` for a missing, incomplete or inconsistent folder, `RuntimeUnavailable` if ONNX
-     * Runtime cannot be loaded.
+     * Runtime cannot be loaded, `ExecutionProviderUnavailable`, `InvalidInput` for options the
+     * model cannot honour.
      */
     @Throws(Florence2Exception::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -3610,7 +3619,7 @@ public interface ModelDownloaderInterface {
      * stay; the folder goes if it ends up empty). A download into it is cancelled first.
      *
      * # Errors
-     * `Download` if a file cannot be removed.
+     * `Failed` if a file cannot be removed.
      */
     suspend fun `delete`(`manifest`: ModelManifest, `modelDir`: kotlin.String)
     
@@ -3621,7 +3630,7 @@ public interface ModelDownloaderInterface {
      *
      * # Errors
      * `NotFound`, `RangeNotSatisfiable`, `ChecksumMismatch`, `InsufficientSpace`, `DiskFull`,
-     * `NetworkDropped`, `Offline`, `Download`, `Cancelled`; `InvalidInput` for an unknown preset.
+     * `NetworkDropped`, `Offline`, `Failed`, `Cancelled`; `InvalidManifest` for an unknown preset.
      */
     suspend fun `download`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String, `listener`: DownloadListener?): DownloadReport
     
@@ -3630,8 +3639,8 @@ public interface ModelDownloaderInterface {
      * `Florence2` with `options` whose precision is the preset's.
      *
      * # Errors
-     * `ModelNotReady` (with the status) when the folder is absent, partial or corrupt; else as
-     * `Florence2.create`.
+     * `ModelLoad` (naming the folder's status) when the folder is absent, partial or corrupt:
+     * `download` it first; `InvalidInput` for an unknown preset; else as `Florence2.create`.
      */
     suspend fun `open`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String, `options`: Florence2Options): Florence2
     
@@ -3639,7 +3648,7 @@ public interface ModelDownloaderInterface {
      * What is on disk for `preset` in `model_dir`, from file sizes (fast).
      *
      * # Errors
-     * `InvalidInput` for an unknown preset; `Download` if the folder cannot be read.
+     * `InvalidManifest` for an unknown preset; `Failed` if the folder cannot be read.
      */
     suspend fun `status`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String): ModelStatus
     
@@ -3779,9 +3788,9 @@ open class ModelDownloader: Disposable, AutoCloseable, ModelDownloaderInterface
      * stay; the folder goes if it ends up empty). A download into it is cancelled first.
      *
      * # Errors
-     * `Download` if a file cannot be removed.
+     * `Failed` if a file cannot be removed.
      */
-    @Throws(Florence2Exception::class)
+    @Throws(DownloadException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
     override suspend fun `delete`(`manifest`: ModelManifest, `modelDir`: kotlin.String) {
         return uniffiRustCallAsync(
@@ -3800,7 +3809,7 @@ open class ModelDownloader: Disposable, AutoCloseable, ModelDownloaderInterface
         { },
         
         // Error FFI converter
-        Florence2Exception.ErrorHandler,
+        DownloadException.ErrorHandler,
     )
     }
 
@@ -3812,9 +3821,9 @@ open class ModelDownloader: Disposable, AutoCloseable, ModelDownloaderInterface
      *
      * # Errors
      * `NotFound`, `RangeNotSatisfiable`, `ChecksumMismatch`, `InsufficientSpace`, `DiskFull`,
-     * `NetworkDropped`, `Offline`, `Download`, `Cancelled`; `InvalidInput` for an unknown preset.
+     * `NetworkDropped`, `Offline`, `Failed`, `Cancelled`; `InvalidManifest` for an unknown preset.
      */
-    @Throws(Florence2Exception::class)
+    @Throws(DownloadException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
     override suspend fun `download`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String, `listener`: DownloadListener?) : DownloadReport {
         return uniffiRustCallAsync(
@@ -3834,7 +3843,7 @@ open class ModelDownloader: Disposable, AutoCloseable, ModelDownloaderInterface
         // lift function
         { FfiConverterTypeDownloadReport.lift(it) },
         // Error FFI converter
-        Florence2Exception.ErrorHandler,
+        DownloadException.ErrorHandler,
     )
     }
 
@@ -3844,8 +3853,8 @@ open class ModelDownloader: Disposable, AutoCloseable, ModelDownloaderInterface
      * `Florence2` with `options` whose precision is the preset's.
      *
      * # Errors
-     * `ModelNotReady` (with the status) when the folder is absent, partial or corrupt; else as
-     * `Florence2.create`.
+     * `ModelLoad` (naming the folder's status) when the folder is absent, partial or corrupt:
+     * `download` it first; `InvalidInput` for an unknown preset; else as `Florence2.create`.
      */
     @Throws(Florence2Exception::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -3876,9 +3885,9 @@ open class ModelDownloader: Disposable, AutoCloseable, ModelDownloaderInterface
      * What is on disk for `preset` in `model_dir`, from file sizes (fast).
      *
      * # Errors
-     * `InvalidInput` for an unknown preset; `Download` if the folder cannot be read.
+     * `InvalidManifest` for an unknown preset; `Failed` if the folder cannot be read.
      */
-    @Throws(Florence2Exception::class)
+    @Throws(DownloadException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
     override suspend fun `status`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String) : ModelStatus {
         return uniffiRustCallAsync(
@@ -3897,7 +3906,7 @@ open class ModelDownloader: Disposable, AutoCloseable, ModelDownloaderInterface
         // lift function
         { FfiConverterTypeModelStatus.lift(it) },
         // Error FFI converter
-        Florence2Exception.ErrorHandler,
+        DownloadException.ErrorHandler,
     )
     }
 
@@ -3908,7 +3917,7 @@ open class ModelDownloader: Disposable, AutoCloseable, ModelDownloaderInterface
      * # Errors
      * As `status`, plus `Cancelled`.
      */
-    @Throws(Florence2Exception::class)
+    @Throws(DownloadException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
     override suspend fun `verify`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String) : ModelStatus {
         return uniffiRustCallAsync(
@@ -3927,7 +3936,7 @@ open class ModelDownloader: Disposable, AutoCloseable, ModelDownloaderInterface
         // lift function
         { FfiConverterTypeModelStatus.lift(it) },
         // Error FFI converter
-        Florence2Exception.ErrorHandler,
+        DownloadException.ErrorHandler,
     )
     }
 
@@ -4255,11 +4264,11 @@ open class ModelManifest: Disposable, AutoCloseable, ModelManifestInterface
      * (the `onnx-community/` prefix may be left out).
      *
      * # Errors
-     * `InvalidInput` for an unknown id (the message lists the built-in ones).
+     * `InvalidManifest` for an unknown id (the message lists the built-in ones).
      */
-    @Throws(Florence2Exception::class) fun `builtin`(`id`: kotlin.String): ModelManifest {
+    @Throws(DownloadException::class) fun `builtin`(`id`: kotlin.String): ModelManifest {
             return FfiConverterTypeModelManifest.lift(
-    uniffiRustCallWithError(Florence2Exception) { _status ->
+    uniffiRustCallWithError(DownloadException) { _status ->
     UniffiLib.uniffi_florence2_sdk_fn_constructor_modelmanifest_builtin(
     
         
@@ -4274,11 +4283,12 @@ open class ModelManifest: Disposable, AutoCloseable, ModelManifestInterface
      * A manifest from JSON (e.g. written by `models/manifest.py` for your own model).
      *
      * # Errors
-     * `InvalidInput` naming what is wrong with it.
+     * `InvalidManifest` naming what is wrong with it (a preset that does not name one file per
+     * graph included).
      */
-    @Throws(Florence2Exception::class) fun `fromJson`(`json`: kotlin.String): ModelManifest {
+    @Throws(DownloadException::class) fun `fromJson`(`json`: kotlin.String): ModelManifest {
             return FfiConverterTypeModelManifest.lift(
-    uniffiRustCallWithError(Florence2Exception) { _status ->
+    uniffiRustCallWithError(DownloadException) { _status ->
     UniffiLib.uniffi_florence2_sdk_fn_constructor_modelmanifest_from_json(
     
         
@@ -5061,7 +5071,7 @@ data class Florence2Options (
     var `precision`: PrecisionPlan = PrecisionPlan() 
     , 
     /**
-     * Intra-op threads per graph; 0 lets ONNX Runtime choose (one per core).
+     * Intra-op threads per graph; 0 lets ONNX Runtime choose (one per core); at most 256.
      */
     var `threads`: kotlin.UInt = 0u 
     , 
@@ -5113,6 +5123,12 @@ data class Florence2Options (
     var `maxImagePixels`: kotlin.ULong? = null 
     , 
     /**
+     * How much graph optimisation ONNX Runtime applies when loading (`null`: all). Lower levels
+     * load faster and help to tell an optimiser problem from a model problem.
+     */
+    var `optimizationLevel`: OptimizationLevel? = null 
+    , 
+    /**
      * `false` (default): the vision encoder's activation memory (about 0.3 GB at 768²) goes back
      * to the system after each image, so an idle model holds only its weights. `true` keeps it
      * reserved: repeated images skip re-touching that memory (a few percent faster) at the cost
@@ -5145,6 +5161,7 @@ public object FfiConverterTypeFlorence2Options: FfiConverterRustBuffer<Florence2
             FfiConverterOptionalUInt.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalTypeOptimizationLevel.read(buf),
             FfiConverterBoolean.read(buf),
         )
     }
@@ -5160,6 +5177,7 @@ public object FfiConverterTypeFlorence2Options: FfiConverterRustBuffer<Florence2
             FfiConverterOptionalUInt.allocationSize(value.`numBeams`) +
             FfiConverterOptionalString.allocationSize(value.`onnxRuntimePath`) +
             FfiConverterOptionalULong.allocationSize(value.`maxImagePixels`) +
+            FfiConverterOptionalTypeOptimizationLevel.allocationSize(value.`optimizationLevel`) +
             FfiConverterBoolean.allocationSize(value.`keepVisionMemory`)
     )
 
@@ -5174,6 +5192,7 @@ public object FfiConverterTypeFlorence2Options: FfiConverterRustBuffer<Florence2
             FfiConverterOptionalUInt.write(value.`numBeams`, buf)
             FfiConverterOptionalString.write(value.`onnxRuntimePath`, buf)
             FfiConverterOptionalULong.write(value.`maxImagePixels`, buf)
+            FfiConverterOptionalTypeOptimizationLevel.write(value.`optimizationLevel`, buf)
             FfiConverterBoolean.write(value.`keepVisionMemory`, buf)
     }
 }
@@ -5747,7 +5766,8 @@ public object FfiConverterTypeTaskResult: FfiConverterRustBuffer<TaskResult> {
 
 
 /**
- * Wall-clock time of each stage of a call, in milliseconds.
+ * Time spent in each stage of a call, in milliseconds (waiting for a model half that another
+ * call holds is not counted).
  */
 data class Timings (
     /**
@@ -5771,7 +5791,7 @@ data class Timings (
     var `decoderMs`: kotlin.Double
     , 
     /**
-     * Everything.
+     * The sum of the stages.
      */
     var `totalMs`: kotlin.Double
     
@@ -5852,6 +5872,428 @@ public object FfiConverterTypeXnnpackOptions: FfiConverterRustBuffer<XnnpackOpti
     override fun write(value: XnnpackOptions, buf: ByteBuffer) {
             FfiConverterUInt.write(value.`threads`, buf)
     }
+}
+
+
+
+
+
+/**
+ * Errors of model delivery (`Florence2Downloads`, `ModelDownloader`), in Kotlin the sealed
+ * class `DownloadException`.
+ */
+sealed class DownloadException: kotlin.Exception() {
+    
+    /**
+     * The manifest is unusable: malformed JSON, a bad path or hash, an unknown built-in id or
+     * preset (the detail lists the known ones). Fix the manifest or the name.
+     */
+    class InvalidManifest(
+        
+        /**
+         * What is wrong.
+         */
+        val `detail`: kotlin.String
+        ) : DownloadException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * The server has no such file (HTTP 404): a wrong repository, revision or file name in
+     * the manifest. Retrying will not help.
+     */
+    class NotFound(
+        
+        /**
+         * What was not found.
+         */
+        val `detail`: kotlin.String, 
+        
+        /**
+         * The URL.
+         */
+        val `url`: kotlin.String
+        ) : DownloadException() {
+        override val message
+            get() = "detail=${ `detail` }, url=${ `url` }"
+    }
+    
+    /**
+     * The server refused to resume a partial file (HTTP 416). The partial file was
+     * discarded; downloading again starts that file from zero.
+     */
+    class RangeNotSatisfiable(
+        
+        /**
+         * What happened.
+         */
+        val `detail`: kotlin.String, 
+        
+        /**
+         * The URL.
+         */
+        val `url`: kotlin.String, 
+        
+        /**
+         * The byte the resume asked for.
+         */
+        val `offset`: kotlin.ULong
+        ) : DownloadException() {
+        override val message
+            get() = "detail=${ `detail` }, url=${ `url` }, offset=${ `offset` }"
+    }
+    
+    /**
+     * A file arrived with the wrong SHA-256 or size (corrupted in transit, or the server now
+     * serves a different file). The bad file was deleted.
+     */
+    class ChecksumMismatch(
+        
+        /**
+         * The expected and the received hash (or size).
+         */
+        val `detail`: kotlin.String, 
+        
+        /**
+         * The file, inside the model folder.
+         */
+        val `file`: kotlin.String
+        ) : DownloadException() {
+        override val message
+            get() = "detail=${ `detail` }, file=${ `file` }"
+    }
+    
+    /**
+     * Not enough free space to start; nothing was downloaded.
+     */
+    class InsufficientSpace(
+        
+        /**
+         * What happened.
+         */
+        val `detail`: kotlin.String, 
+        
+        /**
+         * The bytes the download needs.
+         */
+        val `needed`: kotlin.ULong, 
+        
+        /**
+         * The bytes available.
+         */
+        val `available`: kotlin.ULong
+        ) : DownloadException() {
+        override val message
+            get() = "detail=${ `detail` }, needed=${ `needed` }, available=${ `available` }"
+    }
+    
+    /**
+     * The disk filled up while writing. The partial file is kept: free space and download
+     * again to resume.
+     */
+    class DiskFull(
+        
+        /**
+         * What happened.
+         */
+        val `detail`: kotlin.String, 
+        
+        /**
+         * The file being written.
+         */
+        val `file`: kotlin.String
+        ) : DownloadException() {
+        override val message
+            get() = "detail=${ `detail` }, file=${ `file` }"
+    }
+    
+    /**
+     * The connection kept dropping (the retries were used up). Partial files are kept:
+     * downloading again resumes where it stopped.
+     */
+    class NetworkDropped(
+        
+        /**
+         * What happened, with the last failure.
+         */
+        val `detail`: kotlin.String, 
+        
+        /**
+         * The URL.
+         */
+        val `url`: kotlin.String
+        ) : DownloadException() {
+        override val message
+            get() = "detail=${ `detail` }, url=${ `url` }"
+    }
+    
+    /**
+     * The server cannot be reached (no network, DNS failure, connection refused). Try again
+     * when the device is online.
+     */
+    class Offline(
+        
+        /**
+         * What happened.
+         */
+        val `detail`: kotlin.String, 
+        
+        /**
+         * The URL.
+         */
+        val `url`: kotlin.String
+        ) : DownloadException() {
+        override val message
+            get() = "detail=${ `detail` }, url=${ `url` }"
+    }
+    
+    /**
+     * The download failed for another reason: another HTTP status, HTTPS not compiled in, a
+     * file-system error in the model folder.
+     */
+    class Failed(
+        
+        /**
+         * What failed.
+         */
+        val `detail`: kotlin.String
+        ) : DownloadException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * The call was cancelled (its coroutine was cancelled). Partial files are kept.
+     */
+    class Cancelled(
+        ) : DownloadException() {
+        override val message
+            get() = ""
+    }
+    
+    /**
+     * A failure the app cannot fix; please report it.
+     */
+    class Internal(
+        
+        /**
+         * What went wrong.
+         */
+        val `detail`: kotlin.String
+        ) : DownloadException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+
+    
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_method_downloaderror_uniffi_trait_display(FfiConverterTypeDownloadError.lower(this),
+        _status)
+}
+    )
+    }
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<DownloadException> {
+        override fun lift(error_buf: RustBuffer.ByValue): DownloadException = FfiConverterTypeDownloadError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDownloadError : FfiConverterRustBuffer<DownloadException> {
+    override fun read(buf: ByteBuffer): DownloadException {
+        
+
+        return when(buf.getInt()) {
+            1 -> DownloadException.InvalidManifest(
+                FfiConverterString.read(buf),
+                )
+            2 -> DownloadException.NotFound(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            3 -> DownloadException.RangeNotSatisfiable(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterULong.read(buf),
+                )
+            4 -> DownloadException.ChecksumMismatch(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            5 -> DownloadException.InsufficientSpace(
+                FfiConverterString.read(buf),
+                FfiConverterULong.read(buf),
+                FfiConverterULong.read(buf),
+                )
+            6 -> DownloadException.DiskFull(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            7 -> DownloadException.NetworkDropped(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            8 -> DownloadException.Offline(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            9 -> DownloadException.Failed(
+                FfiConverterString.read(buf),
+                )
+            10 -> DownloadException.Cancelled()
+            11 -> DownloadException.Internal(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: DownloadException): ULong {
+        return when(value) {
+            is DownloadException.InvalidManifest -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is DownloadException.NotFound -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterString.allocationSize(value.`url`)
+            )
+            is DownloadException.RangeNotSatisfiable -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterString.allocationSize(value.`url`)
+                + FfiConverterULong.allocationSize(value.`offset`)
+            )
+            is DownloadException.ChecksumMismatch -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterString.allocationSize(value.`file`)
+            )
+            is DownloadException.InsufficientSpace -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterULong.allocationSize(value.`needed`)
+                + FfiConverterULong.allocationSize(value.`available`)
+            )
+            is DownloadException.DiskFull -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterString.allocationSize(value.`file`)
+            )
+            is DownloadException.NetworkDropped -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterString.allocationSize(value.`url`)
+            )
+            is DownloadException.Offline -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterString.allocationSize(value.`url`)
+            )
+            is DownloadException.Failed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is DownloadException.Cancelled -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is DownloadException.Internal -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+        }
+    }
+
+    override fun write(value: DownloadException, buf: ByteBuffer) {
+        when(value) {
+            is DownloadException.InvalidManifest -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is DownloadException.NotFound -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`detail`, buf)
+                FfiConverterString.write(value.`url`, buf)
+                Unit
+            }
+            is DownloadException.RangeNotSatisfiable -> {
+                buf.putInt(3)
+                FfiConverterString.write(value.`detail`, buf)
+                FfiConverterString.write(value.`url`, buf)
+                FfiConverterULong.write(value.`offset`, buf)
+                Unit
+            }
+            is DownloadException.ChecksumMismatch -> {
+                buf.putInt(4)
+                FfiConverterString.write(value.`detail`, buf)
+                FfiConverterString.write(value.`file`, buf)
+                Unit
+            }
+            is DownloadException.InsufficientSpace -> {
+                buf.putInt(5)
+                FfiConverterString.write(value.`detail`, buf)
+                FfiConverterULong.write(value.`needed`, buf)
+                FfiConverterULong.write(value.`available`, buf)
+                Unit
+            }
+            is DownloadException.DiskFull -> {
+                buf.putInt(6)
+                FfiConverterString.write(value.`detail`, buf)
+                FfiConverterString.write(value.`file`, buf)
+                Unit
+            }
+            is DownloadException.NetworkDropped -> {
+                buf.putInt(7)
+                FfiConverterString.write(value.`detail`, buf)
+                FfiConverterString.write(value.`url`, buf)
+                Unit
+            }
+            is DownloadException.Offline -> {
+                buf.putInt(8)
+                FfiConverterString.write(value.`detail`, buf)
+                FfiConverterString.write(value.`url`, buf)
+                Unit
+            }
+            is DownloadException.Failed -> {
+                buf.putInt(9)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is DownloadException.Cancelled -> {
+                buf.putInt(10)
+                Unit
+            }
+            is DownloadException.Internal -> {
+                buf.putInt(11)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
 }
 
 
@@ -6003,131 +6445,212 @@ public object FfiConverterTypeFinishReason: FfiConverterRustBuffer<FinishReason>
 
 
 /**
- * Errors returned to Kotlin, where they arrive as subclasses of the sealed class
- * `Florence2Exception` (`Florence2Exception.ModelLoad`, `.InvalidInput`, …), so an app can `when`
- * over them.
- *
- * Each variant is something an app can act on. The Kotlin `message` of every exception is the
- * readable sentence shown after each variant below (`reason` / `detail` hold the specifics). Field
- * names avoid `message`, which would clash with `Throwable.message` in Kotlin.
- *
- * Exported as a *flat* error: Kotlin gets the readable sentence as `message` (a structured UniFFI
- * error would show `reason=…` instead); the structured fields stay available to Rust callers.
+ * Errors of model calls, in Kotlin the sealed class `Florence2Exception`
+ * (`Florence2Exception.ModelLoad`, `.InvalidInput`, …), so an app can `when` over them.
  */
-sealed class Florence2Exception(message: String): kotlin.Exception(message) {
-        
+sealed class Florence2Exception: kotlin.Exception() {
+    
     /**
-     * The model folder could not be loaded: a missing or unreadable file, a precision whose files
-     * are not in the folder, a graph that does not match Florence-2, a broken config or tokenizer.
-     * Check the folder (the message names the file and what the folder holds).
+     * The model folder cannot be used: a missing or unreadable file, a precision whose files are
+     * not in the folder, a graph that does not match Florence-2, a broken config or tokenizer,
+     * a folder not completely downloaded. Fix or replace the folder (download it again).
      */
-        class ModelLoad(message: String) : Florence2Exception(message)
+    class ModelLoad(
         
+        /**
+         * What went wrong, naming the file.
+         */
+        val `detail`: kotlin.String, 
+        
+        /**
+         * The file at fault, when one is.
+         */
+        val `file`: kotlin.String?, 
+        
+        /**
+         * The graph at fault, when one is.
+         */
+        val `graph`: ModelGraph?
+        ) : Florence2Exception() {
+        override val message
+            get() = "detail=${ `detail` }, file=${ `file` }, graph=${ `graph` }"
+    }
+    
     /**
-     * The call's input is unusable: an image that cannot be decoded or read, pixel buffers whose
-     * size does not match their dimensions, a task given text it does not take (or none when it
-     * needs some), an unsupported option. Fix the input; retrying will not help.
+     * A graph loaded but misbehaved while running: its output breaks the Florence-2 contract, or
+     * its file changed on disk after loading. The model files are wrong; replace them. Retrying
+     * will not help.
      */
-        class InvalidInput(message: String) : Florence2Exception(message)
+    class ModelFault(
         
+        /**
+         * What went wrong.
+         */
+        val `detail`: kotlin.String, 
+        
+        /**
+         * The graph at fault.
+         */
+        val `graph`: ModelGraph, 
+        
+        /**
+         * The file at fault, when known.
+         */
+        val `file`: kotlin.String?
+        ) : Florence2Exception() {
+        override val message
+            get() = "detail=${ `detail` }, graph=${ `graph` }, file=${ `file` }"
+    }
+    
     /**
-     * ONNX Runtime failed while running a graph (e.g. out of memory); the message names the graph.
+     * The call's input or options are unusable: an image that cannot be decoded or read, pixel
+     * buffers that do not match their dimensions, a task given text it does not take (or none
+     * when it needs some), a prompt too long, an option out of range. Fix the input; retrying
+     * will not help.
      */
-        class Inference(message: String) : Florence2Exception(message)
+    class InvalidInput(
         
+        /**
+         * What is wrong with the input, and what is allowed.
+         */
+        val `detail`: kotlin.String
+        ) : Florence2Exception() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * ONNX Runtime failed while running a graph (e.g. out of memory). Retrying with less memory
+     * in use (fewer beams, a smaller precision) may help; else report it.
+     */
+    class Inference(
+        
+        /**
+         * ONNX Runtime's description.
+         */
+        val `detail`: kotlin.String, 
+        
+        /**
+         * The graph that failed.
+         */
+        val `graph`: ModelGraph
+        ) : Florence2Exception() {
+        override val message
+            get() = "detail=${ `detail` }, graph=${ `graph` }"
+    }
+    
     /**
      * The call was cancelled: its coroutine was cancelled, or a streaming listener returned false.
      */
-        class Cancelled(message: String) : Florence2Exception(message)
-        
+    class Cancelled(
+        ) : Florence2Exception() {
+        override val message
+            get() = ""
+    }
+    
     /**
      * The app's `TokenListener` threw: generation stopped at that token. Fix the listener; the
      * model is fine and can be used again.
      */
-        class ListenerFailed(message: String) : Florence2Exception(message)
+    class ListenerFailed(
         
+        /**
+         * The exception the listener threw (its class and message).
+         */
+        val `detail`: kotlin.String
+        ) : Florence2Exception() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
     /**
      * The model was unloaded (`unload()`) before or during this call; create a new `Florence2`.
      */
-        class Closed(message: String) : Florence2Exception(message)
-        
+    class Closed(
+        ) : Florence2Exception() {
+        override val message
+            get() = ""
+    }
+    
     /**
      * ONNX Runtime could not be found, loaded or initialised. Ship or point at a compatible
-     * `libonnxruntime` (the message lists the paths tried).
+     * `libonnxruntime` (the detail lists the paths tried).
      */
-        class RuntimeUnavailable(message: String) : Florence2Exception(message)
+    class RuntimeUnavailable(
         
+        /**
+         * What went wrong, including the paths that were tried.
+         */
+        val `detail`: kotlin.String
+        ) : Florence2Exception() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
     /**
      * The requested execution provider (`Florence2Options.executionProvider`) cannot be used on
      * this device or build: not part of the ONNX Runtime library, not compiled in (NNAPI off
      * Android), or ONNX Runtime could not register it or compile a graph with it (that graph does
      * load on CPU). Retry with `ExecutionProvider.CPU`, or set `cpuFallback = true`.
      */
-        class ExecutionProviderUnavailable(message: String) : Florence2Exception(message)
+    class ExecutionProviderUnavailable(
         
+        /**
+         * Why.
+         */
+        val `detail`: kotlin.String, 
+        
+        /**
+         * The provider that was requested.
+         */
+        val `provider`: ExecutionProvider, 
+        
+        /**
+         * The graph it failed for.
+         */
+        val `graph`: ModelGraph, 
+        
+        /**
+         * That graph's file.
+         */
+        val `file`: kotlin.String
+        ) : Florence2Exception() {
+        override val message
+            get() = "detail=${ `detail` }, provider=${ `provider` }, graph=${ `graph` }, file=${ `file` }"
+    }
+    
     /**
-     * Model download: the server has no such file (HTTP 404): a wrong repository, revision or
-     * file name in the manifest. Retrying will not help.
+     * A failure the app cannot fix; please report it.
      */
-        class NotFound(message: String) : Florence2Exception(message)
+    class Internal(
         
-    /**
-     * Model download: the server refused to resume a partial file (HTTP 416). The partial file
-     * was discarded; downloading again starts that file from zero.
-     */
-        class RangeNotSatisfiable(message: String) : Florence2Exception(message)
-        
-    /**
-     * Model download: a file arrived with the wrong SHA-256 or size (corrupted in transit, or
-     * the server now serves a different file). The bad file was deleted.
-     */
-        class ChecksumMismatch(message: String) : Florence2Exception(message)
-        
-    /**
-     * Model download: not enough free space to start; nothing was downloaded. The message
-     * names the bytes needed and available (`ModelDownloader.status` gives the total size).
-     */
-        class InsufficientSpace(message: String) : Florence2Exception(message)
-        
-    /**
-     * Model download: the disk filled up while writing. The partial file is kept: free space
-     * and download again to resume.
-     */
-        class DiskFull(message: String) : Florence2Exception(message)
-        
-    /**
-     * Model download: the connection kept dropping (the retries were used up). Partial files are
-     * kept: downloading again resumes where it stopped.
-     */
-        class NetworkDropped(message: String) : Florence2Exception(message)
-        
-    /**
-     * Model download: the server cannot be reached (no network, DNS failure, connection
-     * refused). Try again when the device is online.
-     */
-        class Offline(message: String) : Florence2Exception(message)
-        
-    /**
-     * Model download failed for another reason: another HTTP status, HTTPS not compiled in, a
-     * file-system error in the model folder.
-     */
-        class Download(message: String) : Florence2Exception(message)
-        
-    /**
-     * The model folder is not completely downloaded (absent, partial or corrupt): call
-     * `download` first.
-     */
-        class ModelNotReady(message: String) : Florence2Exception(message)
-        
-    /**
-     * A failure that the app cannot fix; please report it.
-     */
-        class Internal(message: String) : Florence2Exception(message)
-        
+        /**
+         * What went wrong.
+         */
+        val `detail`: kotlin.String
+        ) : Florence2Exception() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+
+    
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_method_florence2error_uniffi_trait_display(FfiConverterTypeFlorence2Error.lower(this),
+        _status)
+}
+    )
+    }
 
     companion object ErrorHandler : UniffiRustCallStatusErrorHandler<Florence2Exception> {
         override fun lift(error_buf: RustBuffer.ByValue): Florence2Exception = FfiConverterTypeFlorence2Error.lift(error_buf)
     }
+
+    
 }
 
 /**
@@ -6136,106 +6659,163 @@ sealed class Florence2Exception(message: String): kotlin.Exception(message) {
 public object FfiConverterTypeFlorence2Error : FfiConverterRustBuffer<Florence2Exception> {
     override fun read(buf: ByteBuffer): Florence2Exception {
         
-            return when(buf.getInt()) {
-            1 -> Florence2Exception.ModelLoad(FfiConverterString.read(buf))
-            2 -> Florence2Exception.InvalidInput(FfiConverterString.read(buf))
-            3 -> Florence2Exception.Inference(FfiConverterString.read(buf))
-            4 -> Florence2Exception.Cancelled(FfiConverterString.read(buf))
-            5 -> Florence2Exception.ListenerFailed(FfiConverterString.read(buf))
-            6 -> Florence2Exception.Closed(FfiConverterString.read(buf))
-            7 -> Florence2Exception.RuntimeUnavailable(FfiConverterString.read(buf))
-            8 -> Florence2Exception.ExecutionProviderUnavailable(FfiConverterString.read(buf))
-            9 -> Florence2Exception.NotFound(FfiConverterString.read(buf))
-            10 -> Florence2Exception.RangeNotSatisfiable(FfiConverterString.read(buf))
-            11 -> Florence2Exception.ChecksumMismatch(FfiConverterString.read(buf))
-            12 -> Florence2Exception.InsufficientSpace(FfiConverterString.read(buf))
-            13 -> Florence2Exception.DiskFull(FfiConverterString.read(buf))
-            14 -> Florence2Exception.NetworkDropped(FfiConverterString.read(buf))
-            15 -> Florence2Exception.Offline(FfiConverterString.read(buf))
-            16 -> Florence2Exception.Download(FfiConverterString.read(buf))
-            17 -> Florence2Exception.ModelNotReady(FfiConverterString.read(buf))
-            18 -> Florence2Exception.Internal(FfiConverterString.read(buf))
+
+        return when(buf.getInt()) {
+            1 -> Florence2Exception.ModelLoad(
+                FfiConverterString.read(buf),
+                FfiConverterOptionalString.read(buf),
+                FfiConverterOptionalTypeModelGraph.read(buf),
+                )
+            2 -> Florence2Exception.ModelFault(
+                FfiConverterString.read(buf),
+                FfiConverterTypeModelGraph.read(buf),
+                FfiConverterOptionalString.read(buf),
+                )
+            3 -> Florence2Exception.InvalidInput(
+                FfiConverterString.read(buf),
+                )
+            4 -> Florence2Exception.Inference(
+                FfiConverterString.read(buf),
+                FfiConverterTypeModelGraph.read(buf),
+                )
+            5 -> Florence2Exception.Cancelled()
+            6 -> Florence2Exception.ListenerFailed(
+                FfiConverterString.read(buf),
+                )
+            7 -> Florence2Exception.Closed()
+            8 -> Florence2Exception.RuntimeUnavailable(
+                FfiConverterString.read(buf),
+                )
+            9 -> Florence2Exception.ExecutionProviderUnavailable(
+                FfiConverterString.read(buf),
+                FfiConverterTypeExecutionProvider.read(buf),
+                FfiConverterTypeModelGraph.read(buf),
+                FfiConverterString.read(buf),
+                )
+            10 -> Florence2Exception.Internal(
+                FfiConverterString.read(buf),
+                )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
-        
     }
 
     override fun allocationSize(value: Florence2Exception): ULong {
-        return 4UL
+        return when(value) {
+            is Florence2Exception.ModelLoad -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterOptionalString.allocationSize(value.`file`)
+                + FfiConverterOptionalTypeModelGraph.allocationSize(value.`graph`)
+            )
+            is Florence2Exception.ModelFault -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterTypeModelGraph.allocationSize(value.`graph`)
+                + FfiConverterOptionalString.allocationSize(value.`file`)
+            )
+            is Florence2Exception.InvalidInput -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is Florence2Exception.Inference -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterTypeModelGraph.allocationSize(value.`graph`)
+            )
+            is Florence2Exception.Cancelled -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is Florence2Exception.ListenerFailed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is Florence2Exception.Closed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is Florence2Exception.RuntimeUnavailable -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is Florence2Exception.ExecutionProviderUnavailable -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterTypeExecutionProvider.allocationSize(value.`provider`)
+                + FfiConverterTypeModelGraph.allocationSize(value.`graph`)
+                + FfiConverterString.allocationSize(value.`file`)
+            )
+            is Florence2Exception.Internal -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+        }
     }
 
     override fun write(value: Florence2Exception, buf: ByteBuffer) {
         when(value) {
             is Florence2Exception.ModelLoad -> {
                 buf.putInt(1)
+                FfiConverterString.write(value.`detail`, buf)
+                FfiConverterOptionalString.write(value.`file`, buf)
+                FfiConverterOptionalTypeModelGraph.write(value.`graph`, buf)
+                Unit
+            }
+            is Florence2Exception.ModelFault -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`detail`, buf)
+                FfiConverterTypeModelGraph.write(value.`graph`, buf)
+                FfiConverterOptionalString.write(value.`file`, buf)
                 Unit
             }
             is Florence2Exception.InvalidInput -> {
-                buf.putInt(2)
+                buf.putInt(3)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is Florence2Exception.Inference -> {
-                buf.putInt(3)
+                buf.putInt(4)
+                FfiConverterString.write(value.`detail`, buf)
+                FfiConverterTypeModelGraph.write(value.`graph`, buf)
                 Unit
             }
             is Florence2Exception.Cancelled -> {
-                buf.putInt(4)
-                Unit
-            }
-            is Florence2Exception.ListenerFailed -> {
                 buf.putInt(5)
                 Unit
             }
-            is Florence2Exception.Closed -> {
+            is Florence2Exception.ListenerFailed -> {
                 buf.putInt(6)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is Florence2Exception.RuntimeUnavailable -> {
+            is Florence2Exception.Closed -> {
                 buf.putInt(7)
                 Unit
             }
-            is Florence2Exception.ExecutionProviderUnavailable -> {
+            is Florence2Exception.RuntimeUnavailable -> {
                 buf.putInt(8)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is Florence2Exception.NotFound -> {
+            is Florence2Exception.ExecutionProviderUnavailable -> {
                 buf.putInt(9)
-                Unit
-            }
-            is Florence2Exception.RangeNotSatisfiable -> {
-                buf.putInt(10)
-                Unit
-            }
-            is Florence2Exception.ChecksumMismatch -> {
-                buf.putInt(11)
-                Unit
-            }
-            is Florence2Exception.InsufficientSpace -> {
-                buf.putInt(12)
-                Unit
-            }
-            is Florence2Exception.DiskFull -> {
-                buf.putInt(13)
-                Unit
-            }
-            is Florence2Exception.NetworkDropped -> {
-                buf.putInt(14)
-                Unit
-            }
-            is Florence2Exception.Offline -> {
-                buf.putInt(15)
-                Unit
-            }
-            is Florence2Exception.Download -> {
-                buf.putInt(16)
-                Unit
-            }
-            is Florence2Exception.ModelNotReady -> {
-                buf.putInt(17)
+                FfiConverterString.write(value.`detail`, buf)
+                FfiConverterTypeExecutionProvider.write(value.`provider`, buf)
+                FfiConverterTypeModelGraph.write(value.`graph`, buf)
+                FfiConverterString.write(value.`file`, buf)
                 Unit
             }
             is Florence2Exception.Internal -> {
-                buf.putInt(18)
+                buf.putInt(10)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -6799,6 +7379,57 @@ public object FfiConverterTypeModelStatus : FfiConverterRustBuffer<ModelStatus>{
 
 
 /**
+ * How much graph optimisation ONNX Runtime applies when loading.
+ */
+
+enum class OptimizationLevel {
+    
+    /**
+     * None.
+     */
+    DISABLED,
+    /**
+     * Constant folding and redundant-node removal.
+     */
+    BASIC,
+    /**
+     * Plus operator fusions.
+     */
+    EXTENDED,
+    /**
+     * Everything, including layout changes (the default).
+     */
+    ALL;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOptimizationLevel: FfiConverterRustBuffer<OptimizationLevel> {
+    override fun read(buf: ByteBuffer) = try {
+        OptimizationLevel.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: OptimizationLevel) = 4UL
+
+    override fun write(value: OptimizationLevel, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Layout of one pixel of [`ImageInput::Pixels`]: 8 bits per channel, interleaved.
  */
 
@@ -7263,10 +7894,10 @@ sealed class TokenListenerException: kotlin.Exception() {
         /**
          * The exception's text (its class and message).
          */
-        val `reason`: kotlin.String
+        val `detail`: kotlin.String
         ) : TokenListenerException() {
         override val message
-            get() = "reason=${ `reason` }"
+            get() = "detail=${ `detail` }"
     }
     
 
@@ -7300,7 +7931,7 @@ public object FfiConverterTypeTokenListenerError : FfiConverterRustBuffer<TokenL
             is TokenListenerException.Failed -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`reason`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
         }
     }
@@ -7309,7 +7940,7 @@ public object FfiConverterTypeTokenListenerError : FfiConverterRustBuffer<TokenL
         when(value) {
             is TokenListenerException.Failed -> {
                 buf.putInt(1)
-                FfiConverterString.write(value.`reason`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -7505,6 +8136,70 @@ public object FfiConverterOptionalTypeExecutionProvider: FfiConverterRustBuffer<
         } else {
             buf.put(1)
             FfiConverterTypeExecutionProvider.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeModelGraph: FfiConverterRustBuffer<ModelGraph?> {
+    override fun read(buf: ByteBuffer): ModelGraph? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeModelGraph.read(buf)
+    }
+
+    override fun allocationSize(value: ModelGraph?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeModelGraph.allocationSize(value)
+        }
+    }
+
+    override fun write(value: ModelGraph?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeModelGraph.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeOptimizationLevel: FfiConverterRustBuffer<OptimizationLevel?> {
+    override fun read(buf: ByteBuffer): OptimizationLevel? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeOptimizationLevel.read(buf)
+    }
+
+    override fun allocationSize(value: OptimizationLevel?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeOptimizationLevel.allocationSize(value)
+        }
+    }
+
+    override fun write(value: OptimizationLevel?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeOptimizationLevel.write(value, buf)
         }
     }
 }
@@ -7888,7 +8583,7 @@ public object FfiConverterSequenceTypeImageInput: FfiConverterRustBuffer<List<Im
          * Loads ONNX Runtime (once per process) and describes it.
          *
          * `library_path` names the ONNX Runtime shared library to load. When it is `null`, the library is
-         * found automatically: `ORT_DYLIB_PATH`, then the developer setup cache, then next to the
+         * found automatically: `ORT_DYLIB_PATH`, then the directory in `FLORENCE2_ORT_CACHE`, then next to the
          * executable; on Android the `libonnxruntime.so` packaged with the app.
          *
          * Once ONNX Runtime is loaded, later calls describe the same library; passing a different
@@ -7897,7 +8592,7 @@ public object FfiConverterSequenceTypeImageInput: FfiConverterRustBuffer<List<Im
          * # Errors
          *
          * [`Florence2Error::RuntimeUnavailable`] if the library cannot be found, loaded or initialised
-         * (the `reason` says which paths were tried and how to fix it).
+         * (the `detail` says which paths were tried and how to fix it).
          */
     @Throws(Florence2Exception::class) fun `onnxRuntimeInfo`(`libraryPath`: kotlin.String?): OnnxRuntimeInfo {
             return FfiConverterTypeOnnxRuntimeInfo.lift(

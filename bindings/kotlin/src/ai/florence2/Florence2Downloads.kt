@@ -1,6 +1,6 @@
 // Hand-written Kotlin façade over the generated download API (ModelDownloader, ModelManifest):
 // a Flow of progress, status/verify/delete, and a Florence2 factory for a downloaded model.
-// Logic (resume, verification, joining, typed errors) lives in Rust (florence2-core `download`).
+// Logic (resume, verification, joining, typed errors) lives in Rust (the florence2-download crate).
 package ai.florence2
 
 import kotlinx.coroutines.channels.awaitClose
@@ -26,9 +26,9 @@ import kotlinx.coroutines.flow.callbackFlow
  *
  * Downloads resume after dropped connections and app restarts, are verified (SHA-256) before a
  * file gets its final name, refuse to start without the free space
- * ([Florence2Exception.InsufficientSpace]), and are shared: collecting two flows for the same
- * folder makes one download. Failures are [Florence2Exception] subclasses (`Offline`,
- * `NetworkDropped`, `NotFound`, `ChecksumMismatch`, `DiskFull`, …).
+ * ([DownloadException.InsufficientSpace]), and are shared: collecting two flows for the same
+ * folder makes one download. Failures are [DownloadException] subclasses (`Offline`,
+ * `NetworkDropped`, `NotFound`, `ChecksumMismatch`, `DiskFull`, …), each with its typed fields.
  */
 class Florence2Downloads(options: DownloadOptions = DownloadOptions()) : AutoCloseable {
     private val downloader = ModelDownloader(options)
@@ -36,7 +36,7 @@ class Florence2Downloads(options: DownloadOptions = DownloadOptions()) : AutoClo
     /**
      * Downloads [preset] of [manifest] into [modelDir] and emits its progress (per file and
      * overall); the flow completes when every file is verified in place (the last emission has
-     * `complete = true`) and fails with the download's [Florence2Exception].
+     * `complete = true`) and fails with the download's [DownloadException].
      *
      * Cancelling the collector cancels this caller's download; the partial files stay, and the
      * next `download` resumes them. Emissions are snapshots, so `.conflate()` is safe.
@@ -70,7 +70,7 @@ class Florence2Downloads(options: DownloadOptions = DownloadOptions()) : AutoClo
 
     /**
      * Creates a [Florence2] from the downloaded [preset] in [modelDir], with the preset's
-     * precision; fails with [Florence2Exception.ModelNotReady] unless the status is `Ready`.
+     * precision; fails with [Florence2Exception.ModelLoad] (naming the status) unless it is `Ready`.
      */
     suspend fun open(
         manifest: ModelManifest,

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum DownloadError {
     /// The manifest is not valid JSON or breaks a rule (a preset naming a file the manifest does
-    /// not list, a preset without exactly one graph per component, a bad hash, an unsafe path).
+    /// not list, a preset without exactly one graph per graph, a bad hash, an unsafe path).
     #[error("invalid model manifest: {detail}")]
     InvalidManifest {
         /// What is wrong.
@@ -128,7 +128,7 @@ pub enum DownloadError {
     },
 
     /// The URL is `https://` but this build has no TLS (the `https` feature is off).
-    #[error("{url} needs HTTPS, which this build does not include (florence2-core feature `https`)")]
+    #[error("{url} needs HTTPS, which this build does not include (florence2-download feature `https`)")]
     TlsUnavailable {
         /// The URL requested.
         url: String,

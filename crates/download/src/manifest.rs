@@ -1,5 +1,5 @@
 //! Model manifests: the files of a model folder (URL, size, SHA-256) and named presets that pick
-//! one ONNX file per component.
+//! one ONNX file per graph.
 //!
 //! ```json
 //! {
@@ -26,8 +26,8 @@ use std::path::{Component as PathComponent, Path};
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{DownloadError, DownloadResult};
-use crate::model_files::{Component, Precision, PrecisionPlan};
+use crate::error::{DownloadError, DownloadResult};
+use florence2_core::{ModelGraph, Precision, PrecisionPlan};
 
 /// The manifest format version this code reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -66,7 +66,7 @@ pub struct ManifestFile {
     pub sha256: Option<String>,
 }
 
-/// A named choice of files: the configuration files plus one ONNX file per component.
+/// A named choice of files: the configuration files plus one ONNX file per graph.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Preset {
     /// Name, e.g. `mobile-int8`, `fp16`, `fp32`.
@@ -81,19 +81,19 @@ pub struct Preset {
 const BUILTIN: [(&str, &str); 4] = [
     (
         "onnx-community/Florence-2-base",
-        include_str!("../../manifests/florence-2-base.json"),
+        include_str!("../manifests/florence-2-base.json"),
     ),
     (
         "onnx-community/Florence-2-base-ft",
-        include_str!("../../manifests/florence-2-base-ft.json"),
+        include_str!("../manifests/florence-2-base-ft.json"),
     ),
     (
         "onnx-community/Florence-2-large",
-        include_str!("../../manifests/florence-2-large.json"),
+        include_str!("../manifests/florence-2-large.json"),
     ),
     (
         "onnx-community/Florence-2-large-ft",
-        include_str!("../../manifests/florence-2-large-ft.json"),
+        include_str!("../manifests/florence-2-large-ft.json"),
     ),
 ];
 
@@ -247,11 +247,11 @@ impl Manifest {
 }
 
 impl Preset {
-    /// The precision of each component, read from the preset's ONNX file names (the suffixes
+    /// The precision of each graph, read from the preset's ONNX file names (the suffixes
     /// `model_files` loads); pass it to `LoadOptions` to load exactly the downloaded files.
     ///
     /// # Errors
-    /// [`DownloadError::InvalidManifest`] unless there is exactly one graph per component.
+    /// [`DownloadError::InvalidManifest`] unless there is exactly one graph per graph.
     pub fn precision_plan(&self) -> DownloadResult<PrecisionPlan> {
         precision_plan_of(self)
     }
@@ -259,31 +259,31 @@ impl Preset {
 
 fn precision_plan_of(preset: &Preset) -> DownloadResult<PrecisionPlan> {
     let mut plan = PrecisionPlan::default();
-    for component in Component::ALL {
+    for graph in ModelGraph::ALL {
         let mut found: Vec<Precision> = Vec::new();
         for path in &preset.files {
             let Some(name) = path.strip_prefix("onnx/").and_then(|n| n.strip_suffix(".onnx")) else {
                 continue;
             };
             for precision in Precision::ALL {
-                if name == format!("{}{}", component.stem(), precision.suffix()) {
+                if name == format!("{}{}", graph.stem(), precision.suffix()) {
                     found.push(precision);
                 }
             }
         }
         match found.as_slice() {
-            [one] => match component {
-                Component::VisionEncoder => plan.vision_encoder = *one,
-                Component::EmbedTokens => plan.embed_tokens = *one,
-                Component::TextEncoder => plan.text_encoder = *one,
-                Component::Decoder => plan.decoder = *one,
+            [one] => match graph {
+                ModelGraph::VisionEncoder => plan.vision_encoder = *one,
+                ModelGraph::EmbedTokens => plan.embed_tokens = *one,
+                ModelGraph::TextEncoder => plan.text_encoder = *one,
+                ModelGraph::Decoder => plan.decoder = *one,
             },
             _ => {
                 return Err(DownloadError::InvalidManifest {
                     detail: format!(
                         "preset {:?} must name exactly one onnx/{}*.onnx file, it names {}",
                         preset.name,
-                        component.stem(),
+                        graph.stem(),
                         found.len()
                     ),
                 });
@@ -345,7 +345,7 @@ mod tests {
 
     #[test]
     fn rejects_broken_manifests() {
-        // A component missing from the preset.
+        // A graph missing from the preset.
         let err = Manifest::from_json(&manifest(&GRAPHS, &GRAPHS[..3])).unwrap_err();
         assert!(err.to_string().contains("decoder_model_merged"), "{err}");
         // Two decoders.

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{DownloadError, DownloadResult};
-use super::manifest::{Manifest, ManifestFile};
+use crate::error::{DownloadError, DownloadResult};
+use crate::manifest::{Manifest, ManifestFile};
 
 /// The folder inside a model folder where the downloader keeps its state.
 pub const STATE_DIR: &str = ".florence2-download";

@@ -2,7 +2,7 @@
 //! verified, into a folder the app chooses; query its [`ModelStatus`]; delete it.
 //!
 //! ```no_run
-//! use florence2_core::download::{Downloader, DownloadOptions, Manifest, ModelStatus};
+//! use florence2_download::{Downloader, DownloadOptions, Manifest, ModelStatus};
 //! use florence2_core::{CancelFlag, Florence2, LoadOptions};
 //!
 //! let manifest = Manifest::builtin("onnx-community/Florence-2-base-ft")?;
@@ -45,8 +45,8 @@
 //!
 //! # Why `ureq` with rustls (and the Android build)
 //!
-//! `ureq` 3 is a small, actively maintained *blocking* HTTP/1.1 client: it fits the rest of core
-//! (no async runtime; the sdk already runs blocking work on `spawn_blocking`), follows redirects
+//! `ureq` 3 is a small, actively maintained *blocking* HTTP/1.1 client: it fits florence2-core's
+//! style (no async runtime; the sdk already runs blocking work on `spawn_blocking`), follows redirects
 //! (Hugging Face `resolve/main` redirects to its CDN), exposes `Range`/`If-Range` headers and a
 //! per-read timeout (a stalled connection counts as dropped and is resumed). Its TLS is rustls, so
 //! Android needs no OpenSSL. `reqwest` would pull in tokio and hyper; `attohttpc`/`minreq` are
@@ -56,10 +56,12 @@
 //! Debian's clang and ring's no-sysroot mode (`-nostdlibinc -DRING_CORE_NOSTDLIBINC=1`, see
 //! `scripts/test.sh`). Root certificates are Mozilla's (`webpki-roots`), built in.
 //!
-//! Files: `manifest.rs` (format, presets, the built-in manifests in `crates/core/manifests`),
+//! Files: `manifest.rs` (format, presets, the built-in manifests in `crates/download/manifests`),
 //! `state.rs` (what is kept in the folder), `http.rs`, `fetch.rs` (one file), `job.rs` (joining,
 //! progress, the folder lock), `status.rs` (status, verify, delete), `storage.rs` (free space and
 //! the writer, replaceable for tests), `progress.rs`, `error.rs`.
+
+#![forbid(unsafe_code)]
 
 mod error;
 mod fetch;
@@ -81,7 +83,7 @@ pub use progress::{DownloadProgress, DownloadReport, FileProgress, FileState, Mo
 pub use state::STATE_DIR;
 pub use storage::{LocalStorage, Storage};
 
-use crate::cancel::CancelFlag;
+use florence2_core::CancelFlag;
 
 /// How downloads behave.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::model_files::PrecisionPlan;
+use florence2_core::PrecisionPlan;
 
 /// Where one file of a download stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +59,7 @@ impl DownloadProgress {
 pub struct DownloadReport {
     /// The model folder, ready for `Florence2::load`.
     pub dir: PathBuf,
-    /// The precision of each component in the preset (pass it in `LoadOptions`).
+    /// The precision of each graph in the preset (pass it in `LoadOptions`).
     pub plan: PrecisionPlan,
     /// Bytes received from the network by this download.
     pub bytes_downloaded: u64,

@@ -1,29 +1,17 @@
-//! Execution providers: which hardware backend a session asks ONNX Runtime for, how each one is
-//! configured, what happens when it cannot be used, and which one every session actually got.
+//! Execution providers, as data: which hardware backend a session asks ONNX Runtime for, each
+//! one's settings, the fallback policy, and the report of what every session got. Registration
+//! lives with the sessions (`session::providers`).
 //!
 //! | provider | where | configured as |
 //! |---|---|---|
 //! | [`ExecutionProvider::Cpu`] | everywhere | ORT's CPU kernels (MLAS), the session's own thread pool |
 //! | [`ExecutionProvider::Xnnpack`] | ORT builds with XNNPACK (the Android AAR; not the PyPI wheel) | ORT's guidance: session intra-op threads 1, spinning off, XNNPACK's pool = the performance cores |
 //! | [`ExecutionProvider::Nnapi`] | Android (compiled in for `target_os = "android"` or with the `nnapi` feature) | [`NnapiOptions`] flags |
-//!
-//! Registration always uses `error_on_failure`: ONNX Runtime's own default silently runs on CPU
-//! when a provider cannot be registered, which hides exactly the thing a developer wants to know.
-//! What happens next is the caller's [`ProviderFallback`] policy: fail with
-//! [`Error::ExecutionProviderUnavailable`], or load that graph on CPU and say so in its
-//! [`SessionProvider`] report.
-//!
-//! A registered accelerator takes the nodes it supports; ONNX Runtime runs the rest of the graph on
-//! its CPU provider. The report names the provider that was registered, not a per-node split.
 
 use std::fmt;
 use std::num::NonZeroUsize;
-use std::path::Path;
 
-use ort::session::builder::SessionBuilder;
-
-use crate::error::{Error, Result};
-use crate::model_files::Component;
+use crate::graph::ModelGraph;
 
 /// Where a session's graph runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -118,7 +106,7 @@ impl NnapiOptions {
 /// What to do when the requested provider cannot be used for a graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProviderFallback {
-    /// Fail loading with [`Error::ExecutionProviderUnavailable`] (the default).
+    /// Fail loading with [`Error::ExecutionProviderUnavailable`](crate::Error::ExecutionProviderUnavailable) (the default).
     #[default]
     Fail,
     /// Load that graph on CPU instead and report why in its [`SessionProvider`].
@@ -129,7 +117,7 @@ pub enum ProviderFallback {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionProvider {
     /// The graph.
-    pub component: Component,
+    pub graph: ModelGraph,
     /// The provider the options asked for.
     pub requested: ExecutionProvider,
     /// The provider the session was created with (CPU after a fallback).
@@ -139,7 +127,7 @@ pub struct SessionProvider {
 }
 
 /// Provider settings for creating a session (part of
-/// [`SessionOptions`](crate::session::SessionOptions)).
+/// [`SessionOptions`](crate::session::SessionOptions), which checks them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ProviderOptions {
     /// The provider to request.
@@ -150,22 +138,6 @@ pub struct ProviderOptions {
     pub nnapi: NnapiOptions,
     /// Fail or fall back to CPU when `provider` cannot be used.
     pub fallback: ProviderFallback,
-}
-
-impl ProviderOptions {
-    /// Rejects contradictory settings before anything is loaded.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] for NNAPI with both `cpu_only` and `cpu_disabled`.
-    pub fn validate(&self) -> Result<()> {
-        if self.provider == ExecutionProvider::Nnapi && self.nnapi.cpu_only && self.nnapi.cpu_disabled {
-            return Err(Error::InvalidInput {
-                detail: "NNAPI options cpu_only and cpu_disabled contradict each other (set at most one)"
-                    .to_string(),
-            });
-        }
-        Ok(())
-    }
 }
 
 /// Number of performance ("big") cores: the cores whose maximum frequency is above the lowest
@@ -209,138 +181,6 @@ pub fn count_performance_cores(max_freqs: &[Option<u64>], available: usize) -> u
     } else {
         big.min(available)
     }
-}
-
-/// Whether NNAPI support is compiled into this build (Android targets, or the `nnapi` feature).
-pub const NNAPI_COMPILED: bool = cfg!(any(feature = "nnapi", target_os = "android"));
-
-/// Whether XNNPACK support is compiled into this build (the default `xnnpack` feature).
-pub const XNNPACK_COMPILED: bool = cfg!(feature = "xnnpack");
-
-/// Session-level settings a provider needs besides its registration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ThreadPlan {
-    /// ONNX Runtime intra-op threads (`None`: the caller's setting).
-    pub intra_threads: Option<usize>,
-    /// `session.intra_op.allow_spinning` (`None`: ONNX Runtime's default).
-    pub intra_spinning: Option<bool>,
-}
-
-/// The session settings `provider` needs.
-pub(crate) fn thread_plan(provider: ExecutionProvider) -> ThreadPlan {
-    match provider {
-        ExecutionProvider::Xnnpack => ThreadPlan {
-            intra_threads: Some(1),
-            intra_spinning: Some(false),
-        },
-        ExecutionProvider::Cpu | ExecutionProvider::Nnapi => ThreadPlan {
-            intra_threads: None,
-            intra_spinning: None,
-        },
-    }
-}
-
-/// Registers `provider` on `builder` (always with `error_on_failure`). CPU registration takes
-/// `cpu_arena`. A provider that is not compiled in, not part of the loaded ONNX Runtime, or whose
-/// registration fails, is [`Error::ExecutionProviderUnavailable`].
-pub(crate) fn register(
-    builder: SessionBuilder,
-    options: &ProviderOptions,
-    provider: ExecutionProvider,
-    cpu_arena: bool,
-    component: Component,
-    path: &Path,
-) -> Result<SessionBuilder> {
-    let unavailable = |detail: String| Error::ExecutionProviderUnavailable {
-        provider,
-        component,
-        path: path.to_path_buf(),
-        detail,
-    };
-    let dispatch = match provider {
-        ExecutionProvider::Cpu => ort::ep::CPU::default().with_arena_allocator(cpu_arena).build(),
-        ExecutionProvider::Xnnpack => xnnpack_dispatch(&options.xnnpack).map_err(unavailable)?,
-        ExecutionProvider::Nnapi => nnapi_dispatch(&options.nnapi).map_err(unavailable)?,
-    };
-    builder
-        .with_execution_providers([dispatch.error_on_failure()])
-        .map_err(|e| match provider {
-            ExecutionProvider::Cpu => Error::SessionLoad {
-                component,
-                path: path.to_path_buf(),
-                source: e.into(),
-            },
-            _ => unavailable(format!("registration failed: {e}")),
-        })
-}
-
-/// Text for a provider the loaded ONNX Runtime does not list among its providers.
-#[cfg(any(feature = "xnnpack", feature = "nnapi", target_os = "android"))]
-fn not_in_runtime(provider: ExecutionProvider) -> String {
-    let runtime = crate::runtime::OnnxRuntime::get()
-        .map(|r| {
-            format!(
-                "{} {}",
-                r.library().path().display(),
-                r.version().unwrap_or("(version unknown)")
-            )
-        })
-        .unwrap_or_else(|| "ONNX Runtime".to_string());
-    format!(
-        "the loaded ONNX Runtime ({runtime}) was built without {}",
-        provider.ort_name()
-    )
-}
-
-#[cfg(feature = "xnnpack")]
-fn xnnpack_dispatch(
-    options: &XnnpackOptions,
-) -> std::result::Result<ort::ep::ExecutionProviderDispatch, String> {
-    use ort::ep::ExecutionProvider as _;
-    match ort::ep::XNNPACK::is_available() {
-        Ok(true) => {}
-        Ok(false) => return Err(not_in_runtime(ExecutionProvider::Xnnpack)),
-        Err(e) => return Err(format!("could not list ONNX Runtime's providers: {e}")),
-    }
-    let threads = if options.threads == 0 {
-        performance_cores()
-    } else {
-        options.threads
-    };
-    let threads = NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN);
-    Ok(ort::ep::XNNPACK::default()
-        .with_intra_op_num_threads(threads)
-        .build())
-}
-
-#[cfg(not(feature = "xnnpack"))]
-fn xnnpack_dispatch(_: &XnnpackOptions) -> std::result::Result<ort::ep::ExecutionProviderDispatch, String> {
-    Err("this build of florence2-core was compiled without the `xnnpack` feature".to_string())
-}
-
-#[cfg(any(feature = "nnapi", target_os = "android"))]
-fn nnapi_dispatch(options: &NnapiOptions) -> std::result::Result<ort::ep::ExecutionProviderDispatch, String> {
-    use ort::ep::ExecutionProvider as _;
-    match ort::ep::NNAPI::is_available() {
-        Ok(true) => {}
-        Ok(false) => return Err(not_in_runtime(ExecutionProvider::Nnapi)),
-        Err(e) => return Err(format!("could not list ONNX Runtime's providers: {e}")),
-    }
-    Ok(ort::ep::NNAPI::default()
-        .with_fp16(options.use_fp16)
-        .with_nchw(options.use_nchw)
-        .with_disable_cpu(options.cpu_disabled)
-        .with_cpu_only(options.cpu_only)
-        .build())
-}
-
-#[cfg(not(any(feature = "nnapi", target_os = "android")))]
-fn nnapi_dispatch(_: &NnapiOptions) -> std::result::Result<ort::ep::ExecutionProviderDispatch, String> {
-    Err(
-        "NNAPI exists only on Android: this build of florence2-core has no NNAPI support (it is \
-         compiled in for Android targets, or with the `nnapi` feature)"
-            .to_string(),
-    )
 }
 
 #[cfg(test)]
@@ -394,28 +234,6 @@ mod tests {
     }
 
     #[test]
-    fn contradictory_nnapi_flags_are_invalid_input() {
-        let options = ProviderOptions {
-            provider: ExecutionProvider::Nnapi,
-            nnapi: NnapiOptions {
-                cpu_only: true,
-                cpu_disabled: true,
-                ..NnapiOptions::default()
-            },
-            ..ProviderOptions::default()
-        };
-        let err = options.validate().unwrap_err();
-        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
-        assert!(err.to_string().contains("cpu_only"), "{err}");
-        // The same flags do not matter when NNAPI is not requested.
-        let cpu = ProviderOptions {
-            provider: ExecutionProvider::Cpu,
-            ..options
-        };
-        assert!(cpu.validate().is_ok());
-    }
-
-    #[test]
     fn performance_cores_count_the_faster_tiers() {
         let mhz = |v: &[u64]| v.iter().map(|&f| Some(f * 1000)).collect::<Vec<_>>();
         // Pixel-like 1 prime + 3 big + 4 little.
@@ -436,13 +254,5 @@ mod tests {
         assert_eq!(count_performance_cores(&[], 3), 3);
         assert_eq!(count_performance_cores(&[], 0), 1);
         assert!(performance_cores() >= 1);
-    }
-
-    #[test]
-    fn xnnpack_runs_with_one_ort_thread_and_no_spinning() {
-        let plan = thread_plan(ExecutionProvider::Xnnpack);
-        assert_eq!(plan.intra_threads, Some(1));
-        assert_eq!(plan.intra_spinning, Some(false));
-        assert_eq!(thread_plan(ExecutionProvider::Cpu).intra_threads, None);
     }
 }

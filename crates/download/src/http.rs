@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::time::Duration;
 
-use super::error::DownloadError;
+use crate::error::DownloadError;
 
 /// Why a request did not produce a usable response.
 #[derive(Debug)]

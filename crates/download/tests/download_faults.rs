@@ -15,12 +15,12 @@ use std::time::Duration;
 use download_support::{
     ETAG, FIXTURE_FILES, Fault, Release, Server, fixture, fixture_bytes, manifest_json, sha256_hex,
 };
-use florence2_core::download::{
+use florence2_core::generate::NoObserver;
+use florence2_core::{CancelFlag, Florence2, GenerateOptions, ImageInput, LoadOptions, Task, TaskRequest};
+use florence2_download::{
     DownloadError, DownloadOptions, DownloadProgress, Downloader, FileState, LocalStorage, Manifest,
     ModelStatus, STATE_DIR, Storage,
 };
-use florence2_core::generate::NoObserver;
-use florence2_core::{CancelFlag, Florence2, GenerateOptions, LoadOptions, Task};
 
 const DECODER: &str = "onnx/decoder_model_merged.onnx";
 const EMBED: &str = "onnx/embed_tokens.onnx";
@@ -48,7 +48,7 @@ fn download(
     dir: &Path,
     manifest: &Manifest,
 ) -> (
-    Result<florence2_core::download::DownloadReport, DownloadError>,
+    Result<florence2_download::DownloadReport, DownloadError>,
     Vec<DownloadProgress>,
 ) {
     let mut seen = Vec::new();
@@ -140,23 +140,14 @@ fn downloads_verifies_and_the_model_runs() {
         precision: report.plan,
         ..LoadOptions::default()
     };
-    let mut model = Florence2::load(&dir, &load).unwrap();
-    let image = florence2_preprocess::open(fixture().join("../images/chelsea_451x300.png")).unwrap();
-    let (encoded, _) = model.encode_image(image.view(), &CancelFlag::new()).unwrap();
-    let options = GenerateOptions {
+    let model = Florence2::load(&dir, &load).unwrap();
+    let image = ImageInput::File(fixture().join("../images/chelsea_451x300.png"));
+    let request = TaskRequest::new(Task::Caption).with_options(GenerateOptions {
         max_new_tokens: Some(8),
         num_beams: Some(1),
-        ..GenerateOptions::default()
-    };
+    });
     let run = model
-        .run(
-            &encoded,
-            Task::Caption,
-            None,
-            &options,
-            &CancelFlag::new(),
-            &mut NoObserver,
-        )
+        .run(&image, &request, &CancelFlag::new(), &mut NoObserver)
         .unwrap();
     assert!(run.generated.ids.len() > 1, "{:?}", run.generated.ids);
 

@@ -3,13 +3,13 @@
 use std::fs;
 use std::path::Path;
 
-use super::error::{DownloadError, DownloadResult};
-use super::fetch::sha256_file;
-use super::job::{cancel_and_wait, lock_folder};
-use super::manifest::Manifest;
-use super::progress::ModelStatus;
-use super::state::{Expected, Layout, Pins, Sidecar, len_or_zero, remove_if_present};
-use crate::cancel::CancelFlag;
+use crate::error::{DownloadError, DownloadResult};
+use crate::fetch::sha256_file;
+use crate::job::{cancel_and_wait, lock_folder};
+use crate::manifest::Manifest;
+use crate::progress::ModelStatus;
+use crate::state::{Expected, Layout, Pins, Sidecar, len_or_zero, remove_if_present};
+use florence2_core::CancelFlag;
 
 /// The status of `preset` in `dir` from file sizes (fast: no file is read). With `verify`, every
 /// finished file's SHA-256 is also compared with the manifest or the pin (reads every byte).

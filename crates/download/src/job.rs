@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::DownloadOptions;
-use super::error::{DownloadError, DownloadResult};
-use super::fetch::{Fetch, Progress, sha256_file, sleep_unless_cancelled};
-use super::http::{Failure, Http};
-use super::manifest::Manifest;
-use super::progress::{DownloadProgress, DownloadReport, FileProgress, FileState};
-use super::state::{Expected, Layout, Pin, Pins, Sidecar, len_or_zero, remove_if_present};
-use crate::cancel::CancelFlag;
+use crate::DownloadOptions;
+use crate::error::{DownloadError, DownloadResult};
+use crate::fetch::{Fetch, Progress, sha256_file, sleep_unless_cancelled};
+use crate::http::{Failure, Http};
+use crate::manifest::{Manifest, ManifestFile};
+use crate::progress::{DownloadProgress, DownloadReport, FileProgress, FileState};
+use crate::state::{Expected, Layout, Pin, Pins, Sidecar, len_or_zero, remove_if_present};
+use florence2_core::CancelFlag;
 
 static JOBS: LazyLock<Mutex<HashMap<PathBuf, Arc<Job>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
@@ -39,7 +39,9 @@ struct Shared {
     version: u64,
     last_bump: Option<Instant>,
     outcome: Option<DownloadResult<DownloadReport>>,
-    callers: usize,
+    /// The cancel flag of every caller following the job. A caller whose flag is set has left,
+    /// even before its thread has noticed: nobody joins a job whose callers have all left.
+    callers: Vec<CancelFlag>,
 }
 
 /// Runs (or joins) the download of `preset` into `dir`; see `Downloader::download`.
@@ -69,7 +71,7 @@ pub(crate) fn download(
             Some(job) => {
                 let job = Arc::clone(job);
                 drop(jobs);
-                if job.key == key && join(&job) {
+                if job.key == key && join(&job, cancel) {
                     break job;
                 }
                 // Another preset, or a job whose callers all left: wait for it to end first.
@@ -94,7 +96,7 @@ pub(crate) fn download(
                         version: 0,
                         last_bump: None,
                         outcome: None,
-                        callers: 1,
+                        callers: vec![cancel.clone()],
                     }),
                     changed: Condvar::new(),
                     cancel: CancelFlag::new(),
@@ -122,13 +124,15 @@ pub(crate) fn download(
     follow(&job, &dir, cancel, on_progress)
 }
 
-/// Adds a caller unless the job is already being abandoned.
-fn join(job: &Job) -> bool {
+/// Adds a caller unless the job is being abandoned: cancelled, finished, or every caller has
+/// cancelled (whether or not its thread has noticed yet).
+fn join(job: &Job, cancel: &CancelFlag) -> bool {
     let mut shared = lock(&job.shared);
-    if job.cancel.is_cancelled() || shared.outcome.is_some() {
+    let abandoned = shared.callers.iter().all(CancelFlag::is_cancelled);
+    if job.cancel.is_cancelled() || shared.outcome.is_some() || abandoned {
         return false;
     }
-    shared.callers += 1;
+    shared.callers.push(cancel.clone());
     true
 }
 
@@ -163,8 +167,8 @@ fn follow(
                 .unwrap_or_else(|e| e.into_inner().0);
         }
         if cancel.is_cancelled() && shared.outcome.is_none() {
-            shared.callers = shared.callers.saturating_sub(1);
-            let last = shared.callers == 0;
+            shared.callers.retain(|caller| !caller.is_same(cancel));
+            let last = shared.callers.iter().all(CancelFlag::is_cancelled);
             if last {
                 job.cancel.cancel();
             }
@@ -274,6 +278,27 @@ pub(crate) fn lock_folder(layout: &Layout, cancel: &CancelFlag) -> DownloadResul
     }
 }
 
+/// What a download run works with.
+struct Run<'a> {
+    job: &'a Job,
+    dir: &'a Path,
+    manifest: &'a Manifest,
+    options: &'a DownloadOptions,
+    layout: Layout,
+    http: Http,
+}
+
+/// A file still to fetch: its index in the preset, what it should be, the bytes still missing,
+/// and its size when known.
+struct Pending {
+    index: usize,
+    expected: Expected,
+    missing: u64,
+    size: Option<u64>,
+}
+
+/// Runs one download job: takes the folder's lock, surveys what is on disk, checks the free
+/// space, then fetches the missing files one by one.
 fn run(
     job: &Job,
     dir: &Path,
@@ -281,30 +306,58 @@ fn run(
     preset: &str,
     options: &DownloadOptions,
 ) -> DownloadResult<DownloadReport> {
-    let cancel = &job.cancel;
-    let layout = Layout::new(dir);
-    let _lock = lock_folder(&layout, cancel)?;
-    let http = Http::new(options.connect_timeout, options.read_timeout);
+    let run = Run {
+        job,
+        dir,
+        manifest,
+        options,
+        layout: Layout::new(dir),
+        http: Http::new(options.connect_timeout, options.read_timeout),
+    };
+    let _lock = lock_folder(&run.layout, &job.cancel)?;
     let files = manifest.preset_files(preset)?;
-    let plan = manifest.preset(preset)?.precision_plan()?;
-    let mut pins = Pins::load(&layout);
+    let mut pins = Pins::load(&run.layout);
     let mut report = DownloadReport {
         dir: dir.to_path_buf(),
-        plan,
+        plan: manifest.preset(preset)?.precision_plan()?,
         bytes_downloaded: 0,
         bytes_reused: 0,
         pinned: Vec::new(),
     };
-
-    // What is there already, and what each file should be.
-    let mut todo: Vec<(usize, Expected, u64, Option<u64>)> = Vec::new();
+    let mut pending = Vec::new();
     for (index, file) in files.iter().enumerate() {
-        let reporter = FileReporter {
-            job,
+        if let Some(todo) = run.survey(index, file, &mut pins, &mut report)? {
+            pending.push(todo);
+        }
+    }
+    run.check_space(&pending)?;
+    for todo in pending {
+        run.fetch(&todo, files[todo.index], &mut pins, &mut report)?;
+    }
+    Ok(report)
+}
+
+impl Run<'_> {
+    fn reporter(&self, index: usize) -> FileReporter<'_> {
+        FileReporter {
+            job: self.job,
             index,
-            interval: options.progress_interval,
-        };
-        let expected = Expected::of(manifest, file, &pins);
+            interval: self.options.progress_interval,
+        }
+    }
+
+    /// What is on disk for one file: complete (reported done, pinned if it never was), or still
+    /// to fetch, with its size from the manifest, a pin or the server (`HEAD`).
+    fn survey(
+        &self,
+        index: usize,
+        file: &ManifestFile,
+        pins: &mut Pins,
+        report: &mut DownloadReport,
+    ) -> DownloadResult<Option<Pending>> {
+        let (layout, manifest) = (&self.layout, self.manifest);
+        let reporter = self.reporter(index);
+        let expected = Expected::of(manifest, file, pins);
         let target = layout.final_path(&file.path);
         if target.is_file() {
             let len = len_or_zero(&target);
@@ -312,17 +365,17 @@ fn run(
                 Some(size) if size == len => {
                     report.bytes_reused += len;
                     reporter.update(len, Some(len), FileState::Done);
-                    continue;
+                    return Ok(None);
                 }
                 Some(_) => remove_if_present(&target)?, // wrong size: corrupt, fetch again
                 None => {
                     // Complete but never pinned (copied in, or pinned file lost): pin it now.
                     reporter.update(len, Some(len), FileState::Verifying);
-                    let sha256 = sha256_file(&target, cancel)?;
-                    pin(&mut pins, &layout, manifest, file, len, sha256, &mut report)?;
+                    let sha256 = sha256_file(&target, &self.job.cancel)?;
+                    pin(pins, layout, manifest, file, len, sha256, report)?;
                     report.bytes_reused += len;
                     reporter.update(len, Some(len), FileState::Done);
-                    continue;
+                    return Ok(None);
                 }
             }
         }
@@ -330,7 +383,7 @@ fn run(
         let mut server_size = None;
         if expected.size.is_none() {
             // Ask the server, so the total and the free-space check cover every file.
-            match http.size_of(&url) {
+            match self.http.size_of(&url) {
                 Ok(size) => server_size = size,
                 Err(Failure::Fatal(e)) => return Err(e),
                 Err(Failure::Offline(detail)) => return Err(DownloadError::Offline { url, detail }),
@@ -341,69 +394,76 @@ fn run(
             .filter(|s| s.url == url)
             .map(|_| len_or_zero(&layout.part_path(&file.path)))
             .unwrap_or(0);
-        let total = expected.size.or(server_size);
-        reporter.update(partial, total, FileState::Pending);
-        todo.push((
+        let size = expected.size.or(server_size);
+        reporter.update(partial, size, FileState::Pending);
+        Ok(Some(Pending {
             index,
             expected,
-            total.map(|t| t.saturating_sub(partial)).unwrap_or(0),
-            total,
-        ));
+            missing: size.map(|t| t.saturating_sub(partial)).unwrap_or(0),
+            size,
+        }))
     }
 
-    // Refuse to start when the rest cannot fit.
-    if !todo.is_empty() {
-        let needed: u64 = todo.iter().map(|(_, _, rest, _)| *rest).sum::<u64>() + options.space_margin;
-        let available = options
+    /// Refuses to start when the missing bytes (plus the margin) cannot fit.
+    fn check_space(&self, pending: &[Pending]) -> DownloadResult<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let needed = pending.iter().map(|p| p.missing).sum::<u64>() + self.options.space_margin;
+        let available = self
+            .options
             .storage
-            .available_space(dir)
-            .map_err(|e| DownloadError::io("checking free space in", dir, &e))?;
+            .available_space(self.dir)
+            .map_err(|e| DownloadError::io("checking free space in", self.dir, &e))?;
         if available < needed {
             return Err(DownloadError::InsufficientSpace {
-                dir: dir.to_path_buf(),
+                dir: self.dir.to_path_buf(),
                 needed,
                 available,
             });
         }
+        Ok(())
     }
 
-    for (index, expected, _, size_hint) in todo {
-        let file = files[index];
-        let reporter = FileReporter {
-            job,
-            index,
-            interval: options.progress_interval,
-        };
+    /// Fetches one file into place, pinning it if the manifest does not.
+    fn fetch(
+        &self,
+        todo: &Pending,
+        file: &ManifestFile,
+        pins: &mut Pins,
+        report: &mut DownloadReport,
+    ) -> DownloadResult<()> {
+        let reporter = self.reporter(todo.index);
         let fetch = Fetch {
-            http: &http,
-            options,
-            layout: &layout,
-            cancel,
+            http: &self.http,
+            options: self.options,
+            layout: &self.layout,
+            cancel: &self.job.cancel,
             progress: &reporter,
         };
-        let fetched = fetch.run(&file.path, &manifest.url_of(file), &expected, size_hint)?;
+        let fetched = fetch.run(&file.path, &self.manifest.url_of(file), &todo.expected, todo.size)?;
         report.bytes_downloaded += fetched.from_network;
         report.bytes_reused += fetched.reused;
-        if expected.sha256.is_none() {
+        if todo.expected.sha256.is_none() {
             pin(
-                &mut pins,
-                &layout,
-                manifest,
+                pins,
+                &self.layout,
+                self.manifest,
                 file,
                 fetched.size,
                 fetched.sha256,
-                &mut report,
+                report,
             )?;
         }
+        Ok(())
     }
-    Ok(report)
 }
 
 fn pin(
     pins: &mut Pins,
     layout: &Layout,
     manifest: &Manifest,
-    file: &super::manifest::ManifestFile,
+    file: &ManifestFile,
     size: u64,
     sha256: String,
     report: &mut DownloadReport,

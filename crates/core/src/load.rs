@@ -1,0 +1,244 @@
+//! Loading a model folder: configs, tokenizer, preprocessor and the four graphs, each checked
+//! against the tensor contract, assembled into the two halves of a model.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use florence2_preprocess::{DecodeLimits, PreprocessConfig, PreprocessError, Preprocessor};
+use ort::session::Session;
+
+use crate::config::{GenerationConfig, ModelConfig};
+use crate::embedding::{EmbeddingLookup, EmbeddingSource, TokenEmbeddings};
+use crate::error::{Error, Result};
+use crate::graph::{ModelGraph, PrecisionPlan};
+use crate::model_files::ModelFiles;
+use crate::provider::{ExecutionProvider, SessionProvider};
+use crate::request::TaskPlanner;
+use crate::runtime::OnnxRuntime;
+use crate::session::{SessionOptions, check_contract, load_session};
+use crate::text::TextGenerator;
+use crate::tokenizer::PromptTokenizer;
+use crate::vision::VisionEncoder;
+
+/// How to load a model.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Precision per graph.
+    pub precision: PrecisionPlan,
+    /// Session settings (threads, optimisation, execution provider).
+    pub session: SessionOptions,
+    /// An explicit ONNX Runtime library (else the default lookup, see [`OnnxRuntime::init`]).
+    pub onnx_runtime: Option<PathBuf>,
+    /// How token embeddings are looked up (default: straight from the file, no resident table).
+    pub embeddings: EmbeddingLookup,
+    /// Load the vision graph on a second thread while the text graphs load. Off by default: the
+    /// two graphs' load transients then overlap. On the base model that made loading 1.5–1.7×
+    /// faster but raised the process's peak RSS by ≈ 230 MB (fp32) and ≈ 120 MB (int8).
+    pub parallel_load: bool,
+    /// Hand the vision encoder's activation memory (≈ 0.3 GB at 768², base or large) back to the
+    /// system after each image instead of keeping it reserved in ONNX Runtime's arena while the
+    /// text half runs and while the model sits idle. Costs the page faults of touching that
+    /// memory again on the next image (a few percent of the vision time). On by default: an app's
+    /// resident memory matters more on a phone than those milliseconds.
+    pub release_vision_memory: bool,
+    /// The largest image accepted (pixels, EXIF handling) for every image input: encoded images
+    /// are refused from their header, raw buffers from their declared size, before anything of
+    /// their size is allocated.
+    pub image_limits: DecodeLimits,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            precision: PrecisionPlan::default(),
+            session: SessionOptions::default(),
+            onnx_runtime: None,
+            embeddings: EmbeddingLookup::default(),
+            parallel_load: false,
+            release_vision_memory: true,
+            image_limits: DecodeLimits::default(),
+        }
+    }
+}
+
+/// A loaded model, in parts.
+pub(crate) struct Loaded {
+    pub files: ModelFiles,
+    pub vision: VisionEncoder,
+    pub text: TextGenerator,
+    pub planner: Arc<TaskPlanner>,
+    pub config: ModelConfig,
+    pub embedding_source: EmbeddingSource,
+    /// In pipeline order: vision, embeddings, text encoder, decoder.
+    pub providers: Vec<SessionProvider>,
+}
+
+/// What the graphs of a model folder need besides their files.
+struct Context<'a> {
+    runtime: OnnxRuntime,
+    files: &'a ModelFiles,
+    config: &'a ModelConfig,
+    options: &'a LoadOptions,
+}
+
+impl Context<'_> {
+    /// Opens one graph and checks it against the contract.
+    fn open(&self, graph: ModelGraph) -> Result<(Session, SessionProvider)> {
+        let path = self.files.graph(graph);
+        let (session, provider) = load_session(&self.runtime, graph, path, &self.options.session)?;
+        check_contract(&session, graph, path, self.config)?;
+        Ok((session, provider))
+    }
+
+    /// The token embeddings: read from the file when the graph is a plain lookup, else a session.
+    fn embeddings(&self) -> Result<(TokenEmbeddings, EmbeddingSource, SessionProvider)> {
+        let path = self.files.graph(ModelGraph::EmbedTokens);
+        match TokenEmbeddings::plan_table(path, self.options.embeddings) {
+            Ok(table) => {
+                TokenEmbeddings::check_table(&table, path, self.config.d_model, self.config.vocab_size)?;
+                let source = EmbeddingSource::File {
+                    path: table.path().to_path_buf(),
+                };
+                let report = file_lookup_report(self.options.session.provider.provider);
+                Ok((TokenEmbeddings::Table(table), source, report))
+            }
+            Err(reason) => {
+                let (session, report) = self.open(ModelGraph::EmbedTokens)?;
+                Ok((
+                    TokenEmbeddings::Session(session),
+                    EmbeddingSource::Session { reason },
+                    report,
+                ))
+            }
+        }
+    }
+}
+
+/// The sessions of a model, with their provider reports.
+struct Sessions {
+    vision: (Session, SessionProvider),
+    embed: (TokenEmbeddings, EmbeddingSource, SessionProvider),
+    encoder: (Session, SessionProvider),
+    decoder: (Session, SessionProvider),
+}
+
+/// Loads and checks a model folder (see [`crate::Florence2::load`]).
+pub(crate) fn load(folder: &Path, options: &LoadOptions) -> Result<Loaded> {
+    options.session.validate()?;
+    if options.image_limits.max_pixels() == 0 {
+        return Err(Error::InvalidOption {
+            option: "max_image_pixels",
+            detail: "0 would refuse every image".into(),
+        });
+    }
+    let runtime = OnnxRuntime::init(options.onnx_runtime.as_deref())?;
+    let files = ModelFiles::resolve(folder, &options.precision)?;
+    let config = ModelConfig::load(&files.config)?;
+    let generation = GenerationConfig::load(&files.generation_config)?;
+    let tokenizer = Arc::new(PromptTokenizer::load(&files.tokenizer, config.vocab_size)?);
+    // A bad preprocessor_config.json is a broken model folder (naming the file), not bad input.
+    let preprocessor = PreprocessConfig::from_file(&files.preprocessor_config)
+        .and_then(Preprocessor::new)
+        .map_err(|e: PreprocessError| Error::Config {
+            path: files.preprocessor_config.clone(),
+            detail: e.to_string(),
+        })?;
+    let context = Context {
+        runtime,
+        files: &files,
+        config: &config,
+        options,
+    };
+    let sessions = if options.parallel_load {
+        load_in_parallel(&context)?
+    } else {
+        load_in_sequence(&context)?
+    };
+    let Sessions {
+        vision: (vision, vision_report),
+        embed: (embed, embedding_source, embed_report),
+        encoder: (encoder, encoder_report),
+        decoder: (decoder, decoder_report),
+    } = sessions;
+    let vision = VisionEncoder::new(
+        vision,
+        preprocessor,
+        config.d_model,
+        options.release_vision_memory,
+    );
+    let [_, h, w] = vision.preprocessor().output_shape();
+    let planner = Arc::new(TaskPlanner::new(
+        tokenizer,
+        &config,
+        generation,
+        config.image_tokens(h, w),
+    ));
+    let text = TextGenerator::new(config.clone(), Arc::clone(&planner), embed, encoder, decoder);
+    Ok(Loaded {
+        files,
+        vision,
+        text,
+        planner,
+        config,
+        embedding_source,
+        providers: vec![vision_report, embed_report, encoder_report, decoder_report],
+    })
+}
+
+/// The merged decoder first: loading a graph briefly takes about twice its file size (parsed
+/// protobuf + initialisers + prepacked weights), so the largest graph is loaded while nothing
+/// else is resident, which lowers the process's peak (docs/memory.md). Then the vision graph,
+/// then the smaller text graphs (this order measured lowest).
+fn load_in_sequence(context: &Context<'_>) -> Result<Sessions> {
+    let decoder = context.open(ModelGraph::Decoder)?;
+    let vision = context.open(ModelGraph::VisionEncoder)?;
+    let embed = context.embeddings()?;
+    let encoder = context.open(ModelGraph::TextEncoder)?;
+    Ok(Sessions {
+        vision,
+        embed,
+        encoder,
+        decoder,
+    })
+}
+
+/// The vision graph on its own thread while the text graphs load. Errors are reported in the
+/// sequential order (decoder, vision, embeddings, text encoder).
+fn load_in_parallel(context: &Context<'_>) -> Result<Sessions> {
+    std::thread::scope(|scope| {
+        let vision = scope.spawn(|| context.open(ModelGraph::VisionEncoder));
+        let text = context.open(ModelGraph::Decoder).map(|decoder| {
+            let rest = context
+                .embeddings()
+                .and_then(|embed| Ok((embed, context.open(ModelGraph::TextEncoder)?)));
+            (decoder, rest)
+        });
+        let vision = vision
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let (decoder, rest) = text?;
+        let vision = vision?;
+        let (embed, encoder) = rest?;
+        Ok(Sessions {
+            vision,
+            embed,
+            encoder,
+            decoder,
+        })
+    })
+}
+
+/// The provider report for embeddings read from the file: CPU, no ONNX Runtime session.
+fn file_lookup_report(requested: ExecutionProvider) -> SessionProvider {
+    SessionProvider {
+        graph: ModelGraph::EmbedTokens,
+        requested,
+        active: ExecutionProvider::Cpu,
+        fallback_reason: (requested != ExecutionProvider::Cpu).then(|| {
+            format!(
+                "{}: a table lookup, read row by row from the model file on the CPU (no ONNX Runtime session)",
+                ModelGraph::EmbedTokens
+            )
+        }),
+    }
+}

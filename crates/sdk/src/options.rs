@@ -1,0 +1,132 @@
+//! How to load a model ([`Florence2Options`]) and its mapping onto core's load and decoding
+//! options; every check lives in core.
+
+use std::path::PathBuf;
+
+use florence2_core as core;
+
+use crate::graph::PrecisionPlan;
+use crate::provider::{ExecutionProvider, NnapiOptions, XnnpackOptions};
+
+/// How much graph optimisation ONNX Runtime applies when loading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum OptimizationLevel {
+    /// None.
+    Disabled,
+    /// Constant folding and redundant-node removal.
+    Basic,
+    /// Plus operator fusions.
+    Extended,
+    /// Everything, including layout changes (the default).
+    All,
+}
+
+impl From<OptimizationLevel> for core::OptimizationLevel {
+    fn from(level: OptimizationLevel) -> Self {
+        match level {
+            OptimizationLevel::Disabled => Self::Disabled,
+            OptimizationLevel::Basic => Self::Basic,
+            OptimizationLevel::Extended => Self::Extended,
+            OptimizationLevel::All => Self::All,
+        }
+    }
+}
+
+/// How to load a model: `Florence2Options()` gives sensible defaults.
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
+pub struct Florence2Options {
+    /// Precision of each graph (default: float32 everywhere).
+    #[uniffi(default)]
+    pub precision: PrecisionPlan,
+    /// Intra-op threads per graph; 0 lets ONNX Runtime choose (one per core); at most 256.
+    #[uniffi(default = 0)]
+    pub threads: u32,
+    /// Where the graphs run (`null`: CPU).
+    #[uniffi(default = None)]
+    pub execution_provider: Option<ExecutionProvider>,
+    /// XNNPACK settings (used when `executionProvider` is `XNNPACK`).
+    #[uniffi(default)]
+    pub xnnpack: XnnpackOptions,
+    /// NNAPI flags (used when `executionProvider` is `NNAPI`).
+    #[uniffi(default)]
+    pub nnapi: NnapiOptions,
+    /// When the requested provider cannot be used for a graph: `false` (default) fails `create`
+    /// with `Florence2Exception.ExecutionProviderUnavailable`; `true` loads that graph on CPU
+    /// instead (`Florence2.executionProviders()` reports it, with the reason).
+    #[uniffi(default = false)]
+    pub cpu_fallback: bool,
+    /// Default token limit of every call (`null`: the model's, else 1024, enough for polygons).
+    #[uniffi(default = None)]
+    pub max_new_tokens: Option<u32>,
+    /// Default beam width of every call (`null`: the model's `generation_config.json`, 3 for
+    /// Florence-2; 1 is greedy and fastest).
+    #[uniffi(default = None)]
+    pub num_beams: Option<u32>,
+    /// An explicit `libonnxruntime` to load (`null`: found automatically; on Android the one
+    /// packaged with the app).
+    #[uniffi(default = None)]
+    pub onnx_runtime_path: Option<String>,
+    /// Largest image accepted, in pixels (width × height), for every kind of `ImageInput`: files
+    /// and encoded bytes are refused from their header, RGBA/BGRA/YUV buffers from their declared
+    /// size, before any pixel memory is allocated (`Florence2Exception.InvalidInput`, naming the
+    /// size and the limit). `null`: 64 Mi pixels (8192 × 8192, about 200 MB of RGB).
+    #[uniffi(default = None)]
+    pub max_image_pixels: Option<u64>,
+    /// How much graph optimisation ONNX Runtime applies when loading (`null`: all). Lower levels
+    /// load faster and help to tell an optimiser problem from a model problem.
+    #[uniffi(default = None)]
+    pub optimization_level: Option<OptimizationLevel>,
+    /// `false` (default): the vision encoder's activation memory (about 0.3 GB at 768²) goes back
+    /// to the system after each image, so an idle model holds only its weights. `true` keeps it
+    /// reserved: repeated images skip re-touching that memory (a few percent faster) at the cost
+    /// of a larger resident set.
+    #[uniffi(default = false)]
+    pub keep_vision_memory: bool,
+}
+
+impl Florence2Options {
+    /// Core's load options (core checks them when loading).
+    pub(crate) fn load_options(&self) -> core::LoadOptions {
+        let provider = core::ProviderOptions {
+            provider: self.execution_provider.unwrap_or(ExecutionProvider::Cpu).into(),
+            xnnpack: core::XnnpackOptions {
+                threads: self.xnnpack.threads as usize,
+            },
+            nnapi: core::NnapiOptions {
+                use_fp16: self.nnapi.use_fp16,
+                use_nchw: self.nnapi.use_nchw,
+                cpu_disabled: self.nnapi.cpu_disabled,
+                cpu_only: self.nnapi.cpu_only,
+            },
+            fallback: if self.cpu_fallback {
+                core::ProviderFallback::Cpu
+            } else {
+                core::ProviderFallback::Fail
+            },
+        };
+        let limits = core::DecodeLimits::default();
+        core::LoadOptions {
+            precision: (&self.precision).into(),
+            session: core::SessionOptions {
+                intra_threads: self.threads as usize,
+                optimization_level: self.optimization_level.map_or_else(Default::default, Into::into),
+                provider,
+            },
+            onnx_runtime: self.onnx_runtime_path.as_ref().map(PathBuf::from),
+            release_vision_memory: !self.keep_vision_memory,
+            image_limits: match self.max_image_pixels {
+                Some(max) => limits.with_max_pixels(max),
+                None => limits,
+            },
+            ..core::LoadOptions::default()
+        }
+    }
+
+    /// The decoding defaults of every call.
+    pub(crate) fn generate_options(&self) -> core::GenerateOptions {
+        core::GenerateOptions {
+            max_new_tokens: self.max_new_tokens.map(|n| n as usize),
+            num_beams: self.num_beams.map(|n| n as usize),
+        }
+    }
+}
