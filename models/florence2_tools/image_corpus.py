@@ -140,7 +140,16 @@ def insert_jpeg_segment(jpeg: bytes, marker: int, body: bytes) -> bytes:
 
 
 def pillow_jpeg(img: Image.Image, path: Path, **kwargs) -> None:
-    img.save(path, "JPEG", **kwargs)
+    from PIL import ImageFile
+
+    # Pillow sizes its encoder buffer for optimized/progressive files at width x height bytes,
+    # too small for noisy content ("Suspension not allowed here"); its floor is MAXBLOCK.
+    saved = ImageFile.MAXBLOCK
+    ImageFile.MAXBLOCK = max(saved, 4 * img.size[0] * img.size[1] + (1 << 16))
+    try:
+        img.save(path, "JPEG", **kwargs)
+    finally:
+        ImageFile.MAXBLOCK = saved
 
 
 def cjpeg(img: Image.Image, path: Path, args: list[str]) -> None:
@@ -590,3 +599,34 @@ def table(results: dict[str, KindResult]) -> str:
         f"| **all** | {total.files} | {total.pixels} | {total.differing_files} | {total.differing_pixels} | {total.both_refused} | {total.outcome_mismatches} |"
     )
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- committed fixtures
+
+
+def write_fixture_jpegs(out: Path) -> list[Path]:
+    """The JPEG fixtures of tests/fixtures/images-jpeg (token parity on the fixture model): photos
+    in the layouts phones and tools write, plus the ones only libjpeg-turbo decodes this way."""
+    import skimage.data as data
+
+    out.mkdir(parents=True, exist_ok=True)
+    chelsea, coffee, astronaut = Image.fromarray(data.chelsea()), Image.fromarray(data.coffee()), Image.fromarray(data.astronaut())
+    files = []
+
+    def path(name: str) -> Path:
+        files.append(out / name)
+        return out / name
+
+    chelsea.save(path("chelsea_420_q85.jpg"), "JPEG", quality=85, subsampling=2)
+    coffee.resize((301, 201), Image.Resampling.BICUBIC).save(
+        path("coffee_422_exif6_301x201.jpg"), "JPEG", quality=90, subsampling=1, exif=exif_orientation(6)
+    )
+    cjpeg(coffee.resize((300, 200), Image.Resampling.BICUBIC), path("coffee_440_progressive.jpg"),
+          ["-quality", "80", "-sample", "1x2,1x1,1x1", "-progressive"])
+    cjpeg(astronaut.resize((256, 256), Image.Resampling.BICUBIC), path("astronaut_411_restart.jpg"),
+          ["-quality", "75", "-sample", "4x1,1x1,1x1", "-restart", "2"])
+    Image.fromarray(_cmyk(chelsea.resize((225, 150), Image.Resampling.BICUBIC), 7), "CMYK").save(
+        path("chelsea_cmyk.jpg"), "JPEG", quality=90
+    )
+    astronaut.convert("L").resize((200, 200), Image.Resampling.BICUBIC).save(path("astronaut_gray_q60.jpg"), "JPEG", quality=60)
+    return files
