@@ -285,3 +285,35 @@ fn fixture_images_decode_to_their_sizes() {
         assert_eq!(image.as_bytes().len(), (w * h * 3) as usize);
     }
 }
+
+#[test]
+fn jpeg_layouts_pillow_refuses_are_typed_errors() {
+    // Pillow's JPEG plugin: "cannot handle 12-bit layers", "cannot handle 2-layer images".
+    let base = file("jpeg_420_q90.jpg");
+    let sof = base.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    let mut twelve = base.clone();
+    twelve[sof + 4] = 12;
+    match decode(&twelve) {
+        Err(PreprocessError::Decode {
+            format: "JPEG",
+            detail,
+        }) => assert!(detail.contains("12-bit"), "{detail}"),
+        other => panic!("expected a Decode error, got {other:?}"),
+    }
+    let mut two = base.clone();
+    two[sof + 9] = 2;
+    match decode(&two) {
+        Err(PreprocessError::Decode {
+            format: "JPEG",
+            detail,
+        }) => assert!(detail.contains("2 colour components"), "{detail}"),
+        other => panic!("expected a Decode error, got {other:?}"),
+    }
+    // A frame header cut short (5 bytes) is corrupt, not a panic.
+    let mut short = base;
+    short[sof + 2..sof + 4].copy_from_slice(&7u16.to_be_bytes());
+    assert!(matches!(
+        decode(&short),
+        Err(PreprocessError::Decode { format: "JPEG", .. })
+    ));
+}
