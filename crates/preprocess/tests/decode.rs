@@ -317,3 +317,29 @@ fn jpeg_layouts_pillow_refuses_are_typed_errors() {
         Err(PreprocessError::Decode { format: "JPEG", .. })
     ));
 }
+
+#[test]
+fn progressive_jpeg_of_more_than_500_scans_is_refused() {
+    // The fixture's last scan repeated: 10 scans + n. libjpeg only warns about the bogus
+    // progression (so Pillow decodes it, slowly); TurboJPEG's scan limit refuses it past 500.
+    let jpeg = std::fs::read(fixtures().join("images-jpeg/coffee_440_progressive.jpg")).unwrap();
+    let last_sos = jpeg.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
+    let eoi = jpeg.len() - 2;
+    assert_eq!(&jpeg[eoi..], [0xFF, 0xD9]);
+    let with_repeats = |n: usize| {
+        let mut bytes = jpeg[..eoi].to_vec();
+        for _ in 0..n {
+            bytes.extend_from_slice(&jpeg[last_sos..eoi]);
+        }
+        bytes.extend_from_slice(&[0xFF, 0xD9]);
+        bytes
+    };
+    assert!(decode(&with_repeats(100)).is_ok());
+    match decode(&with_repeats(600)) {
+        Err(PreprocessError::Decode {
+            format: "JPEG",
+            detail,
+        }) => assert!(detail.contains("scan"), "{detail}"),
+        other => panic!("expected a Decode error, got {other:?}"),
+    }
+}

@@ -27,7 +27,9 @@
 //! A file whose data ends before its end-of-image marker is refused as truncated, as Pillow does
 //! by default (with `ImageFile.LOAD_TRUNCATED_IMAGES` Pillow would keep the rows it decoded).
 //! Damage libjpeg only warns about (corrupt entropy-coded data in a complete file) decodes to the
-//! same pixels as Pillow's.
+//! same pixels as Pillow's. One deliberate difference: a progressive file of more than 500 scans
+//! is refused (TurboJPEG's scan limit against CPU exhaustion; encoders write about 10), where
+//! Pillow would decode it.
 //!
 //! EXIF orientation (JPEG `APP1`, PNG `eXIf`, XMP `tiff:Orientation`: see [`orientation`]) is
 //! applied by default, as transformers' `load_image` does with Pillow's
