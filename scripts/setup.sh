@@ -9,7 +9,9 @@ Usage: scripts/setup.sh [--with-export] [--help]
 
 Sets up a fresh Debian 12 machine (run as root, or with everything from apt already installed):
   apt      libjna-java (JNA for running Kotlin bindings on the JVM), python3-venv if missing,
-           clang and llvm (compile ring's C for the Android check, which has no NDK)
+           clang and llvm (compile ring's C for the Android check, which has no NDK),
+           nasm, libc6-dev-{arm64,armel,i386,amd64}-cross, libjpeg-turbo-progs, libturbojpeg0
+           (JPEG decoder build and Android check, JPEG test corpus)
   rustup   Android targets aarch64/armv7/x86_64/i686-linux-android; rustfmt and clippy
   .cache/onnxruntime/   libonnxruntime.so.1.31.1 from the PyPI onnxruntime wheel, plus
                         libonnxruntime.so.1 and libonnxruntime.so symlinks
@@ -69,6 +71,14 @@ python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_packages+=(python3-venv)
 # clang + llvm-ar: the Android check compiles ring (rustls' crypto, HTTPS model downloads) without an NDK.
 command -v clang >/dev/null 2>&1 || apt_packages+=(clang)
 command -v llvm-ar >/dev/null 2>&1 || apt_packages+=(llvm)
+# JPEG decoding (mozjpeg-sys, issue 21): nasm for libjpeg-turbo's x86 SIMD; glibc cross headers for
+# compiling its C in the no-NDK Android checks (scripts/android-libc-headers.sh); cjpeg and
+# libturbojpeg to write the JPEG test corpus (models/florence2_tools/image_corpus.py).
+command -v nasm >/dev/null 2>&1 || apt_packages+=(nasm)
+for p in libc6-dev-arm64-cross libc6-dev-armel-cross libc6-dev-i386-cross libc6-dev-amd64-cross \
+  libjpeg-turbo-progs libturbojpeg0; do
+  dpkg -s "$p" >/dev/null 2>&1 || apt_packages+=("$p")
+done
 if ((${#apt_packages[@]})); then
   step "apt-get install ${apt_packages[*]}"
   [ "$(id -u)" -eq 0 ] || die "need root to apt-get install ${apt_packages[*]}"

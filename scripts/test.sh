@@ -46,8 +46,6 @@ if [ -d models/tests ]; then
   fi
 fi
 
-target_args=()
-for t in "${ANDROID_TARGETS[@]}"; do target_args+=(--target "$t"); done
 # clippy rather than plain check (same cost): code behind cfg(target_os = "android") must also be
 # warning-free. Only checked, not linked: there is no Android NDK on the build machines.
 # ring (rustls' crypto provider: HTTPS model downloads) compiles C and assembly for the target.
@@ -57,13 +55,21 @@ android_cc=()
 for t in "${ANDROID_TARGETS[@]}"; do
   cflags="-nostdlibinc -DRING_CORE_NOSTDLIBINC=1 -D__MM_MALLOC_H"
   [ "$t" = armv7-linux-androideabi ] && cflags="--target=armv7a-linux-androideabi $cflags"
+  # libjpeg-turbo (mozjpeg-sys) needs C library headers: compile-only, see the script.
+  cflags="$cflags $(scripts/android-libc-headers.sh "$t")"
   android_cc+=("CC_${t//-/_}=clang" "AR_${t//-/_}=llvm-ar" "CFLAGS_${t//-/_}=$cflags")
 done
-run "cargo clippy florence2-sdk (Android: ${ANDROID_TARGETS[*]})" \
-  env "${android_cc[@]}" cargo clippy -p florence2-sdk --locked "${target_args[@]}" -- -D warnings
+# One cargo call per target: Cargo unifies target-specific dependency features over the targets of
+# one call, and mozjpeg-sys must build without its SIMD on armv7 (crates/preprocess/Cargo.toml).
+android_clippy() {
+  local t
+  for t in "${ANDROID_TARGETS[@]}"; do
+    env "${android_cc[@]}" cargo clippy -p florence2-sdk --locked --target "$t" "$@" -- -D warnings || return 1
+  done
+}
+run "cargo clippy florence2-sdk (Android: ${ANDROID_TARGETS[*]})" android_clippy
 # Apps that bundle their models build the SDK without model delivery (no HTTP, TLS or ring).
-run "cargo clippy florence2-sdk --no-default-features (Android, no downloads)" \
-  cargo clippy -p florence2-sdk --locked --no-default-features "${target_args[@]}" -- -D warnings
+run "cargo clippy florence2-sdk --no-default-features (Android, no downloads)" android_clippy --no-default-features
 # Code generation for Android, not only type checks: a staticlib needs no linker (no NDK here).
 run "staticlib florence2-sdk (aarch64-linux-android)" \
   env "${android_cc[@]}" cargo rustc -p florence2-sdk --lib --locked --target aarch64-linux-android --crate-type staticlib

@@ -17,10 +17,13 @@ from PIL import Image
 
 
 def load_rgb(path: Path) -> Image.Image:
-    """Opens an image file and converts it to 8-bit RGB (grayscale replicated, alpha dropped)."""
+    """Opens an image file as transformers' `load_image` does: turned upright by its EXIF
+    orientation (`ImageOps.exif_transpose`), then 8-bit RGB (grayscale replicated, alpha dropped)."""
+    from PIL import ImageOps
+
     img = Image.open(path)
     img.load()
-    return img.convert("RGB")
+    return ImageOps.exif_transpose(img).convert("RGB")
 
 
 def pixel_values(image: Image.Image, preprocessor: dict) -> np.ndarray:

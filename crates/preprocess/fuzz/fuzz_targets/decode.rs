@@ -2,7 +2,11 @@
 //! limit, then through the preprocessor: every input gives a typed error or an image whose
 //! buffer matches its size, never a panic and never more pixels than the limit.
 //!
-//! `cargo +nightly fuzz run decode` (from crates/preprocess/fuzz).
+//! `cargo +nightly fuzz run decode` (from crates/preprocess/fuzz). JPEG goes through libjpeg-turbo's
+//! C code (mozjpeg-sys); to give libFuzzer coverage of it and AddressSanitizer checks inside it,
+//! build that C with clang and the same instrumentation:
+//! `CC=clang CFLAGS="-fsanitize=address,fuzzer-no-link" cargo +nightly fuzz run decode`
+//! (issue 21: 1.2 M executions that way, no finding).
 #![no_main]
 
 use std::sync::Mutex;

@@ -7,11 +7,26 @@ pub(crate) struct Header {
     pub(crate) height: u32,
 }
 
+/// What the JPEG marker walk learnt about a complete file.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct JpegInfo<'a> {
+    /// Size from the first frame header (`SOFn`).
+    pub(crate) header: Header,
+    /// Bits per sample (Pillow decodes only 8).
+    pub(crate) precision: u8,
+    /// Colour components: 1 (grayscale), 3 (YCbCr or RGB) or 4 (CMYK or YCCK) for Pillow.
+    pub(crate) components: u8,
+    /// The TIFF block of the first `APP1` segment starting `Exif\0\0` (before the first scan).
+    pub(crate) exif: Option<&'a [u8]>,
+    /// The packet of the last XMP `APP1` segment (before the first scan).
+    pub(crate) xmp: Option<&'a [u8]>,
+}
+
 /// Outcome of the JPEG marker walk.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum JpegScan {
+pub(crate) enum JpegScan<'a> {
     /// Frame header found and the data reaches the end-of-image marker.
-    Complete(Header),
+    Complete(JpegInfo<'a>),
     /// The data ends before the end-of-image marker (`header` if the frame header was seen).
     Truncated {
         header: Option<Header>,
@@ -55,21 +70,6 @@ pub(crate) fn png_palette_problem(data: &[u8]) -> Option<String> {
     }
 }
 
-/// A frame whose colour components are sampled horizontally more finely than its first (luma)
-/// component. Legal in the standard and produced by no camera or encoder we know of, but
-/// `zune-jpeg` (0.5, the `image` crate's JPEG decoder) indexes past its row buffer and panics on it
-/// (found by the `decode` fuzz target), so it is refused up front. `segment` is the `SOFn` body:
-/// precision, height, width, component count, then (id, `H << 4 | V`, table) per component.
-fn sampling_problem(segment: &[u8]) -> Option<&'static str> {
-    let count = usize::from(*segment.get(5)?);
-    let components = segment.get(6..6 + 3 * count)?;
-    let mut factors = components.chunks_exact(3).map(|c| c[1] >> 4);
-    let luma = factors.next()?;
-    factors.any(|h| h > luma).then_some(
-        "a colour component is sampled horizontally more finely than luma (unsupported chroma subsampling)",
-    )
-}
-
 /// Walks a JPEG's segments from `SOI` to `EOI`, reading the frame size from the first `SOFn`.
 ///
 /// Segments with a length are skipped whole (so a thumbnail's `EOI` inside `APP1` does not
@@ -77,11 +77,15 @@ fn sampling_problem(segment: &[u8]) -> Option<&'static str> {
 /// stuffed byte, `FF D0..D7` restart markers, repeated `FF` fill). Stray bytes between segments
 /// are skipped as libjpeg does (it warns but decodes). Pillow refuses a JPEG whose data ends before
 /// `EOI` ("image file is truncated"), and so do we; bytes after `EOI` are ignored.
-pub(crate) fn scan_jpeg(data: &[u8]) -> JpegScan {
+pub(crate) fn scan_jpeg(data: &[u8]) -> JpegScan<'_> {
     if data.len() < 2 || data[0] != 0xFF || data[1] != 0xD8 {
         return JpegScan::Corrupt("missing start-of-image marker");
     }
     let mut header = None;
+    let mut frame = (0u8, 0u8);
+    let mut exif = None;
+    let mut xmp = None;
+    let mut scanned = false;
     let mut pos = 2;
     loop {
         // Find the next marker: skip stray bytes, then any 0xFF fill bytes.
@@ -101,7 +105,13 @@ pub(crate) fn scan_jpeg(data: &[u8]) -> JpegScan {
         match marker {
             0xD9 => {
                 return match header {
-                    Some(h) => JpegScan::Complete(h),
+                    Some(header) => JpegScan::Complete(JpegInfo {
+                        header,
+                        precision: frame.0,
+                        components: frame.1,
+                        exif,
+                        xmp,
+                    }),
                     None => JpegScan::Corrupt("end of image before any frame header"),
                 };
             }
@@ -128,22 +138,28 @@ pub(crate) fn scan_jpeg(data: &[u8]) -> JpegScan {
         pos += len;
         let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
         if is_sof && header.is_none() {
-            // precision (1), height (2), width (2)
-            if segment.len() < 5 {
+            // precision (1), height (2), width (2), components (1)
+            if segment.len() < 6 {
                 return JpegScan::Corrupt("frame header too short");
             }
             header = Some(Header {
                 height: u32::from(u16::from_be_bytes([segment[1], segment[2]])),
                 width: u32::from(u16::from_be_bytes([segment[3], segment[4]])),
             });
-            if let Some(problem) = sampling_problem(segment) {
-                return JpegScan::Corrupt(problem);
+            frame = (segment[0], segment[5]);
+        }
+        if marker == 0xE1 && !scanned {
+            if let Some(tiff) = segment.strip_prefix(b"Exif\0\0") {
+                exif = exif.or(Some(tiff));
+            } else if let Some(packet) = segment.strip_prefix(b"http://ns.adobe.com/xap/1.0/\0") {
+                xmp = Some(packet);
             }
         }
         if marker == 0xDA {
             if header.is_none() {
                 return JpegScan::Corrupt("scan before any frame header");
             }
+            scanned = true;
             // Entropy-coded data runs to the next marker that is not a stuffed byte or restart.
             loop {
                 match data.get(pos..pos + 2) {
@@ -181,6 +197,8 @@ mod tests {
     #[test]
     fn walks_segments_scans_and_thumbnails() {
         let sof = segment(0xC0, &[8, 0, 17, 0, 23, 3]);
+        let exif = segment(0xE1, b"Exif\0\0II*\0");
+        let xmp = |n: u8| segment(0xE1, &[&b"http://ns.adobe.com/xap/1.0/\0"[..], &[n]].concat());
         // APP1 with an embedded EOI (a thumbnail) must not end the walk.
         let app1 = segment(0xE1, &[0xFF, 0xD9, 0xFF, 0xD8]);
         let sos = segment(0xDA, &[1, 1, 0, 0, 63, 0]);
@@ -189,6 +207,9 @@ mod tests {
         let eoi = vec![0xFF, 0xFF, 0xD9];
         let full = jpeg(&[
             app1.clone(),
+            exif.clone(),
+            xmp(1),
+            xmp(2),
             sof.clone(),
             sos.clone(),
             ecs.clone(),
@@ -199,7 +220,16 @@ mod tests {
             width: 23,
             height: 17,
         };
-        assert_eq!(scan_jpeg(&full), JpegScan::Complete(h));
+        assert_eq!(
+            scan_jpeg(&full),
+            JpegScan::Complete(JpegInfo {
+                header: h,
+                precision: 8,
+                components: 3,
+                exif: Some(b"II*\0"),
+                xmp: Some(&[2]),
+            })
+        );
         let no_eoi = jpeg(&[app1.clone(), sof.clone(), sos.clone(), ecs.clone()]);
         assert!(matches!(
             scan_jpeg(&no_eoi),

@@ -11,17 +11,36 @@
 //! | 16-bit gray | `I;16` | `min(value, 255)` replicated (Pillow clips; it does not scale) |
 //! | 16-bit RGB, RGBA, gray + alpha | `RGB`, `RGBA` | high byte of each sample (`value >> 8`) |
 //!
-//! PNG pixels are therefore exactly Pillow's. JPEG pixels are not: the `image` crate decodes with
-//! zune-jpeg, whose IDCT, chroma upsampling and YCbCr conversion differ from libjpeg-turbo
-//! (Pillow) by a few grey levels (measured up to ±4 on 4:2:0 photos; see the crate tests).
+//! JPEG files are decoded by libjpeg-turbo's decoder (built from source by `mozjpeg-sys`, see
+//! [`libjpeg`]) with Pillow's settings, so their pixels are Pillow's too, bit for bit:
 //!
-//! EXIF orientation (JPEG `APP1`, PNG `eXIf`) is applied by default, as Pillow's
-//! `ImageOps.exif_transpose` does, so a phone photo comes out upright (tested on the 8
-//! orientations against Pillow-made files in `tests/data/exif`). The PyTorch reference opens
-//! images without it; [`DecodeLimits::with_exif_orientation`]`(false)` reproduces that for files
-//! that carry an orientation. A malformed EXIF block is ignored (the image is kept as stored).
+//! | JPEG | Pillow mode | RGB |
+//! |---|---|---|
+//! | grayscale | `L` | value replicated |
+//! | YCbCr (any subsampling), RGB | `RGB` | libjpeg's conversion (ISLOW IDCT, fancy upsampling) |
+//! | CMYK, YCCK (4 components) | `CMYK` (inverted: Adobe convention) | `nk - nk * c / 255` per channel, `nk = 255 - k` (Pillow's `cmyk2rgb`, rounding included) |
+//! | 12-bit, 2 components, arithmetic-coded | — | 12-bit and 2-component files are refused as by Pillow; arithmetic coding is decoded |
+//!
+//! Bit-exactness with Pillow 13 (libjpeg-turbo 3.2 inside its wheel) is checked on a generated
+//! corpus of every subsampling, baseline and progressive, restart intervals, quality 30 to 100,
+//! sizes 1x1 to 4000x3000, CMYK/YCCK and damaged scans (`models/tests/test_decode_parity.py`).
+//! A file whose data ends before its end-of-image marker is refused as truncated, as Pillow does
+//! by default (with `ImageFile.LOAD_TRUNCATED_IMAGES` Pillow would keep the rows it decoded).
+//! Damage libjpeg only warns about (corrupt entropy-coded data in a complete file) decodes to the
+//! same pixels as Pillow's. One deliberate difference: a progressive file of more than 500 scans
+//! is refused (TurboJPEG's scan limit against CPU exhaustion; encoders write about 10), where
+//! Pillow would decode it.
+//!
+//! EXIF orientation (JPEG `APP1`, PNG `eXIf`, XMP `tiff:Orientation`: see [`orientation`]) is
+//! applied by default, as transformers' `load_image` does with Pillow's
+//! `ImageOps.exif_transpose`, so a phone photo comes out upright (tested on the 8 orientations
+//! against Pillow). [`DecodeLimits::with_exif_orientation`]`(false)` keeps the stored pixels, as
+//! `Image.open(...).convert("RGB")` alone sees them. A malformed EXIF block is ignored (the image
+//! is kept as stored).
 
 mod header;
+mod libjpeg;
+mod orientation;
 
 use std::io::Cursor;
 use std::path::Path;
@@ -31,7 +50,8 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
 use crate::error::{PreprocessError, Result};
 use crate::pixels::RgbImage;
-use header::{Header, JpegScan};
+use header::{Header, JpegInfo, JpegScan};
+use libjpeg::Output;
 
 /// Limits and options applied while decoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,33 +169,117 @@ pub fn decode_with_limits(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImag
     };
     // Size check from the header, before the decoder allocates anything.
     if format == "PNG" {
-        if let Some(header) = header::png_header(bytes) {
-            limits.check(header)?;
-        }
-        if let Some(detail) = header::png_palette_problem(bytes) {
-            return Err(PreprocessError::Decode { format, detail });
-        }
+        decode_png(bytes, limits)
     } else {
         match header::scan_jpeg(bytes) {
-            JpegScan::Complete(header) => limits.check(header)?,
+            JpegScan::Complete(info) => {
+                limits.check(info.header)?;
+                decode_jpeg(bytes, &info, limits)
+            }
             JpegScan::Truncated { header, detail } => {
                 if let Some(header) = header {
                     limits.check(header)?;
                 }
-                return Err(PreprocessError::Truncated {
+                Err(PreprocessError::Truncated {
                     format,
                     detail: detail.to_owned(),
-                });
+                })
             }
-            JpegScan::Corrupt(detail) => {
-                return Err(PreprocessError::Decode {
-                    format,
-                    detail: detail.to_owned(),
-                });
-            }
+            JpegScan::Corrupt(detail) => Err(PreprocessError::Decode {
+                format,
+                detail: detail.to_owned(),
+            }),
         }
     }
+}
 
+/// A complete JPEG (size already checked) to RGB, oriented, as Pillow decodes and converts it.
+fn decode_jpeg(bytes: &[u8], info: &JpegInfo<'_>, limits: &DecodeLimits) -> Result<RgbImage> {
+    let refuse = |detail: String| PreprocessError::Decode {
+        format: "JPEG",
+        detail,
+    };
+    // Pillow's JPEG plugin accepts 8-bit frames of 1, 3 or 4 components only.
+    if info.precision != 8 {
+        return Err(refuse(format!(
+            "{}-bit samples (only 8-bit JPEG is supported, as in Pillow)",
+            info.precision
+        )));
+    }
+    let output = match info.components {
+        1 | 3 => Output::Rgb,
+        4 => Output::Cmyk,
+        n => {
+            return Err(refuse(format!(
+                "{n} colour components (1, 3 or 4 are supported, as in Pillow)"
+            )));
+        }
+    };
+    let Header { width, height } = info.header;
+    let pixels = libjpeg::decompress(bytes, width, height, output).map_err(refuse)?;
+    let rgb = match output {
+        Output::Rgb => pixels,
+        Output::Cmyk => cmyk_to_rgb_like_pillow(&pixels),
+    };
+    let orientation = if limits.exif_orientation {
+        orientation::resolve(info.exif, info.xmp)
+    } else {
+        1
+    };
+    orient(RgbImage::new(width, height, rgb)?, orientation)
+}
+
+/// Pillow's CMYK JPEG path: libjpeg's CMYK output is inverted (Pillow's `CMYK;I` raw mode, the
+/// Adobe convention, assumed for every 4-component JPEG), then `Image.convert("RGB")` computes
+/// `255 - k' - (c' * (255 - k') / 255)` per channel with its `MULDIV255` rounding, where `c'`
+/// and `k'` are the inverted values. With `nk = 255 - k' = k`: `nk - muldiv255(255 - c, nk)`.
+fn cmyk_to_rgb_like_pillow(cmyk: &[u8]) -> Vec<u8> {
+    fn muldiv255(a: u32, b: u32) -> u32 {
+        let t = a * b + 128;
+        ((t >> 8) + t) >> 8
+    }
+    let mut rgb = Vec::with_capacity(cmyk.len() / 4 * 3);
+    for px in cmyk.chunks_exact(4) {
+        let nk = u32::from(px[3]);
+        for &c in &px[..3] {
+            // nk - muldiv255(..) is in 0..=255: muldiv255(a, nk) <= nk for a <= 255.
+            let v = nk.saturating_sub(muldiv255(255 - u32::from(c), nk));
+            rgb.push(u8::try_from(v).unwrap_or(u8::MAX));
+        }
+    }
+    rgb
+}
+
+/// Turns an image upright by its EXIF orientation value (2..=8; anything else leaves it as is),
+/// as Pillow's `ImageOps.exif_transpose`.
+fn orient(image: RgbImage, orientation: u32) -> Result<RgbImage> {
+    let transform = match orientation {
+        2 => Orientation::FlipHorizontal,
+        3 => Orientation::Rotate180,
+        4 => Orientation::FlipVertical,
+        5 => Orientation::Rotate90FlipH,
+        6 => Orientation::Rotate90,
+        7 => Orientation::Rotate270FlipH,
+        8 => Orientation::Rotate270,
+        _ => return Ok(image),
+    };
+    let (width, height) = (image.width(), image.height());
+    let buffer = image::RgbImage::from_raw(width, height, image.into_bytes())
+        .ok_or(PreprocessError::SizeOverflow { width, height })?;
+    let mut dynamic = DynamicImage::ImageRgb8(buffer);
+    dynamic.apply_orientation(transform);
+    RgbImage::new(dynamic.width(), dynamic.height(), dynamic.into_rgb8().into_raw())
+}
+
+/// A PNG (by the `image` crate's PNG decoder) to RGB, oriented, as Pillow converts it.
+fn decode_png(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage> {
+    let format = "PNG";
+    if let Some(header) = header::png_header(bytes) {
+        limits.check(header)?;
+    }
+    if let Some(detail) = header::png_palette_problem(bytes) {
+        return Err(PreprocessError::Decode { format, detail });
+    }
     let decode_error = |e: image::ImageError| {
         let detail = e.to_string();
         if matches!(&e, image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof) {
@@ -185,32 +289,21 @@ pub fn decode_with_limits(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImag
         }
     };
     let mut reader = ImageReader::new(Cursor::new(bytes));
-    reader.set_format(if format == "PNG" {
-        ImageFormat::Png
-    } else {
-        ImageFormat::Jpeg
-    });
+    reader.set_format(ImageFormat::Png);
     let mut image_limits = image::Limits::default();
     // 8 bytes per pixel (16-bit RGBA) for the largest image we accept, plus decoder overhead.
     image_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8).saturating_add(64 << 20));
     reader.limits(image_limits);
-    let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    let decoder = reader.into_decoder().map_err(decode_error)?;
     let (width, height) = decoder.dimensions();
     limits.check(Header { width, height })?;
-    // A malformed EXIF block leaves the image as stored (Pillow's `exif_transpose` also ignores
-    // an unreadable orientation).
-    let orientation = if limits.exif_orientation {
-        decoder.orientation().unwrap_or(Orientation::NoTransforms)
-    } else {
-        Orientation::NoTransforms
-    };
-    // The decoders are third-party code fed untrusted bytes. The header checks above refuse every
-    // input the fuzz target found them panicking on; should another one slip through, its panic
+    // The decoder is third-party code fed untrusted bytes. The header checks above refuse every
+    // input the fuzz target found it panicking on; should another one slip through, its panic
     // becomes this call's typed error instead of unwinding into the caller (the host app).
     let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         DynamicImage::from_decoder(decoder)
     }));
-    let mut image = match decoded {
+    let image = match decoded {
         Ok(result) => result.map_err(decode_error)?,
         Err(_) => {
             return Err(PreprocessError::Decode {
@@ -219,8 +312,13 @@ pub fn decode_with_limits(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImag
             });
         }
     };
-    image.apply_orientation(orientation);
-    to_rgb8_like_pillow(image, format)
+    let rgb = to_rgb8_like_pillow(image, format)?;
+    let orientation = if limits.exif_orientation {
+        orientation::png_orientation(bytes)
+    } else {
+        1
+    };
+    orient(rgb, orientation)
 }
 
 /// Converts a decoded image to 8-bit RGB the way Pillow opens and converts the same file.
