@@ -1,0 +1,255 @@
+"""Our layout of the Florence-2 vision encoder: channels-last DaViT with fused attention.
+
+Same input and output as the stock graph (`pixel_values` [batch, 3, H, W] float32 →
+`image_features` [batch, 1 + (H/32)·(W/32), projection_dim] float32); H and W are fixed to the
+preprocessor's size, so every reshape is static and no shape arithmetic runs.
+
+Layout, per DaViT sub-block (the residual stream stays [B, H, W, C], channels last):
+
+- depthwise 3×3 conv with the residual folded into its weights (centre tap + 1): one
+  Transpose → Conv → Transpose, which ONNX Runtime on x86 turns into NCHWc reorders;
+- LayerNormalization on the channels-last tensor (no transposes);
+- window attention: the normalised map is partitioned into windows once (one Transpose), q, k and v
+  come from that one partition (int8: one dynamic quantisation shared by the three GEMMs), and
+  `com.microsoft.MultiHeadAttention` adds the biases and runs ONNX Runtime's flash attention, so the
+  [windows, heads, S, S] scores are never materialised; the output projection runs in window layout,
+  then the windows are merged (one Transpose) into the residual;
+- channel attention with `com.microsoft.FusedMatMul` (transposed operands, scale folded into Wq);
+- MLP: MatMul + `BiasGelu` (fp32) or `DynamicQuantizeMatMul` + `Gelu` (int8), then the residual.
+
+int8 (`quant="dynamic"`): every Linear is a per-output-channel symmetric int8 weight used by
+`DynamicQuantizeMatMul` / `MatMulIntegerToFloat` (u8 activations × s8 weights: VNNI / AMX on x86,
+SDOT/I8MM on arm64); the convolutions, norms and attention stay float32.
+Large stages can be cut into row slabs (`slabs`), which bounds the live activations of the MLP and
+attention (see docs/memory.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+
+from .graph_builder import F32, MS, GraphBuilder
+from .vision_weights import ConvW, Linear, Norm, SubBlock, VisionWeights
+
+
+@dataclass
+class VisionOptions:
+    """Choices of the layout (the defaults are the measured best; see docs/benchmarks.md)."""
+
+    quant: str = "none"  # "none" (fp32) or "dynamic" (int8 weights, dynamic u8 activations)
+    attention: str = "mha"  # "mha" (com.microsoft.MultiHeadAttention) or "matmul" (MatMul + Softmax)
+    slabs: dict[int, int] = field(default_factory=dict)  # stage index -> number of row slabs for MLP/attention
+
+    def describe(self) -> dict:
+        return {"quant": self.quant, "attention": self.attention, "slabs": {str(k): v for k, v in sorted(self.slabs.items())}}
+
+
+def quantize_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-output-column int8 of a [in, out] weight: (int8 weight, float32 scales [out])."""
+    peak = np.abs(w).max(axis=0)
+    scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
+    return q, scale
+
+
+class _Builder:
+    def __init__(self, weights: VisionWeights, height: int, width: int, opts: VisionOptions):
+        self.w = weights
+        self.H, self.W = height, width
+        self.o = opts
+        self.g = GraphBuilder("florence2_vision_encoder")
+
+    # ---- primitives -------------------------------------------------------------------------
+    def linear(self, x: str, lin: Linear, name: str, bias: bool = True, quantized_input: tuple | None = None) -> str:
+        g = self.g
+        b = lin.b if bias else None
+        if self.o.quant == "dynamic":
+            q, scale = quantize_columns(lin.w)
+            wq = g.init(f"{name}.w_int8", q)
+            ws = g.init(f"{name}.w_scale", scale)
+            wz = g.init(f"{name}.w_zero", np.zeros_like(q[0]))
+            if quantized_input is not None:
+                xq, xs, xz = quantized_input
+                ins = [xq, wq, xs, ws, xz, wz] + ([g.init(f"{name}.b", b)] if b is not None else [])
+                return g.node("MatMulIntegerToFloat", ins, name, domain=MS)
+            ins = [x, wq, ws, wz] + ([g.init(f"{name}.b", b)] if b is not None else [])
+            return g.node("DynamicQuantizeMatMul", ins, name, domain=MS)
+        y = g.node("MatMul", [x, g.init(f"{name}.w", lin.w)], name)
+        if b is not None:
+            y = g.node("Add", [y, g.init(f"{name}.b", b)], name + ".bias")
+        return y
+
+    def dyn_quant(self, x: str, name: str) -> tuple:
+        return tuple(self.g.node("DynamicQuantizeLinear", [x], name, n_out=3))
+
+    def norm(self, x: str, n: Norm, name: str) -> str:
+        g = self.g
+        return g.node("LayerNormalization", [x, g.init(f"{name}.g", n.gamma), g.init(f"{name}.b", n.beta)], name, axis=-1, epsilon=n.eps)
+
+    def conv_nhwc(self, x: str, c: ConvW, name: str, residual: bool = False) -> str:
+        """Conv on a channels-last tensor: Transpose → Conv → Transpose (residual folded into the weight)."""
+        g = self.g
+        w = c.w.copy()
+        if residual:
+            k = w.shape[2] // 2
+            w[:, 0, k, k] += 1.0  # conv(x) + x == conv'(x) for a depthwise conv with 'same' padding
+        t = g.node("Transpose", [x], name + ".to_nchw", perm=[0, 3, 1, 2])
+        y = g.node("Conv", [t, g.init(f"{name}.w", w), g.init(f"{name}.b", c.b)], name, group=c.group,
+                   kernel_shape=list(w.shape[2:]), pads=[c.pad] * 4, strides=[c.stride] * 2)
+        return g.node("Transpose", [y], name + ".to_nhwc", perm=[0, 2, 3, 1])
+
+    def reshape(self, x: str, shape: list[int], name: str) -> str:
+        return self.g.node("Reshape", [x, self.g.const_i64(shape)], name)
+
+    # ---- blocks -------------------------------------------------------------------------------
+    def mlp(self, x: str, sb: SubBlock, name: str) -> str:
+        g = self.g
+        h = self.norm(x, sb.norm2, name + ".norm2")
+        if self.o.quant == "dynamic":
+            f = self.linear(h, sb.fc1, name + ".fc1")
+            f = g.node("Gelu", [f], name + ".gelu", domain=MS)
+        else:
+            f = self.linear(h, sb.fc1, name + ".fc1", bias=False)
+            f = g.node("BiasGelu", [f, g.init(f"{name}.fc1.b", sb.fc1.b)], name + ".gelu", domain=MS)
+        f = self.linear(f, sb.fc2, name + ".fc2")
+        return g.node("Add", [x, f], name + ".residual2")
+
+    def qkv(self, x: str, lin: Linear, dim: int, name: str, scale_q: float = 1.0, bias: bool = True) -> list[str]:
+        """Three projections of one input (sharing one dynamic quantisation in int8)."""
+        shared = self.dyn_quant(x, name + ".quant") if self.o.quant == "dynamic" else None
+        outs = []
+        for i, part in enumerate("qkv"):
+            w = lin.w[:, i * dim:(i + 1) * dim]
+            b = None if (lin.b is None or not bias) else lin.b[i * dim:(i + 1) * dim]
+            if part == "q" and scale_q != 1.0:
+                w = w * scale_q
+                b = None if b is None else b * scale_q
+            outs.append(self.linear(x, Linear(w.astype(np.float32), None if b is None else b.astype(np.float32)), f"{name}.{part}", quantized_input=shared))
+        return outs
+
+    def window_attention(self, h: str, sb: SubBlock, dim: int, heads: int, H: int, W: int, name: str) -> str:
+        """LN output h [B, H, W, C] → attention + proj output, back in [B, H, W, C]."""
+        g = self.g
+        ws = self.w.window
+        Hp, Wp = -(-H // ws) * ws, -(-W // ws) * ws
+        if (Hp, Wp) != (H, W):
+            pads = g.const_i64([0, 0, 0, 0, 0, Hp - H, Wp - W, 0])
+            h = g.node("Pad", [h, pads], name + ".pad", mode="constant")
+        nh, nw = Hp // ws, Wp // ws
+        t = self.reshape(h, [-1, nh, ws, nw, ws, dim], name + ".win_view")
+        t = g.node("Transpose", [t], name + ".partition", perm=[0, 1, 3, 2, 4, 5])
+        t = self.reshape(t, [-1, ws * ws, dim], name + ".windows")
+        if self.o.attention == "mha":
+            q, k, v = self.qkv(t, sb.qkv, dim, name + ".qkv", bias=False)
+            bias = g.init(f"{name}.qkv.b", sb.qkv.b if sb.qkv.b is not None else np.zeros(3 * dim, np.float32))
+            a = g.node("MultiHeadAttention", [q, k, v, bias], name + ".mha", domain=MS, num_heads=heads)
+        else:
+            hd = dim // heads
+            q, k, v = self.qkv(t, sb.qkv, dim, name + ".qkv", scale_q=hd ** -0.5)
+            q = g.node("Transpose", [self.reshape(q, [-1, ws * ws, heads, hd], name + ".q4")], name + ".qT", perm=[0, 2, 1, 3])
+            k = g.node("Transpose", [self.reshape(k, [-1, ws * ws, heads, hd], name + ".k4")], name + ".kT", perm=[0, 2, 1, 3])
+            v = g.node("Transpose", [self.reshape(v, [-1, ws * ws, heads, hd], name + ".v4")], name + ".vT", perm=[0, 2, 1, 3])
+            s = g.node("FusedMatMul", [q, k], name + ".scores", domain=MS, transB=1)
+            p = g.node("Softmax", [s], name + ".softmax", axis=-1)
+            a = g.node("MatMul", [p, v], name + ".pv")
+            a = g.node("Transpose", [a], name + ".aT", perm=[0, 2, 1, 3])
+            a = self.reshape(a, [-1, ws * ws, dim], name + ".a3")
+        o = self.linear(a, sb.proj, name + ".proj")
+        o = self.reshape(o, [-1, nh, nw, ws, ws, dim], name + ".win_out")
+        o = g.node("Transpose", [o], name + ".merge", perm=[0, 1, 3, 2, 4, 5])
+        o = self.reshape(o, [-1, Hp, Wp, dim], name + ".merged")
+        if (Hp, Wp) != (H, W):
+            o = g.node("Slice", [o, g.const_i64([0, 0]), g.const_i64([H, W]), g.const_i64([1, 2])], name + ".unpad")
+        return o
+
+    def channel_attention(self, h: str, sb: SubBlock, dim: int, groups: int, N: int, name: str) -> str:
+        """LN output h [B, H, W, C] → channel-group attention + proj, [B, N, C] with N = H·W."""
+        g = self.g
+        d = dim // groups
+        x = self.reshape(h, [-1, N, dim], name + ".tokens")
+        q, k, v = self.qkv(x, sb.qkv, dim, name + ".qkv", scale_q=N ** -0.5)
+        qt = g.node("Transpose", [self.reshape(q, [-1, N, groups, d], name + ".q4")], name + ".qT", perm=[0, 2, 1, 3])
+        kt = g.node("Transpose", [self.reshape(k, [-1, N, groups, d], name + ".k4")], name + ".kT", perm=[0, 2, 1, 3])
+        vt = g.node("Transpose", [self.reshape(v, [-1, N, groups, d], name + ".v4")], name + ".vT", perm=[0, 2, 1, 3])
+        s = g.node("FusedMatMul", [qt, kt], name + ".scores", domain=MS, transA=1)  # [B, g, d, d] = q^T k
+        p = g.node("Softmax", [s], name + ".softmax", axis=-1)
+        o = g.node("FusedMatMul", [vt, p], name + ".pv", domain=MS, transB=1)  # [B, g, N, d] = v p^T
+        o = g.node("Transpose", [o], name + ".oT", perm=[0, 2, 1, 3])
+        o = self.reshape(o, [-1, N, dim], name + ".o3")
+        return self.linear(o, sb.proj, name + ".proj")
+
+    def sub_block(self, x: str, sb: SubBlock, kind: str, stage, H: int, W: int, name: str) -> str:
+        g = self.g
+        x = self.conv_nhwc(x, sb.conv1, name + ".conv1", residual=True)
+        h = self.norm(x, sb.norm1, name + ".norm1")
+        if kind == "spatial":
+            a = self.window_attention(h, sb, stage.dim, stage.heads, H, W, name + ".attn")
+        else:
+            a = self.channel_attention(h, sb, stage.dim, stage.groups, H * W, name + ".attn")
+            a = self.reshape(a, [-1, H, W, stage.dim], name + ".attn_map")
+        x = g.node("Add", [x, a], name + ".residual1")
+        x = self.conv_nhwc(x, sb.conv2, name + ".conv2", residual=True)
+        return self.slabbed_mlp(x, sb, stage, H, name)
+
+    def slabbed_mlp(self, x: str, sb: SubBlock, stage, H: int, name: str) -> str:
+        n = self.o.slabs.get(stage.index, 1)
+        if n <= 1:
+            return self.mlp(x, sb, name + ".mlp")
+        g = self.g
+        rows = [H // n + (1 if i < H % n else 0) for i in range(n)]
+        parts = g.node("Split", [x, g.const_i64(rows)], name + ".slabs", n_out=n, axis=1)
+        outs = [self.mlp(p, sb, f"{name}.mlp{i}") for i, p in enumerate(parts)]
+        return g.node("Concat", outs, name + ".unslab", axis=1)
+
+    # ---- whole graph ----------------------------------------------------------------------------
+    def build(self) -> onnx.ModelProto:
+        g = self.g
+        x = g.input("pixel_values", F32, ["batch_size", 3, self.H, self.W])
+        H, W = self.H, self.W
+        for s, stage in enumerate(self.w.stages):
+            stage.index = s
+            c = stage.embed_conv
+            H = (H + 2 * c.pad - c.w.shape[2]) // c.stride + 1
+            W = (W + 2 * c.pad - c.w.shape[3]) // c.stride + 1
+            name = f"s{s}.embed"
+            if s == 0:
+                y = g.node("Conv", [x, g.init(f"{name}.w", c.w), g.init(f"{name}.b", c.b)], name, kernel_shape=list(c.w.shape[2:]),
+                           pads=[c.pad] * 4, strides=[c.stride] * 2)
+                x = g.node("Transpose", [y], name + ".to_nhwc", perm=[0, 2, 3, 1])
+                if stage.pre_norm:
+                    raise ValueError("a pre-norm first stage is not a Florence-2 layout")
+                x = self.norm(x, stage.embed_norm, name + ".norm")
+            else:
+                if stage.pre_norm:
+                    x = self.norm(x, stage.embed_norm, name + ".norm")
+                    x = self.conv_nhwc(x, c, name)
+                else:
+                    x = self.conv_nhwc(x, c, name)
+                    x = self.norm(x, stage.embed_norm, name + ".norm")
+            for b, (spatial, channel) in enumerate(stage.blocks):
+                x = self.sub_block(x, spatial, "spatial", stage, H, W, f"s{s}.b{b}.spatial")
+                x = self.sub_block(x, channel, "channel", stage, H, W, f"s{s}.b{b}.channel")
+        # projector: + (2-D position table + temporal row 0), [mean ; tokens] @ P, LayerNorm
+        C = self.w.stages[-1].dim
+        col, row = self.w.pos_col, self.w.pos_row
+        if H > row.shape[0] or W > col.shape[0]:
+            raise ValueError(f"feature map {H}x{W} is larger than the position tables ({row.shape[0]} rows)")
+        pos = np.concatenate([np.broadcast_to(col[None, :W], (H, W, col.shape[1])), np.broadcast_to(row[:H, None], (H, W, row.shape[1]))], axis=-1)
+        pos = (pos + self.w.temporal0[None, None]).reshape(H * W, C).astype(np.float32)
+        t = self.reshape(x, [-1, H * W, C], "proj.tokens")
+        t = g.node("Add", [t, g.init("proj.pos", pos)], "proj.pos_add")
+        m = g.node("ReduceMean", [t], "proj.spatial_mean", axes=[1], keepdims=1)
+        t = g.node("Concat", [m, t], "proj.concat", axis=1)
+        t = g.node("MatMul", [t, g.init("proj.w", self.w.projection.w)], "proj.projection")
+        t = self.norm(t, self.w.proj_norm, "proj.norm")
+        g.output(t, "image_features", F32, ["batch_size", 1 + H * W, self.w.projection.w.shape[1]])
+        return g.model("florence2-mobile optimize.py", doc=f"florence2-mobile vision layout {self.o.describe()}")
+
+
+def build_vision(weights: VisionWeights, height: int, width: int, opts: VisionOptions) -> onnx.ModelProto:
+    """The optimised vision graph for a `height` × `width` input."""
+    return _Builder(weights, height, width, opts).build()
