@@ -42,10 +42,13 @@ class VisionOptions:
 
     quant: str = "none"  # "none" (fp32) or "dynamic" (int8 weights, dynamic u8 activations)
     attention: str = "mha"  # "mha" (com.microsoft.MultiHeadAttention) or "matmul" (MatMul + Softmax)
-    slabs: dict[int, int] = field(default_factory=dict)  # stage index -> number of row slabs for MLP/attention
+    #: channel attention through the Gram matrix when tokens >= gram_ratio x channels
+    gram_ratio: float = 16.0
+    #: stage index -> number of row slabs of the MLP and window chunks of the attention (memory bound)
+    slabs: dict[int, int] = field(default_factory=lambda: {0: 4, 1: 2})
 
     def describe(self) -> dict:
-        return {"quant": self.quant, "attention": self.attention, "slabs": {str(k): v for k, v in sorted(self.slabs.items())}}
+        return {"quant": self.quant, "attention": self.attention, "gram_ratio": self.gram_ratio, "slabs": {str(k): v for k, v in sorted(self.slabs.items())}}
 
 
 def quantize_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +134,7 @@ class _Builder:
             outs.append(self.linear(x, Linear(w.astype(np.float32), None if b is None else b.astype(np.float32)), f"{name}.{part}", quantized_input=shared))
         return outs
 
-    def window_attention(self, h: str, sb: SubBlock, dim: int, heads: int, H: int, W: int, name: str) -> str:
+    def window_attention(self, h: str, sb: SubBlock, dim: int, heads: int, H: int, W: int, name: str, stage_index: int = 0) -> str:
         """LN output h [B, H, W, C] → attention + proj output, back in [B, H, W, C]."""
         g = self.g
         ws = self.w.window
@@ -142,8 +145,41 @@ class _Builder:
         nh, nw = Hp // ws, Wp // ws
         t = self.reshape(h, [-1, nh, ws, nw, ws, dim], name + ".win_view")
         t = g.node("Transpose", [t], name + ".partition", perm=[0, 1, 3, 2, 4, 5])
-        t = self.reshape(t, [-1, ws * ws, dim], name + ".windows")
-        if self.o.attention == "mha":
+        n = min(self.o.slabs.get(stage_index, 1), nh * nw)
+        if n > 1:
+            # Windows in n chunks: q, k, v and ONNX Runtime's per-head copies exist for one chunk at a time.
+            t = self.reshape(t, [-1, nh * nw, ws * ws, dim], name + ".windows4")
+            sizes = [nh * nw // n + (1 if i < nh * nw % n else 0) for i in range(n)]
+            parts = g.node("Split", [t, g.const_i64(sizes)], name + ".chunks", n_out=n, axis=1)
+            outs = []
+            for i, part in enumerate(parts):
+                part = self.reshape(part, [-1, ws * ws, dim], f"{name}.chunk{i}")
+                o = self.attend(part, sb, dim, heads, ws, f"{name}.c{i}")
+                outs.append(self.reshape(o, [-1, sizes[i], ws * ws, dim], f"{name}.chunk{i}_out"))
+            o = g.node("Concat", outs, name + ".unchunk", axis=1)
+        else:
+            t = self.reshape(t, [-1, ws * ws, dim], name + ".windows")
+            o = self.attend(t, sb, dim, heads, ws, name)
+        o = self.reshape(o, [-1, nh, nw, ws, ws, dim], name + ".win_out")
+        o = g.node("Transpose", [o], name + ".merge", perm=[0, 1, 3, 2, 4, 5])
+        o = self.reshape(o, [-1, Hp, Wp, dim], name + ".merged")
+        if (Hp, Wp) != (H, W):
+            o = g.node("Slice", [o, g.const_i64([0, 0]), g.const_i64([H, W]), g.const_i64([1, 2])], name + ".unpad")
+        return o
+
+    def attend(self, t: str, sb: SubBlock, dim: int, heads: int, ws: int, name: str) -> str:
+        """Windows t [windows, S, C] → attention and output projection, same shape."""
+        g = self.g
+        if self.o.attention == "fused":
+            # com.microsoft.Attention / QAttention: the q, k, v GEMMs write per-head blocks directly.
+            bias = g.init(f"{name}.qkv.b", sb.qkv.b if sb.qkv.b is not None else np.zeros(3 * dim, np.float32))
+            if self.o.quant == "dynamic":
+                tq, ts, tz = self.dyn_quant(t, name + ".quant")
+                wq, wscale = quantize_columns(sb.qkv.w)
+                a = g.node("QAttention", [tq, g.init(f"{name}.qkv.w_int8", wq), bias, ts, g.init(f"{name}.qkv.w_scale", wscale), "", tz], name + ".attention", domain=MS, num_heads=heads)
+            else:
+                a = g.node("Attention", [t, g.init(f"{name}.qkv.w", sb.qkv.w), bias], name + ".attention", domain=MS, num_heads=heads)
+        elif self.o.attention == "mha":
             q, k, v = self.qkv(t, sb.qkv, dim, name + ".qkv", bias=False)
             bias = g.init(f"{name}.qkv.b", sb.qkv.b if sb.qkv.b is not None else np.zeros(3 * dim, np.float32))
             a = g.node("MultiHeadAttention", [q, k, v, bias], name + ".mha", domain=MS, num_heads=heads)
@@ -158,16 +194,12 @@ class _Builder:
             a = g.node("MatMul", [p, v], name + ".pv")
             a = g.node("Transpose", [a], name + ".aT", perm=[0, 2, 1, 3])
             a = self.reshape(a, [-1, ws * ws, dim], name + ".a3")
-        o = self.linear(a, sb.proj, name + ".proj")
-        o = self.reshape(o, [-1, nh, nw, ws, ws, dim], name + ".win_out")
-        o = g.node("Transpose", [o], name + ".merge", perm=[0, 1, 3, 2, 4, 5])
-        o = self.reshape(o, [-1, Hp, Wp, dim], name + ".merged")
-        if (Hp, Wp) != (H, W):
-            o = g.node("Slice", [o, g.const_i64([0, 0]), g.const_i64([H, W]), g.const_i64([1, 2])], name + ".unpad")
-        return o
+        return self.linear(a, sb.proj, name + ".proj")
 
     def channel_attention(self, h: str, sb: SubBlock, dim: int, groups: int, N: int, name: str) -> str:
         """LN output h [B, H, W, C] → channel-group attention + proj, [B, N, C] with N = H·W."""
+        if N >= self.o.gram_ratio * dim:
+            return self.channel_attention_gram(h, sb, dim, groups, N, name)
         g = self.g
         d = dim // groups
         x = self.reshape(h, [-1, N, dim], name + ".tokens")
@@ -182,12 +214,56 @@ class _Builder:
         o = self.reshape(o, [-1, N, dim], name + ".o3")
         return self.linear(o, sb.proj, name + ".proj")
 
+    def channel_attention_gram(self, h: str, sb: SubBlock, dim: int, groups: int, N: int, name: str) -> str:
+        """Channel attention through the Gram matrix, for maps with many more tokens than channels.
+
+        With q = hWq + bq, k = hWk + bk (Wq, bq scaled by N^-1/2), the scores of all groups are the
+        diagonal blocks of q^T k = Wq^T G Wk + (Wq^T s) bk^T + bq (s^T Wk) + N bq bk^T, where
+        G = h^T h [C, C] and s = h^T 1. Off-block entries are masked before the softmax, so P is
+        block-diagonal, and out = (v P^T) Wp + bp = h (Wv P^T Wp) + (bv P^T Wp + bp). One pass over
+        h for G and one GEMM h @ M replace the q, k, v projections, their transposes and the output
+        projection; no [N, C] intermediate besides the output.
+        """
+        g = self.g
+        d = dim // groups
+        sc = N ** -0.5
+        w, b = sb.qkv.w, sb.qkv.b if sb.qkv.b is not None else np.zeros(3 * dim, np.float32)
+        wq, wk, wv = (w[:, i * dim:(i + 1) * dim].astype(np.float64) for i in range(3))
+        bq, bk, bv = (b[i * dim:(i + 1) * dim].astype(np.float64) for i in range(3))
+        wq, bq = wq * sc, bq * sc
+        x = self.reshape(h, [-1, N, dim], name + ".tokens")
+        gram = g.node("FusedMatMul", [x, x], name + ".gram", domain=MS, transA=1)  # [B, C, C]
+        s = g.node("MatMul", [g.init(f"{name}.wqT", wq.T.astype(np.float32)), gram], name + ".wqT_g")
+        wk_name = g.init(f"{name}.wk", wk.astype(np.float32))
+        s = g.node("MatMul", [s, wk_name], name + ".scores_full")
+        mask = np.full((dim, dim), -np.inf, np.float32)
+        for i in range(groups):
+            mask[i * d:(i + 1) * d, i * d:(i + 1) * d] = 0.0
+        if np.any(bq) or np.any(bk):
+            colsum = g.node("ReduceSum", [x, g.const_i64([1])], name + ".colsum", keepdims=1)  # [B, 1, C]
+            u = g.node("MatMul", [colsum, g.init(f"{name}.wq", wq.astype(np.float32))], name + ".s_wq")  # [B, 1, C] = (Wq^T s)^T
+            t1 = g.node("Mul", [g.node("Transpose", [u], name + ".s_wqT", perm=[0, 2, 1]), g.init(f"{name}.bk", bk[None].astype(np.float32))], name + ".t1")
+            v2 = g.node("MatMul", [colsum, wk_name], name + ".s_wk")  # [B, 1, C]
+            t2 = g.node("Mul", [g.init(f"{name}.bq", bq[:, None].astype(np.float32)), v2], name + ".t2")
+            s = g.node("Add", [s, g.node("Add", [t1, t2], name + ".t12")], name + ".scores_bias")
+            mask = mask + (N * np.outer(bq, bk)).astype(np.float32)
+        s = g.node("Add", [s, g.init(f"{name}.mask", mask)], name + ".scores")
+        p = g.node("Softmax", [s], name + ".softmax", axis=-1)  # [B, C, C], block-diagonal
+        wp = g.init(f"{name}.wp", sb.proj.w.astype(np.float32))
+        m = g.node("FusedMatMul", [g.init(f"{name}.wv", wv.astype(np.float32)), p], name + ".wv_pT", domain=MS, transB=1)
+        m = g.node("MatMul", [m, wp], name + ".mixer")  # [B, C, C] = Wv P^T Wp
+        c = g.node("FusedMatMul", [g.init(f"{name}.bv", bv[None].astype(np.float32)), p], name + ".bv_pT", domain=MS, transB=1)  # [B, 1, C]
+        c = g.node("MatMul", [c, wp], name + ".bv_pT_wp")
+        c = g.node("Add", [c, g.init(f"{name}.bp", sb.proj.b)], name + ".out_bias")
+        o = g.node("MatMul", [x, m], name + ".mix")
+        return g.node("Add", [o, c], name + ".out")
+
     def sub_block(self, x: str, sb: SubBlock, kind: str, stage, H: int, W: int, name: str) -> str:
         g = self.g
         x = self.conv_nhwc(x, sb.conv1, name + ".conv1", residual=True)
         h = self.norm(x, sb.norm1, name + ".norm1")
         if kind == "spatial":
-            a = self.window_attention(h, sb, stage.dim, stage.heads, H, W, name + ".attn")
+            a = self.window_attention(h, sb, stage.dim, stage.heads, H, W, name + ".attn", stage.index)
         else:
             a = self.channel_attention(h, sb, stage.dim, stage.groups, H * W, name + ".attn")
             a = self.reshape(a, [-1, H, W, stage.dim], name + ".attn_map")
