@@ -247,3 +247,15 @@ def test_weights_are_found_by_structure_not_by_name():
             wa = a.w if hasattr(a, "w") else a.gamma
             wb = b.w if hasattr(b, "w") else b.gamma
             assert np.array_equal(wa, wb)
+
+
+def test_operator_outside_the_android_list_is_refused():
+    from onnx import TensorProto, helper
+
+    from florence2_tools.optimize.opset import check_allowed
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    node = helper.make_node("QuickGelu", ["x"], ["y"], domain="com.microsoft")
+    model = helper.make_model(helper.make_graph([node], "g", [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])]))
+    with pytest.raises(OptimizeError, match="com.microsoft:QuickGelu"):
+        check_allowed(model, "planted.onnx")
