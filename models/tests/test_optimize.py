@@ -259,3 +259,18 @@ def test_operator_outside_the_android_list_is_refused():
     model = helper.make_model(helper.make_graph([node], "g", [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])]))
     with pytest.raises(OptimizeError, match="com.microsoft:QuickGelu"):
         check_allowed(model, "planted.onnx")
+
+
+def test_manifest_of_an_optimised_folder_names_the_optimised_files(optimised):
+    import manifest
+
+    m = manifest.build_manifest(optimised, "https://models.example.com/tiny-opt/")
+    pins = {f["path"]: f["sha256"] for f in m["files"]}
+    report = json.loads((optimised / "optimize_report.json").read_text())
+    assert pins["onnx/vision_encoder_int8.onnx"] == report["graphs"]["onnx/vision_encoder_int8.onnx"]["sha256"]
+    assert pins["onnx/vision_encoder.onnx"] != manifest.sha256_of(MODEL / "onnx/vision_encoder.onnx")
+    assert "onnx/vision_encoder_int8.onnx" in m["note"] and "optimised layout" in m["note"]
+    int8 = next(p for p in m["presets"] if p["name"] == "mobile-int8")
+    assert "onnx/vision_encoder_int8.onnx" in int8["files"] and "Optimised layout" in int8["description"]
+    stock = manifest.build_manifest(MODEL, "https://models.example.com/tiny/")
+    assert "note" not in stock
