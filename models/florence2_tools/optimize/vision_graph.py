@@ -14,14 +14,16 @@ Layout, per DaViT sub-block (the residual stream stays [B, H, W, C], channels la
   `com.microsoft.MultiHeadAttention` adds the biases and runs ONNX Runtime's flash attention, so the
   [windows, heads, S, S] scores are never materialised; the output projection runs in window layout,
   then the windows are merged (one Transpose) into the residual;
-- channel attention with `com.microsoft.FusedMatMul` (transposed operands, scale folded into Wq);
+- channel attention: on maps with many more tokens than channels (stages 1-2 of base) through the
+  Gram matrix (`channel_attention_gram`: no q, k, v tensors at all); elsewhere q, k, v with
+  `com.microsoft.FusedMatMul` on transposed operands, scale folded into Wq;
 - MLP: MatMul + `BiasGelu` (fp32) or `DynamicQuantizeMatMul` + `Gelu` (int8), then the residual.
 
 int8 (`quant="dynamic"`): every Linear is a per-output-channel symmetric int8 weight used by
 `DynamicQuantizeMatMul` / `MatMulIntegerToFloat` (u8 activations × s8 weights: VNNI / AMX on x86,
-SDOT/I8MM on arm64); the convolutions, norms and attention stay float32.
-Large stages can be cut into row slabs (`slabs`), which bounds the live activations of the MLP and
-attention (see docs/memory.md).
+SDOT/I8MM on arm64); convolutions, norms, the Gram path and attention stay float32.
+Stages with large maps run their MLP in row slabs and their window attention in chunks (`slabs`),
+which bounds the live activations (docs/benchmarks.md: 72 MB instead of 172 MB at 768², int8).
 """
 
 from __future__ import annotations
