@@ -7,8 +7,8 @@
 
 - `time`: one process, every graph loaded, runs alternating graph by graph (each graph is warmed up
   first); median and fastest run per graph, and each graph's ratio to the first one.
-- `profile`: ONNX Runtime's own profiler, kernel time summed per operator type (the fastest of
-  `--runs` runs per node, so a disturbed run on a shared machine counts less).
+- `profile`: ONNX Runtime's own profiler, kernel time summed per operator type (per node the fastest
+  of `--runs` runs, the graphs' runs alternating, so a disturbed run on a shared machine counts less).
 - `memory`: each graph in a fresh process: RSS after loading, peak RSS (VmHWM) during one run, and
   their difference, the vision phase's activation peak over the loaded weights. `--arena off`
   disables ONNX Runtime's CPU arena and sets glibc's mmap threshold, so the peak is the live set;
@@ -74,36 +74,41 @@ def cmd_time(args) -> None:
         print(f"| {g} | {med:.0f} | {min(times[g]):.0f} | {med / base:.2f} |")
 
 
-def profile_one(path: str, threads: int, runs: int, size: int) -> dict[str, tuple[float, int]]:
-    """{op_type: (ms, nodes)}: per node the fastest of `runs` profiled runs, summed per op type."""
-    s = _session(path, threads, profile=True)
-    h, w = _size(s, size)
+def profile_many(paths: list[str], threads: int, runs: int, size: int) -> list[dict[str, tuple[float, int]]]:
+    """Per graph {op_type: (ms, nodes)}: per node the fastest of `runs` profiled runs, summed per op
+    type. The graphs' runs alternate (A, B, A, B, ...) so that a burst of load hits all of them alike."""
+    sessions = [_session(p, threads, profile=True) for p in paths]
+    h, w = _size(sessions[0], size)
     x = _pixels(h, w)
-    s.run(None, {"pixel_values": x})
-    for _ in range(runs):
+    for s in sessions:
         s.run(None, {"pixel_values": x})
-    f = s.end_profiling()
-    events = json.loads(Path(f).read_text())
-    os.remove(f)
-    starts = sorted(e["ts"] for e in events if e.get("name") == "model_run")
-    per_node: dict[str, list[float]] = collections.defaultdict(list)
-    op_of = {}
-    for e in events:
-        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and e["ts"] >= starts[1]:
-            per_node[e["name"]].append(e["dur"])
-            op_of[e["name"]] = e["args"].get("op_name", "?")
-    agg: dict[str, list] = collections.defaultdict(lambda: [0.0, 0])
-    for name, durs in per_node.items():
-        agg[op_of[name]][0] += min(durs) / 1e3
-        agg[op_of[name]][1] += 1
-    return {k: (v[0], v[1]) for k, v in agg.items()}
+    for _ in range(runs):
+        for s in sessions:
+            s.run(None, {"pixel_values": x})
+    out = []
+    for s in sessions:
+        f = s.end_profiling()
+        events = json.loads(Path(f).read_text())
+        os.remove(f)
+        starts = sorted(e["ts"] for e in events if e.get("name") == "model_run")
+        per_node: dict[str, list[float]] = collections.defaultdict(list)
+        op_of = {}
+        for e in events:
+            if e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and e["ts"] >= starts[1]:
+                per_node[e["name"]].append(e["dur"])
+                op_of[e["name"]] = e["args"].get("op_name", "?")
+        agg: dict[str, list] = collections.defaultdict(lambda: [0.0, 0])
+        for name, durs in per_node.items():
+            agg[op_of[name]][0] += min(durs) / 1e3
+            agg[op_of[name]][1] += 1
+        out.append({k: (v[0], v[1]) for k, v in agg.items()})
+    return out
 
 
 def cmd_profile(args) -> None:
-    for g in args.graphs:
-        agg = profile_one(g, args.threads, args.runs, args.size)
+    for g, agg in zip(args.graphs, profile_many(args.graphs, args.threads, args.runs, args.size)):
         total = sum(v[0] for v in agg.values())
-        print(f"\n{g}: {total:.0f} ms of kernel time (per node the fastest of {args.runs} runs)\n")
+        print(f"\n{g}: {total:.0f} ms of kernel time (per node the fastest of {args.runs} alternating runs)\n")
         print("| operator | ms | share | nodes |")
         print("|---|---|---|---|")
         for op, (ms, n) in sorted(agg.items(), key=lambda kv: -kv[1][0]):

@@ -10,10 +10,13 @@ Layout, per DaViT sub-block (the residual stream stays [B, H, W, C], channels la
   Transpose → Conv → Transpose, which ONNX Runtime on x86 turns into NCHWc reorders;
 - LayerNormalization on the channels-last tensor (no transposes);
 - window attention: the normalised map is partitioned into windows once (one Transpose), q, k and v
-  come from that one partition (int8: one dynamic quantisation shared by the three GEMMs), and
-  `com.microsoft.MultiHeadAttention` adds the biases and runs ONNX Runtime's flash attention, so the
-  [windows, heads, S, S] scores are never materialised; the output projection runs in window layout,
-  then the windows are merged (one Transpose) into the residual;
+  come from that one partition (int8: one dynamic quantisation shared by the three GEMMs; the scale
+  folded into Wq), then q·kᵀ (`com.microsoft.FusedMatMul`), Softmax and ·v run batched over
+  windows × heads; large stages do this in window chunks, so the score tensors are short-lived and
+  small (about 21 MB per chunk at 768², instead of 85 MB for stage 1 at once). The output projection
+  runs in window layout, then the windows are merged (one Transpose) into the residual.
+  (`attention="mha"`, ONNX Runtime's flash attention in `com.microsoft.MultiHeadAttention`, and
+  `"fused"`, `Attention`/`QAttention`, were measured slower on this CPU: docs/benchmarks.md);
 - channel attention: on maps with many more tokens than channels (stages 1-2 of base) through the
   Gram matrix (`channel_attention_gram`: no q, k, v tensors at all); elsewhere q, k, v with
   `com.microsoft.FusedMatMul` on transposed operands, scale folded into Wq;
@@ -43,7 +46,9 @@ class VisionOptions:
     """Choices of the layout (the defaults are the measured best; see docs/benchmarks.md)."""
 
     quant: str = "none"  # "none" (fp32) or "dynamic" (int8 weights, dynamic u8 activations)
-    attention: str = "mha"  # "mha" (com.microsoft.MultiHeadAttention) or "matmul" (MatMul + Softmax)
+    #: "matmul" (FusedMatMul + Softmax + MatMul per window batch: measured fastest), "mha"
+    #: (com.microsoft.MultiHeadAttention, flash attention) or "fused" (Attention / QAttention)
+    attention: str = "matmul"
     #: channel attention through the Gram matrix when tokens >= gram_ratio x channels
     gram_ratio: float = 16.0
     #: stage index -> number of row slabs of the MLP and window chunks of the attention (memory bound)
