@@ -49,13 +49,15 @@ class VisionOptions:
     #: "matmul" (FusedMatMul + Softmax + MatMul per window batch: measured fastest), "mha"
     #: (com.microsoft.MultiHeadAttention, flash attention) or "fused" (Attention / QAttention)
     attention: str = "matmul"
+    #: int8: the strided patch-embedding convs of stages 2-4 as one int8 GEMM over u8 im2col taps
+    int8_patch_conv: bool = True
     #: channel attention through the Gram matrix when tokens >= gram_ratio x channels
     gram_ratio: float = 16.0
     #: stage index -> number of row slabs of the MLP and window chunks of the attention (memory bound)
     slabs: dict[int, int] = field(default_factory=lambda: {0: 4, 1: 2})
 
     def describe(self) -> dict:
-        return {"quant": self.quant, "attention": self.attention, "gram_ratio": self.gram_ratio, "slabs": {str(k): v for k, v in sorted(self.slabs.items())}}
+        return {"quant": self.quant, "attention": self.attention, "int8_patch_conv": self.int8_patch_conv, "gram_ratio": self.gram_ratio, "slabs": {str(k): v for k, v in sorted(self.slabs.items())}}
 
 
 def quantize_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,6 +113,28 @@ class _Builder:
         y = g.node("Conv", [t, g.init(f"{name}.w", w), g.init(f"{name}.b", c.b)], name, group=c.group,
                    kernel_shape=list(w.shape[2:]), pads=[c.pad] * 4, strides=[c.stride] * 2)
         return g.node("Transpose", [y], name + ".to_nhwc", perm=[0, 2, 3, 1])
+
+    def conv_int8_im2col(self, x: str, c: ConvW, Ho: int, Wo: int, name: str) -> str:
+        """A strided patch-embedding conv on a channels-last map as one int8 GEMM.
+
+        The input is quantised once (u8), zero-padded with its zero point (so padding is an exact
+        0.0), and its k×k taps are gathered with strided Slices into [B, Ho, Wo, k·k·Cin] u8 (a quarter
+        of the float im2col's bytes); `MatMulIntegerToFloat` with the per-output-channel int8 weight
+        and the bias writes the channels-last output directly: no transposes, no float conv.
+        """
+        g = self.g
+        k, st, p = c.w.shape[2], c.stride, c.pad
+        xq, xs, xz = self.dyn_quant(x, name + ".quant")
+        xq = g.node("Pad", [xq, g.const_i64([0, p, p, 0, 0, p, p, 0]), xz], name + ".pad", mode="constant")
+        taps = []
+        for ky in range(k):
+            for kx in range(k):
+                taps.append(g.node("Slice", [xq, g.const_i64([ky, kx]), g.const_i64([ky + st * (Ho - 1) + 1, kx + st * (Wo - 1) + 1]), g.const_i64([1, 2]), g.const_i64([st, st])], f"{name}.tap{ky}{kx}"))
+        cols = g.node("Concat", taps, name + ".im2col", axis=-1)
+        w = c.w.transpose(2, 3, 1, 0).reshape(k * k * c.w.shape[1], c.w.shape[0])  # rows in (ky, kx, cin) order
+        q, scale = quantize_columns(w)
+        ins = [cols, g.init(f"{name}.w_int8", q), xs, g.init(f"{name}.w_scale", scale), xz, g.init(f"{name}.w_zero", np.zeros_like(q[0])), g.init(f"{name}.b", c.b)]
+        return g.node("MatMulIntegerToFloat", ins, name, domain=MS)
 
     def reshape(self, x: str, shape: list[int], name: str) -> str:
         return self.g.node("Reshape", [x, self.g.const_i64(shape)], name)
@@ -309,7 +333,10 @@ class _Builder:
             else:
                 if stage.pre_norm:
                     x = self.norm(x, stage.embed_norm, name + ".norm")
-                    x = self.conv_nhwc(x, c, name)
+                    if self.o.quant == "dynamic" and self.o.int8_patch_conv:
+                        x = self.conv_int8_im2col(x, c, H, W, name)
+                    else:
+                        x = self.conv_nhwc(x, c, name)
                 else:
                     x = self.conv_nhwc(x, c, name)
                     x = self.norm(x, stage.embed_norm, name + ".norm")
