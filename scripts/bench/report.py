@@ -176,8 +176,9 @@ def main() -> int:
             out.append("| ours ÷ peer | " + " | ".join(label for _, label in METRICS) + " |")
             out.append("|---" * (len(METRICS) + 1) + "|")
             for o in ours:
-                # the optimised layout is also compared with our own stock-layout rows
-                for p in ([c for c in ("cli", "kotlin") if c in runs] if o in OPTIMISED else []) + peers:
+                # the optimised layout is also compared with the same front end on the stock layout
+                stock = {"cli-opt": "cli", "kotlin-opt": "kotlin"}.get(o)
+                for p in ([stock] if stock in runs else []) + peers:
                     cells = []
                     for k, _ in METRICS:
                         a = [r[k] for r in runs[o] if r.get(k) is not None]
