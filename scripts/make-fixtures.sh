@@ -4,6 +4,8 @@
 #   tiny-random/             Florence-2 architecture, seeded random weights, onnx-community layout (models/export.py)
 #   reference/tiny-random.json + resized/ + pixel_values/   transformers' outputs (models/reference.py)
 # Deterministic: running it again must leave `git status` clean (CPU PyTorch, fixed seeds).
+# The optimised fixture (models/optimize.py on tiny-random) is not committed: the tests that need it
+# write it in their run (crates/core/tests/reference_parity.rs, models/tests/test_optimize.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
