@@ -13,6 +13,10 @@ whose four graphs are all in onnx/ becomes a preset named like the SDK's precisi
 
 Upload the folder so that <base-url><path> serves each file (e.g. onnx/decoder_model_merged_int8.onnx).
 The format is read by florence2-core's `download::Manifest` (schema 1).
+
+A folder written by models/optimize.py keeps the public file names, so its manifest names the
+optimised graphs by the usual paths; their SHA-256 pins tell them from the stock files, and the
+manifest's `note` and preset descriptions say which graphs are in our optimised layout.
 """
 
 from __future__ import annotations
@@ -123,13 +127,34 @@ def build_manifest(model_dir: Path, base_url: str, model_id: str | None = None,
 
     files = [{"path": rel, "size": (model_dir / rel).stat().st_size, "sha256": sha256_of(model_dir / rel)}
              for rel in used]
-    return {
+    manifest = {
         "schema": SCHEMA,
         "id": model_id or model_dir.resolve().name,
         "base_url": base_url,
         "files": files,
         "presets": preset_entries,
     }
+    optimised = optimised_graphs(model_dir)
+    if optimised:
+        manifest["note"] = ("Written by models/optimize.py: " + ", ".join(sorted(optimised)) +
+                            " in the florence2-mobile optimised layout (same inputs and outputs as the public graphs).")
+        for preset in preset_entries:
+            mine = [f for f in preset["files"] if f in optimised]
+            if mine:
+                preset["description"] += " Optimised layout: " + ", ".join(mine) + "."
+    return manifest
+
+
+def optimised_graphs(model_dir: Path) -> set[str]:
+    """The graphs of `model_dir` that models/optimize.py wrote (from its optimize_report.json)."""
+    report = Path(model_dir) / "optimize_report.json"
+    if not report.is_file():
+        return set()
+    try:
+        graphs = json.loads(report.read_text()).get("graphs", {})
+    except (OSError, json.JSONDecodeError):
+        return set()
+    return {path for path, entry in graphs.items() if str(entry.get("source", "")).startswith("optimised")}
 
 
 def main(argv: list[str] | None = None) -> int:

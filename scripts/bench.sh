@@ -6,6 +6,7 @@
 #
 #   scripts/bench.sh [--runs 5] [--precision fp32,int8] [--contenders cli,kotlin,tjs,ort,torch]
 #                    [--tokens 64] [--threads 2] [--model models/out/base-random]
+#                    [--optimized models/out/base-random-opt] [--no-gemm]
 #                    [--cli-before PATH] [--out docs/benchmarks.md] [--section bench] [--no-write]
 #
 # Contenders (each a fresh process per run; peak RSS from /usr/bin/time -v of that process):
@@ -15,6 +16,11 @@
 #   ort     a plain Python onnxruntime loop (models/bench_ortloop.py)
 #   torch   transformers (PyTorch) generate on the same weights (models/bench_torch.py; fp32 only)
 #   cli-before  with --cli-before PATH: another `florence2` build (e.g. before an optimisation)
+#   cli-opt, kotlin-opt  our CLI / SDK on the folder written by models/optimize.py (--optimized DIR,
+#               default MODEL-opt): stock and optimised layouts side by side in one run
+# Every round also measures this CPU's int8 and fp32 GEMM rates (models/bench_gemm.py; --no-gemm skips).
+# The quiet-machine table of the optimised layout (issue 17), one line:
+#   scripts/bench.sh --runs 5 --precision int8,fp32 --contenders cli,cli-opt,kotlin,kotlin-opt,tjs,ort --section optimized
 # The image is tests/fixtures/images/astronaut_512x512.png resized once with Pillow to the model's
 # input size, so every contender (transformers.js resizes differently) sees the same pixels.
 # Greedy, TOKENS new tokens (transformers.js and PyTorch get min_new_tokens = TOKENS; our engine and
@@ -27,6 +33,7 @@ cd "$ROOT"
 
 RUNS=5 PRECISIONS=fp32,int8 CONTENDERS=cli,kotlin,tjs,ort,torch TOKENS=64 THREADS=2
 MODEL=models/out/base-random OUT=docs/benchmarks.md SECTION=bench CLI_BEFORE= WRITE=1 TASK='<CAPTION>'
+OPT_MODEL= GEMM=1
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) RUNS=$2; shift 2 ;;
@@ -38,8 +45,10 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift 2 ;;
     --section) SECTION=$2; shift 2 ;;
     --cli-before) CLI_BEFORE=$(realpath "$2"); shift 2 ;;
+    --optimized) OPT_MODEL=$2; shift 2 ;;
+    --no-gemm) GEMM=; shift ;;
     --no-write) WRITE=; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -48,6 +57,11 @@ MODEL=$(realpath "$MODEL")
 PY=$ROOT/.venv/bin/python
 [ -n "$CLI_BEFORE" ] && CONTENDERS="cli-before,$CONTENDERS"
 has() { [[ ",$CONTENDERS," == *",$1,"* ]]; }
+OPT_MODEL=${OPT_MODEL:-$MODEL-opt}
+if has cli-opt || has kotlin-opt; then
+  [ -f "$OPT_MODEL/optimize_report.json" ] || { echo "no optimised folder at $OPT_MODEL: .venv/bin/python models/optimize.py --model $MODEL --out $OPT_MODEL" >&2; exit 2; }
+  OPT_MODEL=$(realpath "$OPT_MODEL")
+fi
 
 WORK=$ROOT/target/bench
 mkdir -p "$WORK"
@@ -62,12 +76,12 @@ Image.open(src).convert("RGB").resize((w, h), Image.BICUBIC).save(dst)
 PY
 
 # --- builds and installs (not timed) ---------------------------------------------------------------
-if has cli; then cargo build --release --locked -q -p florence2-cli; fi
+if has cli || has cli-opt; then cargo build --release --locked -q -p florence2-cli; fi
 KOTLIN_HOME=${KOTLIN_HOME:-$ROOT/.cache/kotlin/kotlinc}
 KT=$KOTLIN_HOME/lib
 KCP=${JNA_JAR:-/usr/share/java/jna.jar}:$KT/kotlinx-coroutines-core-jvm.jar
 KJAR=$WORK/kotlin-bench.jar
-if has kotlin; then
+if has kotlin || has kotlin-opt; then
   cargo build --release --locked -q -p florence2-sdk
   # The generated bindings alone (the hand-written Flow façade is not used here).
   if [ ! -f "$KJAR" ] || [ -n "$(find scripts/bench/kotlin bindings/kotlin/generated -name '*.kt' -newer "$KJAR")" ]; then
@@ -92,9 +106,11 @@ if has torch; then "$PY" models/bench_torch.py --model "$MODEL" --image "$IMAGE"
 command_for() { # contender precision
   case $1 in
     cli) echo "$ROOT/target/release/florence2 run --model $MODEL --task $TASK --num-beams 1 --max-new-tokens $TOKENS --threads $THREADS --precision $2 --json $IMAGE" ;;
+    cli-opt) echo "$ROOT/target/release/florence2 run --model $OPT_MODEL --task $TASK --num-beams 1 --max-new-tokens $TOKENS --threads $THREADS --precision $2 --json $IMAGE" ;;
     # A build elsewhere does not find .cache/onnxruntime next to itself: point it at the same library.
     cli-before) echo "env ORT_DYLIB_PATH=$ROOT/.cache/onnxruntime/libonnxruntime.so $CLI_BEFORE run --model $MODEL --task $TASK --num-beams 1 --max-new-tokens $TOKENS --threads $THREADS --precision $2 --json $IMAGE" ;;
     kotlin) echo "env ORT_DYLIB_PATH=$ROOT/.cache/onnxruntime/libonnxruntime.so java -Djna.library.path=$ROOT/target/release -cp $KJAR:$KT/kotlin-stdlib.jar:$KCP ai.florence2.bench.Florence2BenchKt $MODEL $IMAGE $TASK $TOKENS $THREADS $2" ;;
+    kotlin-opt) echo "env ORT_DYLIB_PATH=$ROOT/.cache/onnxruntime/libonnxruntime.so java -Djna.library.path=$ROOT/target/release -cp $KJAR:$KT/kotlin-stdlib.jar:$KCP ai.florence2.bench.Florence2BenchKt $OPT_MODEL $IMAGE $TASK $TOKENS $THREADS $2" ;;
     tjs) echo "node $TJS/run.mjs $MODEL $IMAGE $TASK $TOKENS $THREADS $2" ;;
     ort) echo "$PY models/bench_ortloop.py --model $MODEL --image $IMAGE --task $TASK --max-new-tokens $TOKENS --threads $THREADS --precision $2" ;;
     torch) [ "$2" = fp32 ] && echo "$PY models/bench_torch.py --model $MODEL --image $IMAGE --task $TASK --max-new-tokens $TOKENS --threads $THREADS" ;;
@@ -106,6 +122,8 @@ START=$(date -u +%Y-%m-%dT%H:%MZ)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(date +%s)
 for i in $(seq "$RUNS"); do
+  # This CPU's int8 and fp32 GEMM rates, in the same run as the contenders.
+  if [ -n "$GEMM" ]; then "$PY" models/bench_gemm.py --threads "$THREADS" --runs 5 --json >"$RES/gemm.$i.json" 2>/dev/null || rm -f "$RES/gemm.$i.json"; fi
   for p in "${PS[@]}"; do
     n=${#CS[@]}
     for k in $(seq 0 $((n - 1))); do

@@ -6,6 +6,8 @@
 #   tiny-positions/          like tiny-random with only 64 decoder positions (models/export.py)
 #   reference/tiny-positions.json   transformers generating up to that limit, and failing one past it
 # Deterministic: running it again must leave `git status` clean (CPU PyTorch, fixed seeds).
+# The optimised fixture (models/optimize.py on tiny-random) is not committed: the tests that need it
+# write it in their run (crates/core/tests/reference_parity.rs, models/tests/test_optimize.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python

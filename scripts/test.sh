@@ -76,8 +76,8 @@ run "staticlib florence2-sdk (aarch64-linux-android)" \
 # The official ONNX Runtime Android AAR (cached by setup.sh) exports what our build calls, per ABI;
 # the AAR checkers reject planted defects (~4 s; tests/android/link-check.sh is the optional,
 # slow link-only check).
-run "android checks (ONNX Runtime AAR symbols, AAR checker self-test)" \
-  bash -c 'tests/android/check-ort-aar.sh && tests/android/selftest.sh'
+run "android checks (ONNX Runtime AAR symbols, AAR checker self-test, optimised graphs' operators)" \
+  bash -c 'tests/android/check-ort-aar.sh && tests/android/selftest.sh && tests/android/check-optimized-ops.sh'
 
 elapsed=$(($(date +%s) - START))
 if ((${#FAILED[@]})); then

@@ -21,7 +21,9 @@ from pathlib import Path
 NAMES = {
     "cli": "our CLI (`florence2`)",
     "cli-before": "our CLI, before",
+    "cli-opt": "our CLI, optimised layout",
     "kotlin": "our SDK, Kotlin/JVM",
+    "kotlin-opt": "our SDK, Kotlin/JVM, optimised layout",
     "tjs": "transformers.js 4.3.1 (onnxruntime-node)",
     "ort": "Python onnxruntime loop",
     "torch": "transformers 5.23 (PyTorch) generate",
@@ -35,7 +37,29 @@ METRICS = [
     ("e2e_ms", "end to end ms"),
     ("peak_rss_mb", "peak RSS MB"),
 ]
-OURS = ("cli", "kotlin")
+OURS = ("cli-opt", "kotlin-opt", "cli", "kotlin")
+OPTIMISED = ("cli-opt", "kotlin-opt")
+
+
+def gemm_rates(results: Path) -> str:
+    """One sentence with the best int8 and fp32 GEMM rates of models/bench_gemm.py over the run's rounds."""
+    rows: dict[str, list[float]] = {}
+    cpu = ""
+    shape = None
+    for f in sorted(results.glob("gemm.*.json")):
+        try:
+            d = json.loads(f.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        cpu, shape = d["cpu"], d["shape"]
+        for r in d["rows"]:
+            rows.setdefault(r["kernel"], []).append(r["rate_g"])
+    if not rows:
+        return ""
+    fp32 = max(rows.get("fp32 MatMul", [0.0]))
+    parts = [f"{k}: {max(v):.0f} G(FL)OP/s ({max(v) / fp32:.1f}× fp32)" if fp32 else f"{k}: {max(v):.0f}" for k, v in rows.items()]
+    m, k, n = shape
+    return f"GEMM rates of this CPU ({cpu}) in the same run, `models/bench_gemm.py`, [{m}×{k}]·[{k}×{n}], best of {len(list(results.glob('gemm.*.json')))} rounds: " + "; ".join(parts) + "."
 
 
 def read_run(json_path: Path) -> dict | None:
@@ -119,6 +143,9 @@ def main() -> int:
         "(`/usr/bin/time -v`), so it includes each runtime's own interpreter or VM.",
         "",
     ]
+    rates = gemm_rates(args.results)
+    if rates:
+        out += [rates, ""]
     for precision in args.precisions.split(","):
         runs: dict[str, list[dict]] = {}
         for c in contenders:
@@ -143,13 +170,15 @@ def main() -> int:
         out.append("")
         ours = [c for c in OURS if c in runs]
         peers = [c for c in runs if c not in OURS]
-        if ours and peers:
+        if ours and (peers or any(c in runs for c in OPTIMISED)):
             out.append("Ratio of medians, ours ÷ peer (below 1 = we are faster or leaner):")
             out.append("")
             out.append("| ours ÷ peer | " + " | ".join(label for _, label in METRICS) + " |")
             out.append("|---" * (len(METRICS) + 1) + "|")
             for o in ours:
-                for p in peers:
+                # the optimised layout is also compared with the same front end on the stock layout
+                stock = {"cli-opt": "cli", "kotlin-opt": "kotlin"}.get(o)
+                for p in ([stock] if stock in runs else []) + peers:
                     cells = []
                     for k, _ in METRICS:
                         a = [r[k] for r in runs[o] if r.get(k) is not None]
