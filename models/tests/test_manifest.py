@@ -1,5 +1,5 @@
 """models/manifest.py: sizes and hashes of every file (checked against coreutils' sha256sum), presets
-per precision with one graph per component, the same shape as the built-in manifests the Rust core
+per precision with one graph per component, the same shape as the built-in manifests the download crate
 embeds, and clear errors for folders that are not models."""
 
 import json
@@ -13,7 +13,7 @@ import manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests/fixtures/tiny-random"
-BUILTIN = ROOT / "crates/core/manifests/florence-2-base-ft.json"
+BUILTIN = ROOT / "crates/download/manifests/florence-2-base-ft.json"
 GRAPHS = ["onnx/vision_encoder.onnx", "onnx/embed_tokens.onnx", "onnx/encoder_model.onnx",
           "onnx/decoder_model_merged.onnx"]
 
