@@ -11,13 +11,13 @@ import kotlinx.coroutines.runBlocking
 
 fun main(args: Array<String>) {
     val positional = mutableListOf<String>()
-    var beams: UInt? = null
-    var maxNewTokens: UInt? = null
+    var beams: Int? = null
+    var maxNewTokens: Int? = null
     var i = 0
     while (i < args.size) {
         when (args[i]) {
-            "--beams" -> beams = args.getOrNull(++i)?.toUIntOrNull() ?: usage()
-            "--max-new-tokens" -> maxNewTokens = args.getOrNull(++i)?.toUIntOrNull() ?: usage()
+            "--beams" -> beams = args.getOrNull(++i)?.toIntOrNull() ?: usage()
+            "--max-new-tokens" -> maxNewTokens = args.getOrNull(++i)?.toIntOrNull() ?: usage()
             else -> positional += args[i]
         }
         i++
@@ -56,17 +56,17 @@ fun usage(): Nothing {
 }
 
 fun flat(points: List<Point>) = points.flatMap { listOf(it.x, it.y) }
-fun boxes(b: List<BoundingBox>) = b.map { listOf(it.x1, it.y1, it.x2, it.y2) }
-fun masks(m: List<PolygonMask>) = m.map { mask -> mask.polygons.map { flat(it.points) } }
+fun boxes(objects: List<LabeledBox>) = objects.map { o -> o.bounds.let { listOf(it.x1, it.y1, it.x2, it.y2) } }
+fun masks(masks: List<LabeledMask>) = masks.map { m -> m.mask.polygons.map { flat(it.points) } }
 
 /** The result in the Python `post_process_generation` shape. */
 fun output(o: TaskOutput): Any = when (o) {
     is TaskOutput.Text -> o.text
-    is TaskOutput.Boxes -> linkedMapOf("bboxes" to boxes(o.boxes), "labels" to o.labels)
-    is TaskOutput.Quads -> linkedMapOf("quad_boxes" to o.quads.map { flat(it.points) }, "labels" to o.labels)
-    is TaskOutput.Polygons -> linkedMapOf("polygons" to masks(o.polygons), "labels" to o.labels)
-    is TaskOutput.Mixed -> linkedMapOf("bboxes" to boxes(o.boxes), "bboxes_labels" to o.boxLabels,
-        "polygons" to masks(o.polygons), "polygons_labels" to o.polygonLabels)
+    is TaskOutput.Boxes -> linkedMapOf("bboxes" to boxes(o.objects), "labels" to o.objects.map { it.label })
+    is TaskOutput.Quads -> linkedMapOf("quad_boxes" to o.lines.map { flat(it.quad.points) }, "labels" to o.lines.map { it.text })
+    is TaskOutput.Polygons -> linkedMapOf("polygons" to masks(o.masks), "labels" to o.masks.map { it.label })
+    is TaskOutput.Mixed -> linkedMapOf("bboxes" to boxes(o.objects), "bboxes_labels" to o.objects.map { it.label },
+        "polygons" to masks(o.masks), "polygons_labels" to o.masks.map { it.label })
 }
 
 fun toJson(v: Any?): String = when (v) {
@@ -82,7 +82,7 @@ fun toJson(v: Any?): String = when (v) {
         append('"')
     }
     is Double -> if (v.isFinite()) v.toString() else "null"
-    is Number, is Boolean, is UInt -> v.toString()
+    is Number, is Boolean -> v.toString()
     is Map<*, *> -> v.entries.joinToString(",", "{", "}") { toJson(it.key.toString()) + ":" + toJson(it.value) }
     is Iterable<*> -> v.joinToString(",", "[", "]") { toJson(it) }
     else -> toJson(v.toString())

@@ -92,10 +92,10 @@ val FIXTURE_GRAPHS = listOf("onnx/vision_encoder.onnx", "onnx/embed_tokens.onnx"
     "onnx/decoder_model_merged.onnx")
 
 fun runDownloadTests(reference: Florence2) {
-    val fast = DownloadOptions(maxRetries = 2u, retryDelayMs = 10uL, connectTimeoutMs = 2000uL, readTimeoutMs = 5000uL)
+    val fast = DownloadOptions(maxRetries = 2, retryDelayMs = 10L, connectTimeoutMs = 2000L, readTimeoutMs = 5000L)
     val chelsea = ImageInput.FilePath(image("chelsea_451x300.png"))
     val fixtureBytes = (listOf("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json") +
-        FIXTURE_GRAPHS).sumOf { File(MODEL, it).length() }.toULong()
+        FIXTURE_GRAPHS).sumOf { File(MODEL, it).length() }
 
     test("download: Flow progress to Ready, open the model, caption equals the fixture's, delete") {
         FixtureServer().use { server ->
@@ -123,7 +123,7 @@ fun runDownloadTests(reference: Florence2) {
                 // Again: nothing left to fetch.
                 val before = server.gets.values.sumOf { it.get() }
                 val report = downloads.downloadNow(manifest, "fp32", dir)
-                assertEquals(0uL, report.bytesDownloaded)
+                assertEquals(0L, report.bytesDownloaded)
                 assertEquals(before, server.gets.values.sumOf { it.get() })
                 downloads.delete(manifest, dir)
                 assertEquals(ModelStatus.Absent, downloads.status(manifest, "fp32", dir))
@@ -157,12 +157,12 @@ fun runDownloadTests(reference: Florence2) {
             Florence2Downloads(fast).use { downloads ->
                 // Stop as soon as the (slow) decoder has bytes on disk.
                 val seen = downloads.download(manifest, "fp32", dir)
-                    .first { p -> p.files.any { it.path == decoder && it.bytesDone > 0uL } }
+                    .first { p -> p.files.any { it.path == decoder && it.bytesDone > 0L } }
                 assertFalse(seen.complete)
                 // The collector is gone; the download stops at its next read and its partial file
                 // stays. Wait for that state (no time budget: the harness alone bounds the wait).
                 var status = downloads.status(manifest, "fp32", dir)
-                while (!(status is ModelStatus.Partial && status.bytesPresent > 0uL)) {
+                while (!(status is ModelStatus.Partial && status.bytesPresent > 0L)) {
                     delay(10)
                     status = downloads.status(manifest, "fp32", dir)
                 }

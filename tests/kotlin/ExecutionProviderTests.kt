@@ -11,7 +11,7 @@ val ALL_GRAPHS = listOf(ModelGraph.VISION_ENCODER, ModelGraph.EMBED_TOKENS, Mode
 
 fun executionProviderTests() {
     val chelsea = ImageInput.FilePath(image("chelsea_451x300.png"))
-    val short = GREEDY.copy(maxNewTokens = 8u)
+    val short = GREEDY.copy(maxNewTokens = 8)
 
     test("keepVisionMemory changes memory only: the same tokens over three images") {
         val images = listOf(chelsea, ImageInput.FilePath(image("coffee_600x400.png")), chelsea)
@@ -76,11 +76,10 @@ fun executionProviderTests() {
         }
     }
 
-    test("execution provider: the report is Closed after unload()") {
+    test("execution provider: the report is Closed after close()") {
         val m = Florence2.create(MODEL, short)
-        m.unload()
-        assertFailsWith<Florence2Exception.Closed> { m.executionProviders() }
         m.close()
+        assertFailsWith<Florence2Exception.Closed> { m.executionProviders() }
     }
 
     test("execution provider: option defaults are the seed's NNAPI flags and auto XNNPACK threads") {
@@ -88,6 +87,6 @@ fun executionProviderTests() {
         assertNull(o.executionProvider)
         assertFalse(o.cpuFallback)
         assertEquals(NnapiOptions(useFp16 = false, useNchw = false, cpuDisabled = true, cpuOnly = false), o.nnapi)
-        assertEquals(0u, o.xnnpack.threads)
+        assertEquals(0, o.xnnpack.threads)
     }
 }

@@ -15,7 +15,7 @@ val CLI = File(ROOT, "target/debug/florence2").path
 fun image(name: String) = File(ROOT, "tests/fixtures/images/$name").path
 
 /** Greedy, 128 tokens: what the reference fixture and the CLI comparisons use. */
-val GREEDY = Florence2Options(maxNewTokens = 128u, numBeams = 1u)
+val GREEDY = Florence2Options(maxNewTokens = 128, numBeams = 1)
 
 // ---------------------------------------------------------------------------------------------
 // A minimal JSON reader (for the CLI's --json output); numbers as Double, objects as Map.
@@ -57,10 +57,11 @@ class Json(private val s: String) {
     }
 }
 
-/** `florence2 run --json` for one image, greedy, 128 tokens. */
-fun cli(task: String, imagePath: String, text: String? = null): Map<String, Any?> {
-    val cmd = mutableListOf(CLI, "run", "--model", MODEL, "--task", task, "--json", "--num-beams", "1",
-        "--max-new-tokens", "128")
+/** `florence2 run --json` for one image (by default greedy, 128 tokens, reference resize). */
+fun cli(task: String, imagePath: String, text: String? = null, beams: Int = 1, maxNewTokens: Int = 128,
+        resize: String = "reference"): Map<String, Any?> {
+    val cmd = mutableListOf(CLI, "run", "--model", MODEL, "--task", task, "--json", "--num-beams", "$beams",
+        "--max-new-tokens", "$maxNewTokens", "--resize", resize)
     if (text != null) { cmd += "--text"; cmd += text }
     cmd += imagePath
     val p = ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start()
@@ -71,16 +72,24 @@ fun cli(task: String, imagePath: String, text: String? = null): Map<String, Any?
 }
 
 /** The SDK's output in the CLI's JSON shape (numbers as Double), for comparison. */
-fun asCliResult(o: TaskOutput): Any? = when (o) {
-    is TaskOutput.Text -> o.text
-    is TaskOutput.Boxes -> mapOf("bboxes" to o.boxes.map { listOf(it.x1, it.y1, it.x2, it.y2) }, "labels" to o.labels)
-    is TaskOutput.Quads -> mapOf("quad_boxes" to o.quads.map { q -> q.points.flatMap { listOf(it.x, it.y) } }, "labels" to o.labels)
-    is TaskOutput.Polygons -> mapOf("polygons" to o.polygons.map { m -> m.polygons.map { p -> p.points.flatMap { listOf(it.x, it.y) } } }, "labels" to o.labels)
-    is TaskOutput.Mixed -> mapOf(
-        "bboxes" to o.boxes.map { listOf(it.x1, it.y1, it.x2, it.y2) }, "bboxes_labels" to o.boxLabels,
-        "polygons" to o.polygons.map { m -> m.polygons.map { p -> p.points.flatMap { listOf(it.x, it.y) } } },
-        "polygons_labels" to o.polygonLabels)
+fun asCliResult(o: TaskOutput): Any? {
+    fun box(b: LabeledBox) = b.bounds.let { listOf(it.x1, it.y1, it.x2, it.y2) }
+    fun mask(m: LabeledMask) = m.mask.polygons.map { p -> p.points.flatMap { listOf(it.x, it.y) } }
+    return when (o) {
+        is TaskOutput.Text -> o.text
+        is TaskOutput.Boxes -> mapOf("bboxes" to o.objects.map(::box), "labels" to o.objects.map { it.label })
+        is TaskOutput.Quads -> mapOf("quad_boxes" to o.lines.map { l -> l.quad.points.flatMap { listOf(it.x, it.y) } },
+            "labels" to o.lines.map { it.text })
+        is TaskOutput.Polygons -> mapOf("polygons" to o.masks.map(::mask), "labels" to o.masks.map { it.label })
+        is TaskOutput.Mixed -> mapOf(
+            "bboxes" to o.objects.map(::box), "bboxes_labels" to o.objects.map { it.label },
+            "polygons" to o.masks.map(::mask), "polygons_labels" to o.masks.map { it.label })
+    }
 }
+
+/** `run` with a token listener, over the engine (as the façade's `stream` does). */
+suspend fun Florence2.runStreaming(image: ImageInput, task: Task, text: String?, listener: TokenListener): TaskResult =
+    engine.run(image, TaskRequest(task, text), listener)
 
 // ---------------------------------------------------------------------------------------------
 // The harness.
@@ -112,7 +121,7 @@ class Recorder(private val stopAfter: Int = Int.MAX_VALUE) : TokenListener {
     val times = java.util.concurrent.ConcurrentLinkedQueue<Long>()
     val texts = java.util.concurrent.ConcurrentLinkedQueue<String>()
     val threads = java.util.concurrent.ConcurrentHashMap.newKeySet<String>()
-    override fun onToken(textSoFar: String, tokenId: UInt): Boolean {
+    override fun onToken(textSoFar: String, tokenId: Int): Boolean {
         times.add(System.nanoTime()); texts.add(textSoFar); threads.add(Thread.currentThread().name)
         return times.size < stopAfter
     }
@@ -126,7 +135,7 @@ fun main() {
     // One greedy model for most tests; one with long generations (the random model never stops
     // early; its decoder has 1024 positions) for cancellation and close.
     val model = runBlocking { Florence2.create(MODEL, GREEDY) }
-    val longOptions = Florence2Options(numBeams = 1u, maxNewTokens = 1000u)
+    val longOptions = Florence2Options(numBeams = 1, maxNewTokens = 1000)
     val long = runBlocking { Florence2.create(MODEL, longOptions) }
 
     test("the first call a user makes: Florence2Options() and no optional argument") {
@@ -135,7 +144,7 @@ fun main() {
         Florence2.create(MODEL, Florence2Options()).use { m ->
             val od = m.detectObjects(ImageInput.FilePath(image("coffee_tiny_23x17.png")))
             assertIs<TaskOutput.Boxes>(od.output)
-            assertEquals(listOf(2u, 0u), od.generatedIds.take(2))
+            assertEquals(listOf(2, 0), od.generatedIds.take(2))
             assertTrue(od.generatedIds.size <= 1025, "${od.generatedIds.size}")
         }
     }
@@ -159,7 +168,7 @@ fun main() {
         test("$token on $imageName equals the Rust CLI") {
             val r = model.run(ImageInput.FilePath(image(imageName)), task, text)
             val expected = cli(token, image(imageName), text)
-            assertEquals((expected["generated_ids"] as List<*>).map { (it as Double).toUInt() }, r.generatedIds)
+            assertEquals((expected["generated_ids"] as List<*>).map { (it as Double).toInt() }, r.generatedIds)
             assertEquals(expected["text"], r.text)
             assertEquals((expected["result"] as Map<*, *>)[token], asCliResult(r.output))
             assertEquals(if (expected["finish_reason"] == "eos") FinishReason.EOS else FinishReason.MAX_TOKENS, r.finishReason)
@@ -184,13 +193,13 @@ fun main() {
         assertIs<TaskOutput.Text>(model.classifyRegion(chelsea, region).output)
         // The region API and hand-written <loc_> tokens give the same prompt.
         assertEquals(model.describeRegion(chelsea, region).generatedIds,
-            model.run(chelsea, Task.REGION_TO_DESCRIPTION, "<loc_100><loc_200><loc_600><loc_900>").generatedIds)
+            model.run(chelsea, Task.REGION_TO_DESCRIPTION, text = "<loc_100><loc_200><loc_600><loc_900>").generatedIds)
         // RGBA with padded rows == the decoded file: build it from a 2x2 image by hand.
         val w = 2; val h = 2; val stride = 12
         val rgba = ByteArray(stride * h) { 0x7f }
         val bgra = rgba.copyOf()
-        val a = model.caption(ImageInput.Rgba(rgba, w.toUInt(), h.toUInt(), stride.toUInt()))
-        val b = model.caption(ImageInput.Bgra(bgra, w.toUInt(), h.toUInt(), stride.toUInt()))
+        val a = model.caption(ImageInput.Rgba(rgba, w, h, stride))
+        val b = model.caption(ImageInput.Bgra(bgra, w, h, stride))
         assertEquals(a.generatedIds, b.generatedIds) // grey: channel order does not matter
     }
 
@@ -199,12 +208,15 @@ fun main() {
         val w = 8; val h = 4; val yStride = 12; val uvStride = 12
         val y = ByteArray(yStride * h) { 235.toByte() }           // BT.601 limited-range white
         val uv = ByteArray(uvStride * (h / 2)) { 128.toByte() }
-        val frame = { rot: UInt -> ImageInput.Yuv420(y, uv, uv.copyOfRange(1, uv.size), w.toUInt(), h.toUInt(),
-            yStride.toUInt(), uvStride.toUInt(), 2u, rot) }
-        val white = ImageInput.Rgba(ByteArray(w * 4 * h) { -1 }, w.toUInt(), h.toUInt(), (w * 4).toUInt())
-        assertEquals(model.caption(white).generatedIds, model.caption(frame(0u)).generatedIds)
-        val rotated = model.encode(frame(90u))
-        assertEquals(4u, rotated.width()); assertEquals(8u, rotated.height())
+        val frame = { rot: Int -> ImageInput.Yuv420(y, uv, uv.copyOfRange(1, uv.size), w, h, yStride, uvStride, 2, rot) }
+        val white = ImageInput.Rgba(ByteArray(w * 4 * h) { -1 }, w, h, w * 4)
+        assertEquals(model.caption(white).generatedIds, model.caption(frame(0)).generatedIds)
+        val rotated = model.encode(frame(90))
+        assertEquals(4, rotated.width()); assertEquals(8, rotated.height())
+        // A crop (even offsets, in the unrotated frame) is the same as the cropped frame.
+        val cropped = model.encode(ImageInput.Yuv420(y, uv, uv.copyOfRange(1, uv.size), w, h, yStride, uvStride, 2, 90,
+            CropRect(2, 0, 4, 4)))
+        assertEquals(4, cropped.width()); assertEquals(4, cropped.height())
     }
 
     test("typed exceptions: bad model folder, bad images, bad task input") {
@@ -219,20 +231,29 @@ fun main() {
         println("      bad bytes -> ${e2::class.simpleName}: ${e2.message}")
         assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) { model.caption(ImageInput.FilePath("/nonexistent.png")) }
         assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
-            model.caption(ImageInput.Rgba(ByteArray(10), 4u, 4u, 16u))
+            model.caption(ImageInput.Rgba(ByteArray(10), 4, 4, 16))
         }
         val yuv = assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
-            model.caption(ImageInput.Yuv420(ByteArray(16), ByteArray(4), ByteArray(4), 4u, 4u, 4u, 2u, 1u, 45u))
+            model.caption(ImageInput.Yuv420(ByteArray(16), ByteArray(4), ByteArray(4), 4, 4, 4, 2, 1, 45))
         }
         println("      bad rotation -> ${yuv.message}")
         assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
-            model.caption(ImageInput.Yuv420(ByteArray(3), ByteArray(4), ByteArray(4), 4u, 4u, 4u, 2u, 1u, 0u))
+            model.caption(ImageInput.Yuv420(ByteArray(3), ByteArray(4), ByteArray(4), 4, 4, 4, 2, 1, 0))
         }
         assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) { model.run(chelsea, Task.CAPTION, "unexpected") }
         assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) { model.run(chelsea, Task.CAPTION_TO_PHRASE_GROUNDING, null) }
         assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
-            model.runRegion(chelsea, Task.CAPTION, BoundingBox(0.0, 0.0, 1.0, 1.0))
+            model.run(chelsea, Task.CAPTION, region = BoundingBox(0.0, 0.0, 1.0, 1.0))
         }
+        // Kotlin Ints: a negative size or option is a typed error naming the field, not a crash.
+        val negative = assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
+            model.caption(ImageInput.Rgba(ByteArray(64), -4, 4, 16))
+        }
+        assertTrue(negative.message!!.contains("Rgba.width") && negative.message!!.contains("-4"), negative.message)
+        val beams = assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
+            model.caption(chelsea, RunOptions(numBeams = -1))
+        }
+        assertTrue(beams.message!!.contains("numBeams"), beams.message)
         // Sealed: exhaustive `when` compiles without an else branch (model delivery has its own
         // sealed DownloadException, DownloadTests.kt).
         val kind = when (e2 as Florence2Exception) {
@@ -309,7 +330,7 @@ fun main() {
         val names = listOf("coffee_600x400.png", "chelsea_451x300.png", "astronaut_512x512.png", "logo_rgba_250x250.png")
         val images = names.map { ImageInput.FilePath(image(it)) }
         val t0 = System.nanoTime()
-        val single = images.map { model.run(it, Task.OBJECT_DETECTION, null) }
+        val single = images.map { model.run(it, Task.OBJECT_DETECTION) }
         val t1 = System.nanoTime()
         val batch = model.runBatch(images, Task.OBJECT_DETECTION, null)
         val t2 = System.nanoTime()
@@ -325,23 +346,29 @@ fun main() {
 
     test("encode once, run many") {
         val encoded = model.encode(chelsea)
-        assertEquals(451u, encoded.width()); assertEquals(300u, encoded.height())
-        assertTrue(encoded.tokens() > 0u && encoded.visionMs() > 0)
+        assertEquals(451, encoded.width()); assertEquals(300, encoded.height())
+        assertTrue(encoded.tokens() > 0 && encoded.visionMs() > 0)
         for (task in listOf(Task.CAPTION, Task.OBJECT_DETECTION, Task.OCR)) {
-            val fromEncoded = model.runEncoded(encoded, task, null)
+            val fromEncoded = model.run(encoded, task)
             assertEquals(model.run(chelsea, task, null).generatedIds, fromEncoded.generatedIds, "$task")
             assertEquals(0.0, fromEncoded.timings.visionMs)
         }
         encoded.close()
     }
 
-    test("Flow streaming: every token, final text, cancellation by take()") {
+    test("Flow streaming: every token, then the structured result; cancellation by take()") {
         val full = model.caption(chelsea)
-        val texts = model.stream(chelsea, Task.CAPTION).toList()
+        val events = model.stream(chelsea, Task.CAPTION).toList()
+        val texts = events.filterIsInstance<StreamEvent.Token>().map { it.textSoFar }
         assertEquals(full.generatedIds.size - 1, texts.size)
         assertEquals(full.text, texts.last())
+        // The flow ends with the structured result, the same as run()'s.
+        val done = assertIs<StreamEvent.Done>(events.last())
+        assertEquals(full.generatedIds, done.result.generatedIds)
+        assertEquals(full.output, done.result.output)
+        assertEquals(full.generatedIds.drop(1), events.filterIsInstance<StreamEvent.Token>().map { it.tokenId })
         val encoded = model.encode(chelsea)
-        assertEquals(texts, model.stream(encoded, Task.CAPTION).toList())
+        assertEquals(events.dropLast(1), model.stream(encoded, Task.CAPTION).toList().dropLast(1))
         val rec = Recorder()
         val firstThree = long.stream(astronaut, Task.CAPTION).take(3).toList()
         assertEquals(3, firstThree.size)
@@ -363,30 +390,29 @@ fun main() {
         for (key in listOf("generated_ids", "text", "result", "finish_reason", "task")) assertEquals(expected[key], printed[key], key)
     }
 
-    test("unload during inference: the call finishes or fails with Closed; later calls fail with Closed") {
-        val m = Florence2.create(MODEL, longOptions)
-        val rec = Recorder()
-        val call = async(Dispatchers.Default) { runCatching { m.runStreaming(astronaut, Task.CAPTION, null, rec) } }
-        withTimeout(10_000) { while (rec.times.isEmpty()) delay(1) }
-        m.unload()
-        assertTrue(m.isUnloaded())
-        val outcome = call.await()
-        assertTrue(outcome.isSuccess || outcome.exceptionOrNull() is Florence2Exception.Closed, "$outcome")
-        assertThrowsSuspend(Florence2Exception.Closed::class.java) { m.caption(chelsea) }
-        m.unload() // idempotent
-        m.close()
-    }
-
-    test("close() during inference: the call finishes; later calls fail") {
+    test("close() during inference: the call finishes; every later call throws Florence2Exception.Closed") {
         val m = Florence2.create(MODEL, longOptions)
         val rec = Recorder()
         val call = async(Dispatchers.Default) { m.runStreaming(astronaut, Task.CAPTION, null, rec) }
         withTimeout(10_000) { while (rec.times.isEmpty()) delay(1) }
         m.close()
+        assertTrue(m.isClosed)
         val result = call.await() // finished normally (EOS or the token limit), not cancelled
-        assertTrue(result.generatedIds.size > 1 && result.generatedIds.last() == 2u, "${result.generatedIds.size}")
-        assertThrowsSuspend(IllegalStateException::class.java) { m.caption(chelsea) }
+        assertTrue(result.generatedIds.size > 1 && result.generatedIds.last() == 2, "${result.generatedIds.size}")
+        // A Florence2Exception (not IllegalStateException), so `catch (e: Florence2Exception)` sees it.
+        assertThrowsSuspend(Florence2Exception.Closed::class.java) { m.caption(chelsea) }
+        assertThrowsSuspend(Florence2Exception.Closed::class.java) { m.encode(chelsea) }
+        assertThrowsSuspend(Florence2Exception.Closed::class.java) { m.runBatch(listOf(chelsea), Task.CAPTION) }
+        assertThrowsSuspend(Florence2Exception.Closed::class.java) { m.stream(chelsea, Task.CAPTION).collect {} }
+        assertThrowsSuspend(Florence2Exception.Closed::class.java) { m.live(Task.CAPTION).close() }
+        assertThrowsSuspend(Florence2Exception.Closed::class.java) { m.executionProviders() }
+        val future = m.runAsync(chelsea, Task.CAPTION)
+        val viaJava = assertFailsWith<java.util.concurrent.ExecutionException> { future.get() }
+        assertIs<Florence2Exception.Closed>(viaJava.cause)
+        m.close() // idempotent
     }
+
+    kotlinApiTests(model, long) // KotlinApiTests.kt
 
     executionProviderTests() // ExecutionProviderTests.kt
     reliabilityTests() // ReliabilityTests.kt

@@ -206,6 +206,10 @@ pub enum Error {
     /// The caller cancelled the call.
     #[error("cancelled")]
     Cancelled,
+
+    /// The object was closed before this call (a live session after `close`).
+    #[error("closed")]
+    Closed,
 }
 
 impl From<UnknownPrecision> for Error {

@@ -9,7 +9,7 @@
 //!
 //! let model = Florence2::load("models/out/base-ft".as_ref(), &LoadOptions::default())?;
 //! let image = ImageInput::File("photo.jpg".into());
-//! let encoded = model.encode(&image, &CancelFlag::new())?; // the vision encoder, once per image
+//! let encoded = model.encode(&image, None, &CancelFlag::new())?; // the vision encoder, once per image
 //! for task in [Task::Caption, Task::ObjectDetection] {
 //!     let run = model.run_encoded(&encoded, &TaskRequest::new(task), &CancelFlag::new(), &mut NoObserver)?;
 //!     println!("{}", run.output.to_json(task));
@@ -36,42 +36,45 @@
 //! | [`task`] | the 15 tasks, prompts, `<loc_N>`, parsers, typed results |
 //! | [`run`] | what a call produces ([`TaskRun`], [`Timings`]) and [`TextStream`] |
 //! | `load`, [`pipeline`] | loading a folder; the thread-safe [`Florence2`] façade |
+//! | [`live`] | [`LiveSession`]: camera frames at camera rate, the newest processed, older dropped |
 
 #![forbid(unsafe_code)]
 
-mod cancel;
-pub mod config;
-mod decoder;
-pub mod embedding;
-pub mod error;
-pub mod generate;
 pub mod graph;
-mod load;
-pub mod model_files;
-pub mod pipeline;
 pub mod provider;
-pub mod request;
-pub mod run;
 pub mod runtime;
+pub mod error;
+pub mod model_files;
+pub mod config;
 pub mod session;
-pub mod task;
-mod text;
 pub mod tokenizer;
+pub mod embedding;
+mod cancel;
 mod vision;
+pub mod request;
+pub mod generate;
+mod decoder;
+mod text;
+pub mod task;
+pub mod run;
+mod load;
+pub mod pipeline;
+pub mod live;
 
 pub use cancel::{CancelFlag, CancelOnDrop};
 pub use config::{GenerationConfig, ModelConfig};
 pub use embedding::{EmbeddingLookup, EmbeddingSource};
 pub use error::{Error, Result};
-pub use florence2_preprocess::{DecodeLimits, ImageInput};
+pub use florence2_preprocess::{DecodeLimits, ImageInput, ResizeMode};
 pub use generate::{FinishReason, Generated, ListenerError, TokenObserver};
 pub use graph::{ModelGraph, Precision, PrecisionPlan, UnknownPrecision};
+pub use live::{LiveResult, LiveSession, LiveStats};
 pub use load::LoadOptions;
 pub use pipeline::Florence2;
 pub use provider::{
     ExecutionProvider, NnapiOptions, ProviderFallback, ProviderOptions, SessionProvider, XnnpackOptions,
 };
-pub use request::{GenerateOptions, TaskInput, TaskPlan, TaskPlanner, TaskRequest};
+pub use request::{RunOptions, TaskInput, TaskPlan, TaskPlanner, TaskRequest};
 pub use run::{TaskRun, TextStream, Timings};
 pub use runtime::{LibrarySource, OnnxRuntime, OrtLibrary, RuntimeError};
 pub use session::{OptimizationLevel, SessionOptions};

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use florence2_preprocess::{DecodeLimits, ImageInput, ImageSource};
+use florence2_preprocess::{DecodeLimits, ImageInput, ImageSource, ResizeMode};
 
 use crate::cancel::CancelFlag;
 use crate::config::{GenerationConfig, ModelConfig};
@@ -21,7 +21,7 @@ use crate::generate::{Generated, NoObserver, SearchOptions, TokenObserver};
 use crate::load::{LoadOptions, load};
 use crate::model_files::ModelFiles;
 use crate::provider::SessionProvider;
-use crate::request::{GenerateOptions, TaskInput, TaskPlan, TaskPlanner, TaskRequest};
+use crate::request::{RunOptions, TaskInput, TaskPlan, TaskPlanner, TaskRequest};
 use crate::run::{TaskRun, Timings, ms};
 use crate::text::TextGenerator;
 use crate::tokenizer::PromptTokenizer;
@@ -38,6 +38,7 @@ pub struct Florence2 {
     embedding_source: EmbeddingSource,
     providers: Vec<SessionProvider>,
     image_limits: DecodeLimits,
+    resize_mode: ResizeMode,
 }
 
 impl std::fmt::Debug for Florence2 {
@@ -75,6 +76,7 @@ impl Florence2 {
             embedding_source: loaded.embedding_source,
             providers: loaded.providers,
             image_limits: options.image_limits,
+            resize_mode: options.resize_mode,
         })
     }
 
@@ -126,7 +128,7 @@ impl Florence2 {
     }
 
     /// See [`TaskPlanner::search_options`].
-    pub fn search_options(&self, options: &GenerateOptions) -> Result<SearchOptions> {
+    pub fn search_options(&self, options: &RunOptions) -> Result<SearchOptions> {
         self.planner.search_options(options)
     }
 
@@ -220,20 +222,26 @@ impl Florence2 {
     }
 
     /// Decodes and preprocesses `image` and runs the vision encoder, once: pass the result to
-    /// [`Florence2::run_encoded`] for any number of tasks. Holds only the vision half, and only
-    /// after the image is decoded.
+    /// [`Florence2::run_encoded`] for any number of tasks. `resize_mode` `None` is the model's.
+    /// Holds only the vision half, and only after the image is decoded.
     ///
     /// # Errors
     /// [`Error::Image`], [`Error::Inference`], [`Error::ModelOutput`], [`Error::Cancelled`].
-    pub fn encode(&self, image: &ImageInput, cancel: &CancelFlag) -> Result<EncodedImage> {
+    pub fn encode(
+        &self,
+        image: &ImageInput,
+        resize_mode: Option<ResizeMode>,
+        cancel: &CancelFlag,
+    ) -> Result<EncodedImage> {
         let started = Instant::now();
+        let mode = resize_mode.unwrap_or(self.resize_mode);
         image.with_source(&self.image_limits, |source| {
-            self.encode_decoded(source, started, cancel)
+            self.encode_decoded(source, mode, started, cancel)
         })
     }
 
-    /// Preprocesses an image given as a view (pixels or a camera frame, with a rotation) and runs
-    /// the vision encoder.
+    /// Preprocesses an image given as a view (pixels or a camera frame, with a rotation) with the
+    /// model's resize mode and runs the vision encoder.
     ///
     /// # Errors
     /// As [`Florence2::encode`].
@@ -242,7 +250,12 @@ impl Florence2 {
         image: impl Into<ImageSource<'a>>,
         cancel: &CancelFlag,
     ) -> Result<EncodedImage> {
-        self.encode_decoded(image.into(), Instant::now(), cancel)
+        self.encode_decoded(image.into(), self.resize_mode, Instant::now(), cancel)
+    }
+
+    /// The resize mode images get unless a call says otherwise.
+    pub fn resize_mode(&self) -> ResizeMode {
+        self.resize_mode
     }
 
     /// Runs the vision encoder on normalised `pixel_values` (`[3, height, width]`, as the
@@ -303,12 +316,13 @@ impl Florence2 {
         cancel: &CancelFlag,
     ) -> Result<(EncodedImage, TaskPlan)> {
         let started = Instant::now();
+        let mode = request.options.resize_mode.unwrap_or(self.resize_mode);
         image.with_source(&self.image_limits, |source| {
             let plan = match request.input {
                 TaskInput::Region(_) => self.plan(request, Some(source.size()))?,
                 _ => plan,
             };
-            Ok((self.encode_decoded(source, started, cancel)?, plan))
+            Ok((self.encode_decoded(source, mode, started, cancel)?, plan))
         })
     }
 
@@ -317,12 +331,13 @@ impl Florence2 {
     fn encode_decoded(
         &self,
         source: ImageSource<'_>,
+        mode: ResizeMode,
         started: Instant,
         cancel: &CancelFlag,
     ) -> Result<EncodedImage> {
         let decode_ms = ms(started.elapsed());
         let mut vision = lock(&self.vision);
-        let mut encoded = vision.encode_image(source, cancel)?;
+        let mut encoded = vision.encode_image(source, mode, cancel)?;
         encoded.preprocess_ms += decode_ms;
         Ok(encoded)
     }

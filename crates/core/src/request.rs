@@ -8,20 +8,27 @@
 
 use std::sync::Arc;
 
+use florence2_preprocess::ResizeMode;
+
 use crate::config::{GenerationConfig, ModelConfig};
 use crate::error::{Error, Result};
 use crate::generate::{Processors, SearchOptions};
 use crate::task::{PixelBox, Task};
 use crate::tokenizer::PromptTokenizer;
 
-/// Per-call decoding settings; `None` fields take the model's `generation_config.json` values.
+/// Per-call settings; `None` fields take the model's defaults (`generation_config.json` for
+/// decoding, the load options for the resize mode).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct GenerateOptions {
+pub struct RunOptions {
     /// Tokens to generate at most (default: `generation_config.json`'s limit, else
     /// [`DEFAULT_MAX_NEW_TOKENS`], never more than the decoder has positions).
     pub max_new_tokens: Option<usize>,
     /// Beam width (default: generation_config's `num_beams`, 3 for Florence-2).
     pub num_beams: Option<usize>,
+    /// How the image is brought to the model's size (default: the model's, see
+    /// [`LoadOptions::resize_mode`](crate::LoadOptions::resize_mode)): `Reference` is exact with
+    /// transformers, `Fast` is for camera frames.
+    pub resize_mode: Option<ResizeMode>,
 }
 
 /// Default `max_new_tokens` when neither the call nor generation_config sets one: long enough for
@@ -53,7 +60,7 @@ pub struct TaskRequest {
     /// Its input.
     pub input: TaskInput,
     /// Decoding settings (`None` fields: the model's defaults).
-    pub options: GenerateOptions,
+    pub options: RunOptions,
 }
 
 impl TaskRequest {
@@ -62,7 +69,7 @@ impl TaskRequest {
         Self {
             task,
             input: TaskInput::None,
-            options: GenerateOptions::default(),
+            options: RunOptions::default(),
         }
     }
 
@@ -80,7 +87,7 @@ impl TaskRequest {
 
     /// This request with other decoding options.
     #[must_use]
-    pub fn with_options(mut self, options: GenerateOptions) -> Self {
+    pub fn with_options(mut self, options: RunOptions) -> Self {
         self.options = options;
         self
     }
@@ -159,7 +166,7 @@ impl TaskPlanner {
     /// [`Error::InvalidOption`] for `max_new_tokens` of 0 or beyond the decoder's positions, or
     /// `num_beams` outside `1..=64`. (Length penalty and early stopping are the model's, from
     /// `generation_config.json`.)
-    pub fn search_options(&self, options: &GenerateOptions) -> Result<SearchOptions> {
+    pub fn search_options(&self, options: &RunOptions) -> Result<SearchOptions> {
         let g = &self.generation;
         let limit = self.max_new_tokens_limit();
         let max_new_tokens = match options.max_new_tokens {

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use florence2_preprocess::{ImageSource, Preprocessor};
+use florence2_preprocess::{ImageSource, Preprocessor, ResizeMode};
 use ort::session::{RunOptions, Session};
 use ort::value::Tensor;
 
@@ -92,18 +92,21 @@ impl VisionEncoder {
         &self.preprocessor
     }
 
-    /// Preprocesses an image (resize and normalise exactly as the PyTorch reference does) and runs
-    /// the vision encoder. Takes an `ImageView` or any [`ImageSource`] (a YUV camera frame goes to
-    /// the preprocessor as is, with no RGB copy); result coordinates refer to the rotated image.
+    /// Preprocesses an image (resized as `mode` says: `Reference` exactly as the PyTorch
+    /// reference does) and runs the vision encoder. Takes an `ImageView` or any [`ImageSource`] (a
+    /// YUV camera frame goes to the preprocessor as is, with no RGB copy); result coordinates
+    /// refer to the rotated image.
     pub fn encode_image<'a>(
         &mut self,
         image: impl Into<ImageSource<'a>>,
+        mode: ResizeMode,
         cancel: &CancelFlag,
     ) -> Result<EncodedImage> {
         let image = image.into();
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
+        self.preprocessor.set_resize_mode(mode);
         let t0 = Instant::now();
         self.preprocessor.process_source(&image, &mut self.pixels)?;
         let preprocess_ms = ms(t0.elapsed());

@@ -12,7 +12,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use florence2_core::{CancelFlag, Florence2, GenerateOptions, LoadOptions};
+use florence2_core::{CancelFlag, Florence2, LoadOptions, RunOptions};
 
 struct Counting;
 
@@ -62,9 +62,10 @@ fn heap_allocations_per_decode_step() {
         }
         true
     };
-    let options = GenerateOptions {
+    let options = RunOptions {
         max_new_tokens: Some(64),
         num_beams: Some(1),
+        resize_mode: None,
     };
     let search = model.search_options(&options).unwrap();
     let (generated, _) = model

@@ -16,7 +16,7 @@ mod reference;
 use common::fixtures;
 use florence2_core::generate::NoObserver;
 use florence2_core::{
-    CancelFlag, Error, FinishReason, Florence2, GenerateOptions, LoadOptions, Task, TaskInput, TaskRequest,
+    CancelFlag, Error, FinishReason, Florence2, LoadOptions, RunOptions, Task, TaskInput, TaskRequest,
 };
 use reference::{ids_of, read_json, reference_pixel_values};
 
@@ -26,7 +26,7 @@ fn load() -> Florence2 {
     Florence2::load(&fixtures().join("tiny-positions"), &LoadOptions::default()).unwrap()
 }
 
-fn request(case: &serde_json::Value, options: GenerateOptions) -> TaskRequest {
+fn request(case: &serde_json::Value, options: RunOptions) -> TaskRequest {
     let task: Task = case["task"].as_str().unwrap().parse().unwrap();
     TaskRequest::with_text(task, case["text_input"].as_str()).with_options(options)
 }
@@ -64,9 +64,9 @@ fn generation_reaches_the_last_position_exactly_as_transformers_does() {
             assert_eq!(case["max_new_tokens"].as_u64(), Some(POSITIONS as u64));
             for (kind, beams) in [("greedy", 1), ("beam", 3)] {
                 // No token limit given: the model's default is its number of positions.
-                let options = GenerateOptions {
+                let options = RunOptions {
                     num_beams: Some(beams),
-                    ..GenerateOptions::default()
+                    ..RunOptions::default()
                 };
                 let plan = model.plan(&request(case, options), Some(size)).unwrap();
                 assert_eq!(plan.search.max_new_tokens, POSITIONS);
@@ -108,9 +108,9 @@ fn one_token_past_the_limit_is_refused_as_transformers_fails_on_it() {
             .expect("transformers succeeded past the limit");
         assert!(error.starts_with("IndexError"), "{error}");
 
-        let beyond = GenerateOptions {
+        let beyond = RunOptions {
             max_new_tokens: Some(POSITIONS + 1),
-            ..GenerateOptions::default()
+            ..RunOptions::default()
         };
         match model.plan(&request(case, beyond), None) {
             Err(Error::InvalidOption { option, detail }) => {
@@ -122,9 +122,9 @@ fn one_token_past_the_limit_is_refused_as_transformers_fails_on_it() {
             }
             other => panic!("expected InvalidOption, got {other:?}"),
         }
-        let at = GenerateOptions {
+        let at = RunOptions {
             max_new_tokens: Some(POSITIONS),
-            ..GenerateOptions::default()
+            ..RunOptions::default()
         };
         assert!(model.plan(&request(case, at), None).is_ok());
     }
@@ -165,7 +165,7 @@ fn prompts_are_checked_against_the_encoder_positions_left_by_the_image() {
     let region = TaskRequest {
         task: Task::RegionToDescription,
         input: TaskInput::Region(florence2_core::task::PixelBox::new(1.0, 2.0, 30.0, 40.0)),
-        options: GenerateOptions::default(),
+        options: RunOptions::default(),
     };
     let early = model.plan(&region, None).unwrap();
     let late = model.plan(&region, Some((100, 100))).unwrap();

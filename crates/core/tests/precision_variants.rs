@@ -13,7 +13,7 @@ mod common;
 
 use florence2_core::generate::NoObserver;
 use florence2_core::{
-    CancelFlag, Florence2, GenerateOptions, LoadOptions, Precision, PrecisionPlan, Task, TaskRequest,
+    CancelFlag, Florence2, LoadOptions, Precision, PrecisionPlan, RunOptions, Task, TaskRequest,
 };
 
 fn root() -> PathBuf {
@@ -44,9 +44,10 @@ fn quantized_fixture() -> tempfile::TempDir {
 fn every_written_precision_loads_and_runs() {
     let dir = quantized_fixture();
     let image = florence2_preprocess::open(root().join("tests/fixtures/images/chelsea_451x300.png")).unwrap();
-    let options = GenerateOptions {
+    let options = RunOptions {
         max_new_tokens: Some(16),
         num_beams: Some(1),
+        resize_mode: None,
     };
     let mut fp32_ids = None;
     let mut plans: Vec<(String, PrecisionPlan)> = [

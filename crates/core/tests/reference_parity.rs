@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::fixtures;
-use florence2_core::{CancelFlag, FinishReason, Florence2, GenerateOptions, LoadOptions};
+use florence2_core::{CancelFlag, FinishReason, Florence2, LoadOptions, RunOptions};
 use reference::{ids_of, read_json, reference_pixel_values};
 
 #[test]
@@ -110,9 +110,10 @@ fn check_every_reference_sequence(model_dir: &Path) {
             let max_new_tokens = case["max_new_tokens"].as_u64().map(|v| v as usize);
             for (kind, beams) in [("greedy", 1usize), ("beam", 3)] {
                 let Some(expected) = case.get(kind) else { continue };
-                let options = GenerateOptions {
+                let options = RunOptions {
                     max_new_tokens,
                     num_beams: Some(beams),
+                    resize_mode: None,
                 };
                 let search = model.search_options(&options).expect("options");
                 let (generated, _) = model

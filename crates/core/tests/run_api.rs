@@ -6,9 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use florence2_core::generate::NoObserver;
-use florence2_core::{
-    CancelFlag, Error, Florence2, GenerateOptions, LoadOptions, Task, TaskRequest, TextStream,
-};
+use florence2_core::{CancelFlag, Error, Florence2, LoadOptions, RunOptions, Task, TaskRequest, TextStream};
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
@@ -19,14 +17,15 @@ fn load() -> Florence2 {
     Florence2::load(&fixtures().join("tiny-random"), &LoadOptions::default()).unwrap()
 }
 
-fn greedy(n: usize) -> GenerateOptions {
-    GenerateOptions {
+fn greedy(n: usize) -> RunOptions {
+    RunOptions {
         max_new_tokens: Some(n),
         num_beams: Some(1),
+        resize_mode: None,
     }
 }
 
-fn request(task: Task, text: Option<&str>, options: &GenerateOptions) -> TaskRequest {
+fn request(task: Task, text: Option<&str>, options: &RunOptions) -> TaskRequest {
     TaskRequest::with_text(task, text).with_options(options.clone())
 }
 
@@ -144,7 +143,7 @@ fn invalid_requests_are_typed_errors() {
     let image = florence2_preprocess::open(fixtures().join("images/coffee_tiny_23x17.png")).unwrap();
     let encoded = model.encode_image(image.view(), &CancelFlag::new()).unwrap();
     let cancel = CancelFlag::new();
-    let run = |task: Task, text: Option<&str>, options: GenerateOptions| {
+    let run = |task: Task, text: Option<&str>, options: RunOptions| {
         model
             .run_encoded(&encoded, &request(task, text, &options), &cancel, &mut NoObserver)
             .unwrap_err()
@@ -171,7 +170,7 @@ fn invalid_requests_are_typed_errors() {
             ..
         }
     ));
-    let zero_beams = GenerateOptions {
+    let zero_beams = RunOptions {
         num_beams: Some(0),
         ..greedy(5)
     };
@@ -246,9 +245,10 @@ fn cancel_from_another_thread_stops_within_a_step() {
         }
         true
     };
-    let options = GenerateOptions {
+    let options = RunOptions {
         max_new_tokens: Some(100),
         num_beams: Some(3),
+        resize_mode: None,
     };
     let err = model
         .run_encoded(

@@ -64,14 +64,14 @@
 #![forbid(unsafe_code)]
 
 mod error;
-mod fetch;
-mod http;
-mod job;
 pub mod manifest;
-mod progress;
 mod state;
-mod status;
 mod storage;
+mod http;
+mod fetch;
+mod progress;
+mod job;
+mod status;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -16,7 +16,7 @@ use download_support::{
     ETAG, FIXTURE_FILES, Fault, Release, Server, fixture, fixture_bytes, manifest_json, sha256_hex,
 };
 use florence2_core::generate::NoObserver;
-use florence2_core::{CancelFlag, Florence2, GenerateOptions, ImageInput, LoadOptions, Task, TaskRequest};
+use florence2_core::{CancelFlag, Florence2, ImageInput, LoadOptions, RunOptions, Task, TaskRequest};
 use florence2_download::{
     DownloadError, DownloadOptions, DownloadProgress, Downloader, FileState, LocalStorage, Manifest,
     ModelStatus, STATE_DIR, Storage,
@@ -142,9 +142,10 @@ fn downloads_verifies_and_the_model_runs() {
     };
     let model = Florence2::load(&dir, &load).unwrap();
     let image = ImageInput::File(fixture().join("../images/chelsea_451x300.png"));
-    let request = TaskRequest::new(Task::Caption).with_options(GenerateOptions {
+    let request = TaskRequest::new(Task::Caption).with_options(RunOptions {
         max_new_tokens: Some(8),
         num_beams: Some(1),
+        resize_mode: None,
     });
     let run = model
         .run(&image, &request, &CancelFlag::new(), &mut NoObserver)

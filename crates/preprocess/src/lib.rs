@@ -68,20 +68,20 @@
 
 #![deny(unsafe_code)]
 
-mod backend;
-mod config;
-mod convert;
-mod decode;
 mod error;
-mod fast;
+mod config;
+mod backend;
 mod input;
-mod normalize;
+mod decode;
 mod pixels;
-mod preprocessor;
-mod resize;
-mod rotate;
 mod source;
+mod convert;
+mod rotate;
 mod yuv;
+mod resize;
+mod fast;
+mod normalize;
+mod preprocessor;
 
 pub use backend::Backend;
 pub use config::{MAX_TARGET_SIDE, PreprocessConfig};

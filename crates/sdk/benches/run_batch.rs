@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use florence2_sdk::{Florence2, Florence2Options, ImageInput, Task};
+use florence2_sdk::{Florence2Engine, Florence2Options, ImageInput, Task, TaskRequest};
 
 const IMAGES: [&str; 4] = [
     "coffee_600x400.png",
@@ -50,8 +50,8 @@ fn main() {
             }
         });
     let rounds: usize = env_or("FLORENCE2_BENCH_ROUNDS", 5);
-    let tokens: u32 = env_or("FLORENCE2_BENCH_TOKENS", 32);
-    let threads: u32 = env_or("FLORENCE2_BENCH_THREADS", 0);
+    let tokens: i32 = env_or("FLORENCE2_BENCH_TOKENS", 32);
+    let threads: i32 = env_or("FLORENCE2_BENCH_THREADS", 0);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -64,7 +64,7 @@ fn main() {
         ..Florence2Options::default()
     };
     let model = runtime
-        .block_on(Florence2::create(model_dir.display().to_string(), options))
+        .block_on(Florence2Engine::create(model_dir.display().to_string(), options))
         .unwrap();
     let images: Vec<ImageInput> = IMAGES
         .iter()
@@ -72,10 +72,15 @@ fn main() {
             bytes: std::fs::read(root().join("tests/fixtures/images").join(name)).unwrap(),
         })
         .collect();
-    let task = Task::Caption;
+    let task = TaskRequest {
+        task: Task::Caption,
+        text: None,
+        region: None,
+        options: None,
+    };
     // Warm-up: first runs pay for ONNX Runtime's lazy initialisation.
     runtime
-        .block_on(model.run_batch(images.clone(), task, None))
+        .block_on(model.run_batch(images.clone(), task.clone()))
         .unwrap();
 
     let (mut sequential, mut batch) = (Vec::new(), Vec::new());
@@ -83,12 +88,16 @@ fn main() {
         let t0 = Instant::now();
         let mut one_by_one = Vec::new();
         for image in &images {
-            one_by_one.push(runtime.block_on(model.run(image.clone(), task, None)).unwrap());
+            one_by_one.push(
+                runtime
+                    .block_on(model.run(image.clone(), task.clone(), None))
+                    .unwrap(),
+            );
         }
         sequential.push(t0.elapsed().as_secs_f64() * 1e3);
         let t0 = Instant::now();
         let batched = runtime
-            .block_on(model.run_batch(images.clone(), task, None))
+            .block_on(model.run_batch(images.clone(), task.clone()))
             .unwrap();
         batch.push(t0.elapsed().as_secs_f64() * 1e3);
         let same = one_by_one

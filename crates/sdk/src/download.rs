@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use florence2_download as dl;
 
-use crate::error::{DownloadError, Florence2Error};
-use crate::florence2::{Florence2, blocking};
+use crate::error::{DownloadError, Florence2Error, bytes};
+use crate::florence2::{Florence2Engine, blocking};
 use crate::graph::PrecisionPlan;
 use crate::options::Florence2Options;
 
@@ -34,7 +34,8 @@ impl ModelManifest {
                     .files
                     .iter()
                     .map(|path| inner.file(path).and_then(|f| f.size))
-                    .sum();
+                    .sum::<Option<u64>>()
+                    .map(bytes);
                 Ok(ModelPreset {
                     name: preset.name.clone(),
                     description: preset.description.clone(),
@@ -59,7 +60,7 @@ pub struct ModelPreset {
     pub files: Vec<String>,
     /// Total download size; `null` when the manifest does not pin every file's size (the
     /// built-in manifests: sizes are pinned by the first download, see docs/model-delivery.md).
-    pub total_bytes: Option<u64>,
+    pub total_bytes: Option<i64>,
     /// The precision of each graph, as `Florence2Options.precision` needs it to load these files.
     pub precision: PrecisionPlan,
 }
@@ -130,9 +131,9 @@ pub struct FileProgress {
     /// Path inside the model folder.
     pub path: String,
     /// Bytes of this file on disk (a resumed file starts at its partial size).
-    pub bytes_done: u64,
+    pub bytes_done: i64,
     /// The file's size; `null` until the manifest, a pin or the server says.
-    pub total_bytes: Option<u64>,
+    pub total_bytes: Option<i64>,
     /// Where it stands.
     pub state: DownloadFileState,
 }
@@ -143,9 +144,9 @@ pub struct DownloadProgress {
     /// Every file of the preset.
     pub files: Vec<FileProgress>,
     /// Bytes on disk over all files.
-    pub bytes_done: u64,
+    pub bytes_done: i64,
     /// Total size; `null` while some file's size is unknown.
-    pub total_bytes: Option<u64>,
+    pub total_bytes: Option<i64>,
     /// Whether every file is verified and in place (the last progress of a successful download).
     pub complete: bool,
 }
@@ -158,9 +159,9 @@ pub struct DownloadReport {
     /// The precision of each graph of the preset (for `Florence2Options.precision`).
     pub precision: PrecisionPlan,
     /// Bytes received from the network by this download.
-    pub bytes_downloaded: u64,
+    pub bytes_downloaded: i64,
     /// Bytes already on disk when it started (complete files and resumed partial files).
-    pub bytes_reused: u64,
+    pub bytes_reused: i64,
     /// Files whose size and SHA-256 this download pinned (trust on first use).
     pub pinned: Vec<String>,
 }
@@ -173,9 +174,9 @@ pub enum ModelStatus {
     /// Some bytes are there; `download` resumes.
     Partial {
         /// Bytes on disk (finished and partial files).
-        bytes_present: u64,
+        bytes_present: i64,
         /// Total size; `null` while some file's size is unknown.
-        total_bytes: Option<u64>,
+        total_bytes: Option<i64>,
     },
     /// Every file is in place: `open` it.
     Ready,
@@ -199,16 +200,16 @@ pub trait DownloadListener: Send + Sync {
 pub struct DownloadOptions {
     /// Retries per file after a dropped connection (each resumes where it stopped).
     #[uniffi(default = 5)]
-    pub max_retries: u32,
+    pub max_retries: i32,
     /// Milliseconds before the first retry (doubled for each further one, at most 30 s).
     #[uniffi(default = 1000)]
-    pub retry_delay_ms: u64,
+    pub retry_delay_ms: i64,
     /// Connection timeout in milliseconds.
     #[uniffi(default = 15000)]
-    pub connect_timeout_ms: u64,
+    pub connect_timeout_ms: i64,
     /// Longest wait for the next bytes, in milliseconds; longer counts as a dropped connection.
     #[uniffi(default = 30000)]
-    pub read_timeout_ms: u64,
+    pub read_timeout_ms: i64,
 }
 
 impl Default for DownloadOptions {
@@ -234,16 +235,28 @@ pub struct ModelDownloader {
 #[uniffi::export(async_runtime = "tokio")]
 impl ModelDownloader {
     /// A downloader with `options`.
+    ///
+    /// # Errors
+    /// `InvalidManifest` naming a negative option.
     #[uniffi::constructor]
-    pub fn new(options: DownloadOptions) -> Arc<Self> {
+    pub fn new(options: DownloadOptions) -> Result<Arc<Self>, DownloadError> {
+        let negative = |name: &str, value: i64| DownloadError::InvalidManifest {
+            detail: format!("DownloadOptions.{name} is {value}; it must not be negative"),
+        };
+        let ms = |name: &str, value: i64| {
+            u64::try_from(value)
+                .map(Duration::from_millis)
+                .map_err(|_| negative(name, value))
+        };
         let inner = dl::Downloader::new(dl::DownloadOptions {
-            max_retries: options.max_retries,
-            retry_delay: Duration::from_millis(options.retry_delay_ms),
-            connect_timeout: Duration::from_millis(options.connect_timeout_ms),
-            read_timeout: Duration::from_millis(options.read_timeout_ms),
+            max_retries: u32::try_from(options.max_retries)
+                .map_err(|_| negative("maxRetries", i64::from(options.max_retries)))?,
+            retry_delay: ms("retryDelayMs", options.retry_delay_ms)?,
+            connect_timeout: ms("connectTimeoutMs", options.connect_timeout_ms)?,
+            read_timeout: ms("readTimeoutMs", options.read_timeout_ms)?,
             ..dl::DownloadOptions::default()
         });
-        Arc::new(Self { inner })
+        Ok(Arc::new(Self { inner }))
     }
 
     /// Downloads `preset` of `manifest` into `model_dir` (created if missing), skipping finished
@@ -278,8 +291,8 @@ impl ModelDownloader {
             Ok(DownloadReport {
                 model_dir: report.dir.display().to_string(),
                 precision: report.plan.into(),
-                bytes_downloaded: report.bytes_downloaded,
-                bytes_reused: report.bytes_reused,
+                bytes_downloaded: bytes(report.bytes_downloaded),
+                bytes_reused: bytes(report.bytes_reused),
                 pinned: report.pinned,
             })
         })
@@ -351,7 +364,7 @@ impl ModelDownloader {
         preset: String,
         model_dir: String,
         options: Florence2Options,
-    ) -> Result<Arc<Florence2>, Florence2Error> {
+    ) -> Result<Arc<Florence2Engine>, Florence2Error> {
         let not_usable = |detail: String| Florence2Error::InvalidInput { detail };
         let status = self
             .status(Arc::clone(&manifest), preset.clone(), model_dir.clone())
@@ -373,7 +386,7 @@ impl ModelDownloader {
             .map(|p| p.precision.clone())
             .ok_or_else(|| not_usable(format!("the manifest has no preset {preset:?}")))?;
         let options = Florence2Options { precision, ..options };
-        Florence2::create(model_dir, options).await
+        Florence2Engine::create(model_dir, options).await
     }
 }
 
@@ -384,8 +397,8 @@ fn sdk_progress(progress: &dl::DownloadProgress) -> DownloadProgress {
             .iter()
             .map(|f| FileProgress {
                 path: f.path.clone(),
-                bytes_done: f.bytes_done,
-                total_bytes: f.total_bytes,
+                bytes_done: bytes(f.bytes_done),
+                total_bytes: f.total_bytes.map(bytes),
                 state: match f.state {
                     dl::FileState::Pending => DownloadFileState::Pending,
                     dl::FileState::Downloading => DownloadFileState::Downloading,
@@ -394,8 +407,8 @@ fn sdk_progress(progress: &dl::DownloadProgress) -> DownloadProgress {
                 },
             })
             .collect(),
-        bytes_done: progress.bytes_done(),
-        total_bytes: progress.total_bytes(),
+        bytes_done: bytes(progress.bytes_done()),
+        total_bytes: progress.total_bytes().map(bytes),
         complete: progress.is_complete(),
     }
 }
@@ -407,8 +420,8 @@ fn sdk_status(status: dl::ModelStatus) -> ModelStatus {
             bytes_present,
             total_bytes,
         } => ModelStatus::Partial {
-            bytes_present,
-            total_bytes,
+            bytes_present: bytes(bytes_present),
+            total_bytes: total_bytes.map(bytes),
         },
         dl::ModelStatus::Ready => ModelStatus::Ready,
         dl::ModelStatus::Corrupt { files } => ModelStatus::Corrupt { files },

@@ -68,8 +68,9 @@ pub enum Florence2Error {
         /// The exception the listener threw (its class and message).
         detail: String,
     },
-    /// The model was unloaded (`unload()`) before or during this call; create a new `Florence2`.
-    #[error("the model was unloaded (Florence2.unload() was called)")]
+    /// The model (or live session) was closed before this call: `close()` or `unload()` was
+    /// called. Create a new one.
+    #[error("the model was closed (close() or unload() was called)")]
     Closed,
     /// ONNX Runtime could not be found, loaded or initialised. Ship or point at a compatible
     /// `libonnxruntime` (the detail lists the paths tried).
@@ -161,6 +162,7 @@ impl From<core::Error> for Florence2Error {
             E::BatchItem { index, source } => Self::from(*source).in_batch_item(index),
             E::Listener { reason } => Self::ListenerFailed { detail: reason },
             E::Cancelled => Self::Cancelled,
+            E::Closed => Self::Closed,
             _ => Self::Internal { detail },
         }
     }
@@ -168,7 +170,7 @@ impl From<core::Error> for Florence2Error {
 
 impl Florence2Error {
     /// The same error, its detail prefixed with the batch item it happened on.
-    fn in_batch_item(self, index: usize) -> Self {
+    pub(crate) fn in_batch_item(self, index: usize) -> Self {
         let at = |detail: String| format!("image {index} of the batch: {detail}");
         match self {
             Self::ModelLoad { detail, file, graph } => Self::ModelLoad {
@@ -194,6 +196,8 @@ impl Florence2Error {
 
 #[cfg(feature = "download")]
 pub use download::DownloadError;
+#[cfg(feature = "download")]
+pub(crate) use download::bytes;
 
 #[cfg(feature = "download")]
 mod download {
@@ -232,7 +236,7 @@ mod download {
             /// The URL.
             url: String,
             /// The byte the resume asked for.
-            offset: u64,
+            offset: i64,
         },
         /// A file arrived with the wrong SHA-256 or size (corrupted in transit, or the server now
         /// serves a different file). The bad file was deleted.
@@ -249,9 +253,9 @@ mod download {
             /// What happened.
             detail: String,
             /// The bytes the download needs.
-            needed: u64,
+            needed: i64,
             /// The bytes available.
-            available: u64,
+            available: i64,
         },
         /// The disk filled up while writing. The partial file is kept: free space and download
         /// again to resume.
@@ -298,6 +302,11 @@ mod download {
         },
     }
 
+    /// A byte count as a Kotlin `Long`.
+    pub(crate) fn bytes(n: u64) -> i64 {
+        i64::try_from(n).unwrap_or(i64::MAX)
+    }
+
     impl From<InternalFailure> for DownloadError {
         fn from(failure: InternalFailure) -> Self {
             Self::Internal { detail: failure.0 }
@@ -311,7 +320,11 @@ mod download {
             match error {
                 E::InvalidManifest { .. } | E::UnknownPreset { .. } => Self::InvalidManifest { detail },
                 E::NotFound { url } => Self::NotFound { detail, url },
-                E::RangeNotSatisfiable { url, offset } => Self::RangeNotSatisfiable { detail, url, offset },
+                E::RangeNotSatisfiable { url, offset } => Self::RangeNotSatisfiable {
+                    detail,
+                    url,
+                    offset: bytes(offset),
+                },
                 E::ChecksumMismatch { path, .. } | E::SizeMismatch { path, .. } => {
                     Self::ChecksumMismatch { detail, file: path }
                 }
@@ -319,8 +332,8 @@ mod download {
                     needed, available, ..
                 } => Self::InsufficientSpace {
                     detail,
-                    needed,
-                    available,
+                    needed: bytes(needed),
+                    available: bytes(available),
                 },
                 E::DiskFull { path, .. } => Self::DiskFull {
                     detail,

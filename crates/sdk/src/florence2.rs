@@ -1,22 +1,24 @@
-//! The `Florence2` object: async task methods over core's model, with cancellation and unloading.
-//! Each method converts its arguments, runs core off the caller's thread, and maps the result.
+//! The model object Kotlin's `Florence2` class wraps (`Florence2Engine`): a few general async
+//! calls over core's model, with cancellation, unloading and live mode. Each converts its
+//! arguments, runs core off the caller's thread, and maps the result. The task conveniences
+//! (`caption`, `detectObjects`, …), `Flow`s and Java futures are the hand-written Kotlin façade's
+//! (`bindings/kotlin/src/ai/florence2/Florence2.kt`).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use florence2_core::{
-    self as core, CancelFlag, CancelOnDrop, TaskInput, TaskRequest, TextStream, task::PixelBox,
-};
+use florence2_core::{self as core, CancelFlag, CancelOnDrop, TaskInput, TextStream, task::PixelBox};
 
 use crate::error::Florence2Error;
 use crate::image::ImageInput;
-use crate::options::Florence2Options;
+use crate::live::{LiveListener, LiveSession};
+use crate::options::{Florence2Options, RunOptions};
 use crate::provider::SessionProvider;
 use crate::result::{BoundingBox, TaskResult};
 use crate::task::Task;
 
-/// Receives the generated text while a task runs (see `Florence2.runStreaming`, and the
-/// `Florence2.stream` extension that turns it into a `Flow<String>`).
+/// Receives the generated text while a task runs (`Florence2.runStreaming`; the `Florence2.stream`
+/// flow uses one).
 #[uniffi::export(foreign)]
 pub trait TokenListener: Send + Sync {
     /// Called after every generated token with the whole text so far (special tokens kept) and the
@@ -26,7 +28,7 @@ pub trait TokenListener: Send + Sync {
     ///
     /// Never called once the call's coroutine has been cancelled: cancelling waits for a callback
     /// already running to return, so do not block in here on the cancellation of the same call.
-    fn on_token(&self, text_so_far: String, token_id: u32) -> Result<bool, TokenListenerError>;
+    fn on_token(&self, text_so_far: String, token_id: i32) -> Result<bool, TokenListenerError>;
 }
 
 /// An exception thrown by a [`TokenListener`] (any exception: UniFFI passes its text here).
@@ -46,6 +48,24 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TokenListenerError {
     }
 }
 
+/// What to run: the task, its input (text, or a region in pixels, or neither) and per-call
+/// options.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct TaskRequest {
+    /// The task.
+    pub task: Task,
+    /// Its text input: a phrase for grounding, an expression for segmentation, `<loc_..>` tokens
+    /// for region tasks (`null` for tasks without one).
+    #[uniffi(default = None)]
+    pub text: Option<String>,
+    /// A region in image pixels, for the region tasks (instead of `text`).
+    #[uniffi(default = None)]
+    pub region: Option<BoundingBox>,
+    /// Overrides of the model's defaults for this call.
+    #[uniffi(default = None)]
+    pub options: Option<RunOptions>,
+}
+
 /// An image after the vision encoder: run any number of tasks on it with `Florence2.runEncoded`
 /// without paying for the vision encoder again.
 #[derive(Debug, uniffi::Object)]
@@ -56,18 +76,18 @@ pub struct EncodedImage {
 #[uniffi::export]
 impl EncodedImage {
     /// Width of the original image in pixels.
-    pub fn width(&self) -> u32 {
-        self.inner.width
+    pub fn width(&self) -> i32 {
+        i32::try_from(self.inner.width).unwrap_or(i32::MAX)
     }
 
     /// Height of the original image in pixels.
-    pub fn height(&self) -> u32 {
-        self.inner.height
+    pub fn height(&self) -> i32 {
+        i32::try_from(self.inner.height).unwrap_or(i32::MAX)
     }
 
     /// Number of image tokens the vision encoder produced.
-    pub fn tokens(&self) -> u32 {
-        u32::try_from(self.inner.tokens()).unwrap_or(u32::MAX)
+    pub fn tokens(&self) -> i32 {
+        i32::try_from(self.inner.tokens()).unwrap_or(i32::MAX)
     }
 
     /// Milliseconds spent decoding, resizing and normalising the image.
@@ -81,42 +101,46 @@ impl EncodedImage {
     }
 }
 
-/// The loaded model and the decoding defaults of every call.
-struct Model {
-    engine: core::Florence2,
-    defaults: core::GenerateOptions,
+/// The loaded model and the defaults of every call.
+pub(crate) struct Model {
+    pub engine: Arc<core::Florence2>,
+    defaults: core::RunOptions,
 }
 
 impl Model {
-    /// `task` with its input and this model's defaults.
-    fn request(&self, task: Task, input: TaskInput) -> TaskRequest {
-        TaskRequest {
-            task: task.into(),
+    /// Core's request for `request`, its options over the model's defaults.
+    pub(crate) fn core_request(&self, request: TaskRequest) -> Result<core::TaskRequest, Florence2Error> {
+        let input = match (request.text, request.region) {
+            (Some(_), Some(_)) => {
+                return Err(Florence2Error::InvalidInput {
+                    detail: "a request takes a text or a region, not both".into(),
+                });
+            }
+            (Some(text), None) => TaskInput::Text(text),
+            (None, Some(r)) => TaskInput::Region(PixelBox::new(r.x1, r.y1, r.x2, r.y2)),
+            (None, None) => TaskInput::None,
+        };
+        Ok(core::TaskRequest {
+            task: request.task.into(),
             input,
-            options: self.defaults.clone(),
-        }
+            options: request.options.unwrap_or_default().over(&self.defaults)?,
+        })
     }
 }
 
-/// A Florence-2 model loaded from a folder in the onnx-community layout.
-///
-/// Every task method is a `suspend` function: the work runs on a background thread, never on the
-/// caller's. Calls may be made from many coroutines at once: the vision encoder and the decoder
-/// each serve one call at a time, so one call's image is encoded while another call decodes.
-/// Cancelling a call's coroutine stops it before its next decoder step, and no token reaches a
-/// listener once the cancellation has returned.
-///
-/// `close()` (it is `AutoCloseable`) releases the native object once in-flight calls finish;
-/// `unload()` releases the model right away for later calls, which then fail with
-/// `Florence2Exception.Closed`.
+/// The native model behind Kotlin's `Florence2` class (use that: it adds the task methods,
+/// `Flow`s, Java futures and `close()` semantics). Calls may be made from many coroutines at
+/// once: the vision encoder and the decoder each serve one call at a time, so one call's image is
+/// encoded while another call decodes. Cancelling a call's coroutine stops it before its next
+/// decoder step, and no token reaches a listener once the cancellation has returned.
 #[derive(uniffi::Object)]
-pub struct Florence2 {
+pub struct Florence2Engine {
     model: Mutex<Option<Arc<Model>>>,
 }
 
-impl std::fmt::Debug for Florence2 {
+impl std::fmt::Debug for Florence2Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Florence2")
+        f.debug_struct("Florence2Engine")
             .field("loaded", &self.slot().is_some())
             .finish()
     }
@@ -148,62 +172,50 @@ where
 #[derive(Debug)]
 pub(crate) struct InternalFailure(pub String);
 
-impl Florence2 {
+impl Florence2Engine {
     fn slot(&self) -> Option<Arc<Model>> {
         lock(&self.model).clone()
+    }
+
+    fn model(&self) -> Result<Arc<Model>, Florence2Error> {
+        self.slot().ok_or(Florence2Error::Closed)
     }
 
     /// Runs `job` on the model off the caller's thread, cancelling it if the future is dropped.
     async fn with_model<T, F>(&self, job: F) -> Result<T, Florence2Error>
     where
         T: Send + 'static,
-        F: FnOnce(&Model, &CancelFlag) -> core::Result<T> + Send + 'static,
+        F: FnOnce(&Model, &CancelFlag) -> Result<T, Florence2Error> + Send + 'static,
     {
-        let model = self.slot().ok_or(Florence2Error::Closed)?;
+        let model = self.model()?;
         blocking(move |cancel| {
             if cancel.is_cancelled() {
                 return Err(Florence2Error::Cancelled);
             }
-            Ok(job(&model, cancel)?)
+            job(&model, cancel)
         })
         .await
     }
 
-    /// Runs `task` with `input` on `image`, streaming to `listener` if there is one.
-    async fn run_task(
-        &self,
-        image: ImageInput,
-        task: Task,
-        input: TaskInput,
-        listener: Option<Arc<dyn TokenListener>>,
-    ) -> Result<TaskResult, Florence2Error> {
-        let image = core::ImageInput::try_from(image).map_err(core::Error::from)?;
-        self.with_model(move |model, cancel| {
-            let request = model.request(task, input);
-            stream_to(model, listener.as_deref(), |observer| {
-                model.engine.run(&image, &request, cancel, observer)
-            })
+    /// Wraps a loaded model (for `ModelDownloader.open`).
+    pub(crate) fn from_model(model: Model) -> Arc<Self> {
+        Arc::new(Self {
+            model: Mutex::new(Some(Arc::new(model))),
         })
-        .await
-        .map(TaskResult::from)
     }
 
-    /// Runs `task` with `input` on an encoded image, streaming to `listener` if there is one.
-    async fn run_encoded_task(
-        &self,
-        image: Arc<EncodedImage>,
-        task: Task,
-        input: TaskInput,
-        listener: Option<Arc<dyn TokenListener>>,
-    ) -> Result<TaskResult, Florence2Error> {
-        self.with_model(move |model, cancel| {
-            let request = model.request(task, input);
-            stream_to(model, listener.as_deref(), |observer| {
-                model.engine.run_encoded(&image.inner, &request, cancel, observer)
-            })
+    /// Loads a model folder with `options` (blocking).
+    pub(crate) fn load(model_dir: &str, options: &Florence2Options) -> Result<Model, Florence2Error> {
+        let load = options.load_options()?;
+        let defaults = options.run_defaults()?;
+        let engine = core::Florence2::load(&PathBuf::from(model_dir), &load)?;
+        // Defaults the model cannot honour (a token limit beyond its positions, 0 beams) fail
+        // here, not on every later call.
+        engine.search_options(&defaults)?;
+        Ok(Model {
+            engine: Arc::new(engine),
+            defaults,
         })
-        .await
-        .map(TaskResult::from)
     }
 }
 
@@ -218,7 +230,7 @@ fn stream_to(
             let tokenizer = Arc::clone(model.engine.tokenizer());
             run(&mut TextStream::new(tokenizer, |so_far: &str, id: u32| {
                 listener
-                    .on_token(so_far.to_owned(), id)
+                    .on_token(so_far.to_owned(), i32::try_from(id).unwrap_or(i32::MAX))
                     .map_err(|TokenListenerError::Failed { detail }| core::ListenerError { reason: detail })
             }))
         }
@@ -226,20 +238,10 @@ fn stream_to(
     }
 }
 
-/// A region in pixels as core's task input.
-fn region_input(region: BoundingBox) -> TaskInput {
-    TaskInput::Region(PixelBox::new(region.x1, region.y1, region.x2, region.y2))
-}
-
-/// Text (or none) as core's task input.
-fn text_input(text: Option<String>) -> TaskInput {
-    text.map_or(TaskInput::None, TaskInput::Text)
-}
-
 #[uniffi::export(async_runtime = "tokio")]
-impl Florence2 {
+impl Florence2Engine {
     /// Loads a model folder (`config.json`, `tokenizer.json`, the `onnx` folder of graphs, …) on a
-    /// background thread. Kotlin: `Florence2.create(modelDir, Florence2Options())`.
+    /// background thread.
     ///
     /// # Errors
     /// `ModelLoad` for a missing, incomplete or inconsistent folder, `RuntimeUnavailable` if ONNX
@@ -247,288 +249,112 @@ impl Florence2 {
     /// model cannot honour.
     #[uniffi::constructor]
     pub async fn create(model_dir: String, options: Florence2Options) -> Result<Arc<Self>, Florence2Error> {
-        let load = options.load_options();
-        let defaults = options.generate_options();
-        let engine = blocking(move |_| {
-            let engine = core::Florence2::load(&PathBuf::from(model_dir), &load)?;
-            // Defaults the model cannot honour (a token limit beyond its positions, 0 beams) fail
-            // here, not on every later call.
-            engine.search_options(&defaults)?;
-            Ok::<_, Florence2Error>(Model { engine, defaults })
-        })
-        .await?;
-        Ok(Arc::new(Self {
-            model: Mutex::new(Some(Arc::new(engine))),
-        }))
+        let model = blocking(move |_| Self::load(&model_dir, &options)).await?;
+        Ok(Self::from_model(model))
     }
 
-    /// Runs `task` on `image`. `text` is the task's input (a phrase for grounding, an expression
-    /// for segmentation, `<loc_..>` tokens for region tasks) or `null` for tasks without one.
+    /// Runs `request` on `image`, streaming the text to `listener` if there is one. Every check
+    /// that needs no pixels runs before the image is decoded.
     ///
     /// # Errors
-    /// `InvalidInput` (bad image, text given to a task without input or missing), `Inference`,
-    /// `ModelFault`, `Cancelled`, `Closed`.
+    /// `InvalidInput` (bad image, text given to a task without input or missing, bad options),
+    /// `Inference`, `ModelFault`, `Cancelled`, `ListenerFailed`, `Closed`.
     pub async fn run(
         &self,
         image: ImageInput,
-        task: Task,
-        text: Option<String>,
+        request: TaskRequest,
+        listener: Option<Arc<dyn TokenListener>>,
     ) -> Result<TaskResult, Florence2Error> {
-        self.run_task(image, task, text_input(text), None).await
-    }
-
-    /// Like `run`, calling `listener` with the text so far after every generated token.
-    ///
-    /// # Errors
-    /// As `run`; `Cancelled` if the listener returns false, `ListenerFailed` if it throws.
-    pub async fn run_streaming(
-        &self,
-        image: ImageInput,
-        task: Task,
-        text: Option<String>,
-        listener: Arc<dyn TokenListener>,
-    ) -> Result<TaskResult, Florence2Error> {
-        self.run_task(image, task, text_input(text), Some(listener)).await
+        let model = self.model()?;
+        let request = model.core_request(request)?;
+        let image = core::ImageInput::try_from(image)?;
+        self.with_model(move |model, cancel| {
+            Ok(stream_to(model, listener.as_deref(), |observer| {
+                model.engine.run(&image, &request, cancel, observer)
+            })?)
+        })
+        .await
+        .map(TaskResult::from)
     }
 
     /// Runs the vision encoder once; pass the result to `runEncoded` for any number of tasks.
     ///
     /// # Errors
     /// `InvalidInput`, `Inference`, `ModelFault`, `Cancelled`, `Closed`.
-    pub async fn encode(&self, image: ImageInput) -> Result<Arc<EncodedImage>, Florence2Error> {
-        let image = core::ImageInput::try_from(image).map_err(core::Error::from)?;
-        self.with_model(move |model, cancel| model.engine.encode(&image, cancel))
+    pub async fn encode(
+        &self,
+        image: ImageInput,
+        options: Option<RunOptions>,
+    ) -> Result<Arc<EncodedImage>, Florence2Error> {
+        let mode = options.and_then(|o| o.resize_mode).map(Into::into);
+        let image = core::ImageInput::try_from(image)?;
+        self.with_model(move |model, cancel| Ok(model.engine.encode(&image, mode, cancel)?))
             .await
             .map(|inner| Arc::new(EncodedImage { inner }))
     }
 
-    /// Runs `task` on an image encoded by `encode` (of this model).
+    /// Runs `request` on an image encoded by `encode` (of this model).
     ///
     /// # Errors
     /// As `run`.
     pub async fn run_encoded(
         &self,
         image: Arc<EncodedImage>,
-        task: Task,
-        text: Option<String>,
+        request: TaskRequest,
+        listener: Option<Arc<dyn TokenListener>>,
     ) -> Result<TaskResult, Florence2Error> {
-        self.run_encoded_task(image, task, text_input(text), None).await
+        let request = self.model()?.core_request(request)?;
+        self.with_model(move |model, cancel| {
+            Ok(stream_to(model, listener.as_deref(), |observer| {
+                model.engine.run_encoded(&image.inner, &request, cancel, observer)
+            })?)
+        })
+        .await
+        .map(TaskResult::from)
     }
 
-    /// Like `runEncoded`, calling `listener` after every generated token.
+    /// Runs `request` on every image; results are in input order. The request is checked before
+    /// the first image is touched; the batch is pipelined (the next image is encoded while the
+    /// current one decodes; at most one encoded image waits).
     ///
     /// # Errors
-    /// As `runStreaming`.
-    pub async fn run_encoded_streaming(
-        &self,
-        image: Arc<EncodedImage>,
-        task: Task,
-        text: Option<String>,
-        listener: Arc<dyn TokenListener>,
-    ) -> Result<TaskResult, Florence2Error> {
-        self.run_encoded_task(image, task, text_input(text), Some(listener))
-            .await
-    }
-
-    /// Runs `task` (with `text`, as in `run`) on every image; results are in input order.
-    ///
-    /// The request is checked before the first image is touched. The batch is pipelined: the
-    /// vision encoder works on the next image while the decoder generates for the current one (at
-    /// most one encoded image waits, so memory stays bounded). Calls from other coroutines may
-    /// interleave with the batch on either half of the model.
-    ///
-    /// # Errors
-    /// As `run`, for the first image that fails (the message names its index); cancelling the
+    /// As `run`, for the first image that fails (the detail names its index); cancelling the
     /// coroutine cancels the rest of the batch.
     pub async fn run_batch(
         &self,
         images: Vec<ImageInput>,
-        task: Task,
-        text: Option<String>,
+        request: TaskRequest,
     ) -> Result<Vec<TaskResult>, Florence2Error> {
+        let request = self.model()?.core_request(request)?;
         let images = images
             .into_iter()
             .enumerate()
-            .map(|(index, image)| {
-                core::ImageInput::try_from(image).map_err(|e| core::Error::BatchItem {
-                    index,
-                    source: Box::new(e.into()),
-                })
-            })
+            .map(|(index, image)| core::ImageInput::try_from(image).map_err(|e| e.in_batch_item(index)))
             .collect::<Result<Vec<_>, _>>()?;
-        self.with_model(move |model, cancel| {
-            model
-                .engine
-                .run_batch(&images, &model.request(task, text_input(text)), cancel)
-        })
-        .await
-        .map(|runs| runs.into_iter().map(TaskResult::from).collect())
-    }
-
-    /// Runs a region task (`REGION_TO_SEGMENTATION`, `REGION_TO_CATEGORY`,
-    /// `REGION_TO_DESCRIPTION`, `REGION_TO_OCR`) on the box `region`, given in image pixels.
-    ///
-    /// # Errors
-    /// As `run`; `InvalidInput` if `task` does not take a region.
-    pub async fn run_region(
-        &self,
-        image: ImageInput,
-        task: Task,
-        region: BoundingBox,
-    ) -> Result<TaskResult, Florence2Error> {
-        self.run_task(image, task, region_input(region), None).await
-    }
-
-    /// `<CAPTION>`: a one-sentence caption (`TaskOutput.Text`).
-    ///
-    /// # Errors
-    /// As `run`.
-    pub async fn caption(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
-        self.run(image, Task::Caption, None).await
-    }
-
-    /// `<DETAILED_CAPTION>`: a caption of a few sentences (`TaskOutput.Text`).
-    ///
-    /// # Errors
-    /// As `run`.
-    pub async fn detailed_caption(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
-        self.run(image, Task::DetailedCaption, None).await
-    }
-
-    /// `<MORE_DETAILED_CAPTION>`: a paragraph (`TaskOutput.Text`).
-    ///
-    /// # Errors
-    /// As `run`.
-    pub async fn more_detailed_caption(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
-        self.run(image, Task::MoreDetailedCaption, None).await
-    }
-
-    /// `<OD>`: objects with category names (`TaskOutput.Boxes`).
-    ///
-    /// # Errors
-    /// As `run`.
-    pub async fn detect_objects(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
-        self.run(image, Task::ObjectDetection, None).await
-    }
-
-    /// `<DENSE_REGION_CAPTION>`: boxes with short descriptions (`TaskOutput.Boxes`).
-    ///
-    /// # Errors
-    /// As `run`.
-    pub async fn dense_region_caption(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
-        self.run(image, Task::DenseRegionCaption, None).await
-    }
-
-    /// `<REGION_PROPOSAL>`: unlabelled boxes (`TaskOutput.Boxes`).
-    ///
-    /// # Errors
-    /// As `run`.
-    pub async fn propose_regions(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
-        self.run(image, Task::RegionProposal, None).await
-    }
-
-    /// `<OCR>`: all text as one string (`TaskOutput.Text`).
-    ///
-    /// # Errors
-    /// As `run`.
-    pub async fn ocr(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
-        self.run(image, Task::Ocr, None).await
-    }
-
-    /// `<OCR_WITH_REGION>`: text lines with their quadrilaterals (`TaskOutput.Quads`).
-    ///
-    /// # Errors
-    /// As `run`.
-    pub async fn ocr_with_regions(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
-        self.run(image, Task::OcrWithRegion, None).await
-    }
-
-    /// `<CAPTION_TO_PHRASE_GROUNDING>`: boxes for the phrases of `caption` (`TaskOutput.Boxes`).
-    ///
-    /// # Errors
-    /// As `run`.
-    pub async fn ground_phrases(
-        &self,
-        image: ImageInput,
-        caption: String,
-    ) -> Result<TaskResult, Florence2Error> {
-        self.run(image, Task::CaptionToPhraseGrounding, Some(caption))
+        self.with_model(move |model, cancel| Ok(model.engine.run_batch(&images, &request, cancel)?))
             .await
+            .map(|runs| runs.into_iter().map(TaskResult::from).collect())
     }
 
-    /// `<REFERRING_EXPRESSION_SEGMENTATION>`: the mask of what `expression` refers to
-    /// (`TaskOutput.Polygons`).
+    /// Starts a live session: submit camera frames at camera rate, and `listener` gets a result
+    /// for the newest frame each time the model is free (older waiting frames are dropped). The
+    /// request is checked here.
     ///
     /// # Errors
-    /// As `run`.
-    pub async fn segment(&self, image: ImageInput, expression: String) -> Result<TaskResult, Florence2Error> {
-        self.run(image, Task::ReferringExpressionSegmentation, Some(expression))
-            .await
-    }
-
-    /// `<OPEN_VOCABULARY_DETECTION>`: boxes (or polygons) of the objects `query` names.
-    ///
-    /// # Errors
-    /// As `run`.
-    pub async fn detect_open_vocabulary(
+    /// `InvalidInput` for a bad request, `Closed`.
+    pub fn live(
         &self,
-        image: ImageInput,
-        query: String,
-    ) -> Result<TaskResult, Florence2Error> {
-        self.run(image, Task::OpenVocabularyDetection, Some(query)).await
-    }
-
-    /// `<REGION_TO_SEGMENTATION>`: the mask of the object inside `region` (`TaskOutput.Polygons`).
-    ///
-    /// # Errors
-    /// As `run`.
-    pub async fn segment_region(
-        &self,
-        image: ImageInput,
-        region: BoundingBox,
-    ) -> Result<TaskResult, Florence2Error> {
-        self.run_region(image, Task::RegionToSegmentation, region).await
-    }
-
-    /// `<REGION_TO_CATEGORY>`: the category of `region` (`TaskOutput.Text`).
-    ///
-    /// # Errors
-    /// As `run`.
-    pub async fn classify_region(
-        &self,
-        image: ImageInput,
-        region: BoundingBox,
-    ) -> Result<TaskResult, Florence2Error> {
-        self.run_region(image, Task::RegionToCategory, region).await
-    }
-
-    /// `<REGION_TO_DESCRIPTION>`: a description of `region` (`TaskOutput.Text`).
-    ///
-    /// # Errors
-    /// As `run`.
-    pub async fn describe_region(
-        &self,
-        image: ImageInput,
-        region: BoundingBox,
-    ) -> Result<TaskResult, Florence2Error> {
-        self.run_region(image, Task::RegionToDescription, region).await
-    }
-
-    /// `<REGION_TO_OCR>`: the text inside `region` (`TaskOutput.Text`).
-    ///
-    /// # Errors
-    /// As `run`.
-    pub async fn ocr_region(
-        &self,
-        image: ImageInput,
-        region: BoundingBox,
-    ) -> Result<TaskResult, Florence2Error> {
-        self.run_region(image, Task::RegionToOcr, region).await
+        request: TaskRequest,
+        listener: Arc<dyn LiveListener>,
+    ) -> Result<Arc<LiveSession>, Florence2Error> {
+        let model = self.model()?;
+        let request = model.core_request(request)?;
+        LiveSession::start(&model.engine, request, listener)
     }
 
     /// Releases the model now: calls in flight finish normally, later calls fail with
     /// `Florence2Exception.Closed`, and the memory is freed when the last call in flight ends.
-    /// Idempotent. (`close()` additionally frees the native object itself.)
+    /// Idempotent.
     pub fn unload(&self) {
         lock(&self.model).take();
     }
@@ -540,8 +366,8 @@ impl Florence2 {
     /// # Errors
     /// `Closed` after `unload()`.
     pub fn execution_providers(&self) -> Result<Vec<SessionProvider>, Florence2Error> {
-        let model = self.slot().ok_or(Florence2Error::Closed)?;
-        Ok(model
+        Ok(self
+            .model()?
             .engine
             .execution_providers()
             .iter()
@@ -555,7 +381,7 @@ impl Florence2 {
     }
 }
 
-impl Florence2 {
+impl Florence2Engine {
     /// How many times this model's vision encoder has been started (Rust only: lets tests prove
     /// that a bad request failed before the expensive work). `None` after `unload()`.
     pub fn vision_runs(&self) -> Option<u64> {

@@ -1,12 +1,20 @@
-//! Images as Kotlin hands them over ([`ImageInput`]), moved into core's owned input.
+//! Images as Kotlin hands them over ([`ImageInput`]), moved into core's owned input. Sizes are
+//! Kotlin `Int`s, checked here: a negative one is `InvalidInput` naming the field.
 
 use florence2_core as core;
-use florence2_preprocess::{PixelFormat, PreprocessError, Rotation};
+use florence2_preprocess::{PixelFormat, Rotation};
+
+use crate::error::Florence2Error;
 
 /// An image to run a task on.
+///
+/// Channel order matters: a Kotlin `Bitmap` (`ARGB_8888`) gives **RGBA** bytes through
+/// `copyPixelsToBuffer`, so use [`ImageInput::Rgba`] (or `Pixels` with `PixelLayout.RGBA`) for it;
+/// [`ImageInput::Bgra`] is for buffers whose bytes really are blue, green, red, alpha (e.g. the
+/// `IntArray` of `Bitmap.getPixels` written out little-endian, or Windows/`TYPE_INT_ARGB` images).
 #[derive(Debug, Clone, uniffi::Enum)]
 pub enum ImageInput {
-    /// A PNG or JPEG file's bytes.
+    /// A PNG or JPEG file's bytes (turned upright by its EXIF orientation).
     EncodedBytes {
         /// The file's content.
         bytes: Vec<u8>,
@@ -16,31 +24,36 @@ pub enum ImageInput {
         /// Absolute or working-directory-relative path.
         path: String,
     },
-    /// RGBA pixels, 4 bytes each, rows `row_stride` bytes apart (alpha is ignored).
+    /// RGBA pixels (byte order R, G, B, A: what `Bitmap.copyPixelsToBuffer` writes for
+    /// `ARGB_8888`), rows `row_stride` bytes apart; alpha is ignored.
     Rgba {
         /// `row_stride * (height - 1) + 4 * width` bytes at least.
         bytes: Vec<u8>,
         /// Width in pixels.
-        width: u32,
+        width: i32,
         /// Height in pixels.
-        height: u32,
+        height: i32,
         /// Bytes from one row to the next (≥ `4 * width`).
-        row_stride: u32,
+        row_stride: i32,
     },
-    /// BGRA pixels (Android `Bitmap.Config.ARGB_8888` copied to a buffer), 4 bytes each.
+    /// BGRA pixels (byte order B, G, R, A, e.g. `Bitmap.getPixels`' ints stored little-endian),
+    /// rows `row_stride` bytes apart; alpha is ignored. Not what `copyPixelsToBuffer` gives: that
+    /// is [`ImageInput::Rgba`].
     Bgra {
         /// `row_stride * (height - 1) + 4 * width` bytes at least.
         bytes: Vec<u8>,
         /// Width in pixels.
-        width: u32,
+        width: i32,
         /// Height in pixels.
-        height: u32,
+        height: i32,
         /// Bytes from one row to the next (≥ `4 * width`).
-        row_stride: u32,
+        row_stride: i32,
     },
     /// A camera frame in Android's `YUV_420_888` layout (CameraX `ImageProxy` planes; NV21, NV12
-    /// and I420 buffers are special cases), converted with BT.601 limited range and turned
-    /// clockwise by `rotation_degrees`; coordinates in results refer to the rotated image.
+    /// and I420 buffers are special cases), optionally cropped (even offsets; e.g. the
+    /// `ImageProxy.cropRect`), converted with BT.601 limited range and turned clockwise by
+    /// `rotation_degrees`; coordinates in results refer to the cropped, rotated image. On Android,
+    /// `ImageProxy.toImageInput()` builds it.
     Yuv420 {
         /// Luma plane.
         y: Vec<u8>,
@@ -49,17 +62,21 @@ pub enum ImageInput {
         /// Cr plane.
         v: Vec<u8>,
         /// Width in pixels.
-        width: u32,
+        width: i32,
         /// Height in pixels.
-        height: u32,
+        height: i32,
         /// Bytes between luma rows.
-        y_row_stride: u32,
+        y_row_stride: i32,
         /// Bytes between chroma rows.
-        uv_row_stride: u32,
+        uv_row_stride: i32,
         /// Bytes between chroma samples in a row (1 planar, 2 semi-planar).
-        uv_pixel_stride: u32,
+        uv_pixel_stride: i32,
         /// Clockwise rotation to apply (a multiple of 90), as `ImageInfo.rotationDegrees`.
-        rotation_degrees: u32,
+        #[uniffi(default = 0)]
+        rotation_degrees: i32,
+        /// The part of the frame to use, in pixels of the unrotated frame (`null`: all of it).
+        #[uniffi(default = None)]
+        crop: Option<CropRect>,
     },
     /// Packed pixels in any [`PixelLayout`] (e.g. a `Bitmap`'s or an RGBA camera frame's
     /// buffer), optionally cropped, then turned clockwise by `rotation_degrees`; coordinates in
@@ -69,30 +86,31 @@ pub enum ImageInput {
         /// `row_stride * (height - 1) + width * bytes per pixel` bytes at least.
         bytes: Vec<u8>,
         /// Width in pixels.
-        width: u32,
+        width: i32,
         /// Height in pixels.
-        height: u32,
+        height: i32,
         /// Bytes from one row to the next (≥ `width * bytes per pixel`).
-        row_stride: u32,
+        row_stride: i32,
         /// Layout of one pixel.
         layout: PixelLayout,
         /// Clockwise rotation to apply (a multiple of 90), e.g. the camera's `rotationDegrees`.
         #[uniffi(default = 0)]
-        rotation_degrees: u32,
+        rotation_degrees: i32,
         /// The part of the image to use, in pixels of the unrotated image (`null`: all of it).
         #[uniffi(default = None)]
         crop: Option<CropRect>,
     },
 }
 
-/// Layout of one pixel of [`ImageInput::Pixels`]: 8 bits per channel, interleaved.
+/// Layout of one pixel of [`ImageInput::Pixels`]: 8 bits per channel, interleaved, named in
+/// byte order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum PixelLayout {
-    /// Red, green, blue, alpha (alpha ignored).
+    /// Bytes R, G, B, A (alpha ignored): `Bitmap.copyPixelsToBuffer` of an `ARGB_8888` bitmap.
     Rgba,
-    /// Blue, green, red, alpha (Android `ARGB_8888` as little-endian ints; alpha ignored).
+    /// Bytes B, G, R, A (alpha ignored): e.g. `Bitmap.getPixels` ints stored little-endian.
     Bgra,
-    /// Red, green, blue.
+    /// Bytes R, G, B.
     Rgb,
     /// One grey byte.
     Gray,
@@ -113,40 +131,58 @@ impl From<PixelLayout> for PixelFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct CropRect {
     /// Left column.
-    pub x: u32,
+    pub x: i32,
     /// Top row.
-    pub y: u32,
+    pub y: i32,
     /// Width in pixels (≥ 1).
-    pub width: u32,
+    pub width: i32,
     /// Height in pixels (≥ 1).
-    pub height: u32,
+    pub height: i32,
 }
 
-impl From<CropRect> for florence2_preprocess::CropRect {
-    fn from(c: CropRect) -> Self {
-        Self::new(c.x, c.y, c.width, c.height)
+/// `value` as an unsigned size, or `InvalidInput` naming the field.
+pub(crate) fn non_negative(field: &str, value: i32) -> Result<u32, Florence2Error> {
+    u32::try_from(value).map_err(|_| Florence2Error::InvalidInput {
+        detail: format!("{field} is {value}; it must not be negative"),
+    })
+}
+
+impl CropRect {
+    fn to_core(self) -> Result<florence2_preprocess::CropRect, Florence2Error> {
+        Ok(florence2_preprocess::CropRect::new(
+            non_negative("CropRect.x", self.x)?,
+            non_negative("CropRect.y", self.y)?,
+            non_negative("CropRect.width", self.width)?,
+            non_negative("CropRect.height", self.height)?,
+        ))
     }
 }
 
-/// A clockwise rotation in degrees (a multiple of 90) as the preprocessor's [`Rotation`].
-fn rotation(degrees: u32) -> Result<Rotation, PreprocessError> {
-    Rotation::from_degrees(i32::try_from(degrees).unwrap_or(i32::MAX))
+/// A clockwise rotation in degrees (a multiple of 90, negative allowed) as the preprocessor's
+/// [`Rotation`].
+fn rotation(degrees: i32) -> Result<Rotation, Florence2Error> {
+    Rotation::from_degrees(degrees).map_err(|e| core::Error::from(e).into())
 }
 
 impl TryFrom<ImageInput> for core::ImageInput {
-    type Error = PreprocessError;
+    type Error = Florence2Error;
 
-    /// Moves the buffers over (no copy); a rotation that is not a multiple of 90 is refused.
-    fn try_from(input: ImageInput) -> Result<Self, PreprocessError> {
-        let pixels = |bytes, width, height, row_stride: u32, format, degrees, crop: Option<CropRect>| {
+    /// Moves the buffers over (no copy), checking every size and the rotation.
+    fn try_from(input: ImageInput) -> Result<Self, Florence2Error> {
+        let pixels = |kind: &str,
+                      bytes,
+                      (width, height, row_stride): (i32, i32, i32),
+                      format,
+                      degrees: i32,
+                      crop: Option<CropRect>| {
             Ok(core::ImageInput::Pixels {
                 bytes,
-                width,
-                height,
-                row_stride: row_stride as usize,
+                width: non_negative(&format!("ImageInput.{kind}.width"), width)?,
+                height: non_negative(&format!("ImageInput.{kind}.height"), height)?,
+                row_stride: non_negative(&format!("ImageInput.{kind}.rowStride"), row_stride)? as usize,
                 format,
                 rotation: rotation(degrees)?,
-                crop: crop.map(Into::into),
+                crop: crop.map(CropRect::to_core).transpose()?,
             })
         };
         match input {
@@ -157,13 +193,27 @@ impl TryFrom<ImageInput> for core::ImageInput {
                 width,
                 height,
                 row_stride,
-            } => pixels(bytes, width, height, row_stride, PixelFormat::Rgba8, 0, None),
+            } => pixels(
+                "Rgba",
+                bytes,
+                (width, height, row_stride),
+                PixelFormat::Rgba8,
+                0,
+                None,
+            ),
             ImageInput::Bgra {
                 bytes,
                 width,
                 height,
                 row_stride,
-            } => pixels(bytes, width, height, row_stride, PixelFormat::Bgra8, 0, None),
+            } => pixels(
+                "Bgra",
+                bytes,
+                (width, height, row_stride),
+                PixelFormat::Bgra8,
+                0,
+                None,
+            ),
             ImageInput::Pixels {
                 bytes,
                 width,
@@ -173,10 +223,9 @@ impl TryFrom<ImageInput> for core::ImageInput {
                 rotation_degrees,
                 crop,
             } => pixels(
+                "Pixels",
                 bytes,
-                width,
-                height,
-                row_stride,
+                (width, height, row_stride),
                 layout.into(),
                 rotation_degrees,
                 crop,
@@ -191,17 +240,18 @@ impl TryFrom<ImageInput> for core::ImageInput {
                 uv_row_stride,
                 uv_pixel_stride,
                 rotation_degrees,
+                crop,
             } => Ok(core::ImageInput::Yuv {
                 y,
                 u,
                 v,
-                width,
-                height,
-                y_row_stride: y_row_stride as usize,
-                uv_row_stride: uv_row_stride as usize,
-                uv_pixel_stride: uv_pixel_stride as usize,
+                width: non_negative("ImageInput.Yuv420.width", width)?,
+                height: non_negative("ImageInput.Yuv420.height", height)?,
+                y_row_stride: non_negative("ImageInput.Yuv420.yRowStride", y_row_stride)? as usize,
+                uv_row_stride: non_negative("ImageInput.Yuv420.uvRowStride", uv_row_stride)? as usize,
+                uv_pixel_stride: non_negative("ImageInput.Yuv420.uvPixelStride", uv_pixel_stride)? as usize,
                 rotation: rotation(rotation_degrees)?,
-                crop: None,
+                crop: crop.map(CropRect::to_core).transpose()?,
             }),
         }
     }

@@ -6,13 +6,14 @@
 //!
 //! | file | what Kotlin sees |
 //! |---|---|
-//! | `florence2.rs` | `Florence2` (async factory `create`, `suspend` task methods, `encode` → `EncodedImage`, `unload`, `AutoCloseable`), `TokenListener` |
-//! | `options.rs` | `Florence2Options`, `OptimizationLevel` |
+//! | `florence2.rs` | `Florence2Engine` (the native model Kotlin's hand-written `Florence2` class wraps: `create`, `run`, `encode` → `EncodedImage`, `runEncoded`, `runBatch`, `live`, `unload`), `TaskRequest`, `TokenListener` |
+//! | `live.rs` | `LiveSession` (`submit`, `stats`, `stop`), `LiveListener`, `LiveResult`, `LiveStats` |
+//! | `options.rs` | `Florence2Options`, `RunOptions` (per call), `ResizeMode`, `OptimizationLevel` |
 //! | `graph.rs` | `ModelGraph`, `Precision`, `PrecisionPlan` |
 //! | `provider.rs` | `ExecutionProvider`, `XnnpackOptions`, `NnapiOptions`, the `SessionProvider` report |
 //! | `task.rs` | `Task` |
 //! | `image.rs` | `ImageInput`, `PixelLayout`, `CropRect` |
-//! | `result.rs` | `TaskResult`, `TaskOutput` and geometry, `FinishReason`, `Timings` |
+//! | `result.rs` | `TaskResult`, `TaskOutput` (`LabeledBox`, `TextLine`, `LabeledMask`) and geometry, `FinishReason`, `Timings` |
 //! | `download.rs` | (feature `download`, on by default) `ModelManifest`, `ModelDownloader`, `DownloadProgress`, `ModelStatus` |
 //! | `error.rs` | `Florence2Exception` and `DownloadException` (sealed), mapped in one place |
 //!
@@ -29,16 +30,17 @@
 
 #![forbid(unsafe_code)]
 
+mod options;
+mod graph;
+mod provider;
+mod task;
+mod image;
+mod florence2;
+mod live;
+mod result;
+mod error;
 #[cfg(feature = "download")]
 mod download;
-mod error;
-mod florence2;
-mod graph;
-mod image;
-mod options;
-mod provider;
-mod result;
-mod task;
 
 use std::path::Path;
 
@@ -50,10 +52,11 @@ pub use download::{
 #[cfg(feature = "download")]
 pub use error::DownloadError;
 pub use error::Florence2Error;
-pub use florence2::{EncodedImage, Florence2, TokenListener, TokenListenerError};
+pub use florence2::{EncodedImage, Florence2Engine, TaskRequest, TokenListener, TokenListenerError};
 pub use graph::{ModelGraph, Precision, PrecisionPlan};
 pub use image::{CropRect, ImageInput, PixelLayout};
-pub use options::{Florence2Options, OptimizationLevel};
+pub use live::{LiveListener, LiveOutcome, LiveResult, LiveSession, LiveStats};
+pub use options::{Florence2Options, OptimizationLevel, ResizeMode, RunOptions};
 pub use provider::{ExecutionProvider, NnapiOptions, SessionProvider, XnnpackOptions};
 pub use result::{
     BoundingBox, FinishReason, Point, Polygon, PolygonMask, Quad, TaskOutput, TaskResult, Timings,

@@ -44,7 +44,7 @@ impl From<core::ExecutionProvider> for ExecutionProvider {
 pub struct XnnpackOptions {
     /// XNNPACK's threads; 0 (default) uses one per performance ("big") core.
     #[uniffi(default = 0)]
-    pub threads: u32,
+    pub threads: i32,
 }
 
 /// NNAPI flags (used when `executionProvider` is `NNAPI`). The defaults: fp16 off (keeps INT8

@@ -47,6 +47,34 @@ pub struct PolygonMask {
     pub polygons: Vec<Polygon>,
 }
 
+/// A box with its label (an object, a region caption, a grounded phrase; empty for region
+/// proposals).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct LabeledBox {
+    /// The label.
+    pub label: String,
+    /// Where it is.
+    pub bounds: BoundingBox,
+}
+
+/// One line of text with the quadrilateral around it (`<OCR_WITH_REGION>`).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct TextLine {
+    /// The text.
+    pub text: String,
+    /// Its quadrilateral.
+    pub quad: Quad,
+}
+
+/// One object's mask with its label (often empty).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct LabeledMask {
+    /// The label.
+    pub label: String,
+    /// Its polygons.
+    pub mask: PolygonMask,
+}
+
 /// The typed result of a task; coordinates are in pixels of the original image.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum TaskOutput {
@@ -56,37 +84,27 @@ pub enum TaskOutput {
         text: String,
     },
     /// Object detection, dense region captions, region proposals, phrase grounding, open-vocabulary
-    /// detection: one label per box (empty labels for region proposals).
+    /// detection: one labelled box per object.
     Boxes {
-        /// The boxes.
-        boxes: Vec<BoundingBox>,
-        /// One label per box.
-        labels: Vec<String>,
+        /// The objects, in the model's order.
+        objects: Vec<LabeledBox>,
     },
     /// OCR with regions: one text line per quadrilateral.
     Quads {
-        /// The quadrilaterals.
-        quads: Vec<Quad>,
-        /// One text line per quadrilateral.
-        labels: Vec<String>,
+        /// The lines, in the model's order.
+        lines: Vec<TextLine>,
     },
-    /// Segmentation: one mask per object.
+    /// Segmentation: one labelled mask per object.
     Polygons {
         /// The masks.
-        polygons: Vec<PolygonMask>,
-        /// One label per mask (often empty).
-        labels: Vec<String>,
+        masks: Vec<LabeledMask>,
     },
     /// Open-vocabulary detection of a fine-tune that answers with boxes and polygons.
     Mixed {
-        /// The boxes.
-        boxes: Vec<BoundingBox>,
-        /// One label per box.
-        box_labels: Vec<String>,
-        /// The masks.
-        polygons: Vec<PolygonMask>,
-        /// One label per mask.
-        polygon_labels: Vec<String>,
+        /// The boxed objects.
+        objects: Vec<LabeledBox>,
+        /// The masked objects.
+        masks: Vec<LabeledMask>,
     },
 }
 
@@ -94,25 +112,39 @@ fn point(p: &core::task::Point) -> Point {
     Point { x: p.x, y: p.y }
 }
 
-fn bbox(b: &core::task::BoundingBox) -> BoundingBox {
-    BoundingBox {
-        x1: b.x1,
-        y1: b.y1,
-        x2: b.x2,
-        y2: b.y2,
-    }
+fn labeled_boxes(boxes: &[core::task::BoundingBox], labels: Vec<String>) -> Vec<LabeledBox> {
+    boxes
+        .iter()
+        .zip(labels)
+        .map(|(b, label)| LabeledBox {
+            label,
+            bounds: BoundingBox {
+                x1: b.x1,
+                y1: b.y1,
+                x2: b.x2,
+                y2: b.y2,
+            },
+        })
+        .collect()
 }
 
-fn mask(m: &core::task::PolygonMask) -> PolygonMask {
-    PolygonMask {
-        polygons: m
-            .polygons
-            .iter()
-            .map(|p| Polygon {
-                points: p.points.iter().map(point).collect(),
-            })
-            .collect(),
-    }
+fn labeled_masks(masks: &[core::task::PolygonMask], labels: Vec<String>) -> Vec<LabeledMask> {
+    masks
+        .iter()
+        .zip(labels)
+        .map(|(m, label)| LabeledMask {
+            label,
+            mask: PolygonMask {
+                polygons: m
+                    .polygons
+                    .iter()
+                    .map(|p| Polygon {
+                        points: p.points.iter().map(point).collect(),
+                    })
+                    .collect(),
+            },
+        })
+        .collect()
 }
 
 impl From<core::TaskOutput> for TaskOutput {
@@ -120,21 +152,22 @@ impl From<core::TaskOutput> for TaskOutput {
         match output {
             core::TaskOutput::Text(text) => TaskOutput::Text { text },
             core::TaskOutput::Boxes { boxes, labels } => TaskOutput::Boxes {
-                boxes: boxes.iter().map(bbox).collect(),
-                labels,
+                objects: labeled_boxes(&boxes, labels),
             },
             core::TaskOutput::Quads { quads, labels } => TaskOutput::Quads {
-                quads: quads
+                lines: quads
                     .iter()
-                    .map(|q| Quad {
-                        points: q.points.iter().map(point).collect(),
+                    .zip(labels)
+                    .map(|(q, text)| TextLine {
+                        text,
+                        quad: Quad {
+                            points: q.points.iter().map(point).collect(),
+                        },
                     })
                     .collect(),
-                labels,
             },
             core::TaskOutput::Polygons { polygons, labels } => TaskOutput::Polygons {
-                polygons: polygons.iter().map(mask).collect(),
-                labels,
+                masks: labeled_masks(&polygons, labels),
             },
             core::TaskOutput::Mixed {
                 boxes,
@@ -142,10 +175,8 @@ impl From<core::TaskOutput> for TaskOutput {
                 polygons,
                 polygon_labels,
             } => TaskOutput::Mixed {
-                boxes: boxes.iter().map(bbox).collect(),
-                box_labels,
-                polygons: polygons.iter().map(mask).collect(),
-                polygon_labels,
+                objects: labeled_boxes(&boxes, box_labels),
+                masks: labeled_masks(&polygons, polygon_labels),
             },
         }
     }
@@ -186,7 +217,7 @@ pub struct TaskResult {
     /// The generated text with special tokens kept (`"</s><s>…</s>"`).
     pub text: String,
     /// The generated token ids, starting with the decoder start token.
-    pub generated_ids: Vec<u32>,
+    pub generated_ids: Vec<i32>,
     /// Why generation stopped.
     pub finish_reason: FinishReason,
     /// Stage timings.
@@ -200,7 +231,12 @@ impl From<core::TaskRun> for TaskResult {
             task: run.task.into(),
             output: run.output.into(),
             text: run.text,
-            generated_ids: run.generated.ids,
+            generated_ids: run
+                .generated
+                .ids
+                .iter()
+                .map(|&id| i32::try_from(id).unwrap_or(i32::MAX))
+                .collect(),
             finish_reason: match run.generated.finish {
                 core::FinishReason::Eos => FinishReason::Eos,
                 core::FinishReason::MaxTokens => FinishReason::MaxTokens,

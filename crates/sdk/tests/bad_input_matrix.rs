@@ -14,6 +14,8 @@
 
 mod common;
 
+use common::Tasks;
+
 use std::path::Path;
 
 use common::{
@@ -21,8 +23,8 @@ use common::{
     shared_model, undecodable_image, variant,
 };
 use florence2_sdk::{
-    BoundingBox, Florence2, Florence2Error, Florence2Options, ImageInput, Precision, PrecisionPlan, Task,
-    task_from_token,
+    BoundingBox, Florence2Engine, Florence2Error, Florence2Options, ImageInput, Precision, PrecisionPlan,
+    Task, task_from_token,
 };
 
 /// Asserts `result` failed with the variant named `expected` and a message containing every
@@ -49,7 +51,7 @@ fn assert_error<T: std::fmt::Debug>(result: Result<T, Florence2Error>, expected:
 fn bad_image(image: ImageInput, needles: &[&str]) {
     let model = shared_model();
     assert_error(
-        block(model.run(image, Task::Caption, None)),
+        block(model.run_task(image, Task::Caption, None)),
         "InvalidInput",
         needles,
     );
@@ -64,7 +66,7 @@ fn bad_prompt(task: Task, text: Option<&str>, needles: &[&str]) {
     let model = shared_model();
     for image in [good_image(), undecodable_image()] {
         assert_error(
-            block(model.run(image, task, text.map(str::to_owned))),
+            block(model.run_task(image, task, text.map(str::to_owned))),
             "InvalidInput",
             needles,
         );
@@ -77,11 +79,14 @@ fn bad_prompt(task: Task, text: Option<&str>, needles: &[&str]) {
 #[track_caller]
 fn bad_folder(dir: &Path, needles: &[&str]) {
     assert_error(
-        block(Florence2::create(dir.display().to_string(), quick_options())),
+        block(Florence2Engine::create(
+            dir.display().to_string(),
+            quick_options(),
+        )),
         "ModelLoad",
         needles,
     );
-    let model = block(Florence2::create(fixture_dir(), quick_options())).unwrap();
+    let model = block(Florence2Engine::create(fixture_dir(), quick_options())).unwrap();
     good_call(&model);
 }
 
@@ -89,11 +94,11 @@ fn bad_folder(dir: &Path, needles: &[&str]) {
 #[track_caller]
 fn bad_options(options: Florence2Options, needles: &[&str]) {
     assert_error(
-        block(Florence2::create(fixture_dir(), options)),
+        block(Florence2Engine::create(fixture_dir(), options)),
         "InvalidInput",
         needles,
     );
-    good_call(&block(Florence2::create(fixture_dir(), quick_options())).unwrap());
+    good_call(&block(Florence2Engine::create(fixture_dir(), quick_options())).unwrap());
 }
 
 /// A copy of the fixture folder with `edit` applied (graphs symlinked unless replaced).
@@ -166,14 +171,14 @@ fn png_header_only(width: u32, height: u32) -> Vec<u8> {
 /// A mid-grey YUV_420_888 frame (planar chroma unless `pixel_stride` is 2).
 #[allow(clippy::too_many_arguments)]
 fn yuv(
-    width: u32,
-    height: u32,
-    y_stride: u32,
-    uv_stride: u32,
-    pixel_stride: u32,
-    rotation: u32,
+    width: i32,
+    height: i32,
+    y_stride: i32,
+    uv_stride: i32,
+    pixel_stride: i32,
+    rotation: i32,
 ) -> ImageInput {
-    let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+    let (cw, ch) = ((width + 1) / 2, (height + 1) / 2);
     let y_len = (y_stride * (height - 1) + width) as usize;
     let uv_len = (uv_stride * (ch - 1) + (cw - 1) * pixel_stride + 1) as usize;
     ImageInput::Yuv420 {
@@ -186,6 +191,7 @@ fn yuv(
         uv_row_stride: uv_stride,
         uv_pixel_stride: pixel_stride,
         rotation_degrees: rotation,
+        crop: None,
     }
 }
 
@@ -355,7 +361,7 @@ fn m21_precision_not_in_the_folder() {
         ..quick_options()
     };
     assert_error(
-        block(Florence2::create(fixture_dir(), options)),
+        block(Florence2Engine::create(fixture_dir(), options)),
         "ModelLoad",
         &["decoder_model_merged_int8.onnx", "int8"],
     );
@@ -369,7 +375,7 @@ fn m22_onnx_runtime_library_missing() {
         ..quick_options()
     };
     assert_error(
-        block(Florence2::create(fixture_dir(), options)),
+        block(Florence2Engine::create(fixture_dir(), options)),
         "RuntimeUnavailable",
         &["/nonexistent/libonnxruntime.so.1.31.1"],
     );
@@ -399,7 +405,7 @@ fn i02_zero_size_png() {
 fn i03_one_by_one_image_is_accepted() {
     // Not an error: a 1x1 image is upscaled like any other.
     let model = shared_model();
-    let result = block(model.run(rgba(1, 1), Task::Caption, None)).unwrap();
+    let result = block(model.run_task(rgba(1, 1), Task::Caption, None)).unwrap();
     assert!(!result.generated_ids.is_empty(), "{result:?}");
     good_call(&model);
 }
@@ -434,11 +440,11 @@ fn i06_pixel_limit_is_configurable() {
         max_image_pixels: Some(20 * 20),
         ..quick_options()
     };
-    let model = block(Florence2::create(fixture_dir(), options)).unwrap();
+    let model = block(Florence2Engine::create(fixture_dir(), options)).unwrap();
     // 23x17 = 391 pixels fit; 21x20 does not (RGBA, file bytes and YUV alike).
     good_call(&model);
     assert_error(
-        block(model.run(rgba(21, 20), Task::Caption, None)),
+        block(model.run_task(rgba(21, 20), Task::Caption, None)),
         "InvalidInput",
         &["21x20", "400"],
     );
@@ -446,12 +452,12 @@ fn i06_pixel_limit_is_configurable() {
         bytes: image_bytes("chelsea_451x300.png"),
     };
     assert_error(
-        block(model.run(png, Task::Caption, None)),
+        block(model.run_task(png, Task::Caption, None)),
         "InvalidInput",
         &["451x300", "400"],
     );
     assert_error(
-        block(model.run(yuv(22, 20, 22, 11, 1, 0), Task::Caption, None)),
+        block(model.run_task(yuv(22, 20, 22, 11, 1, 0), Task::Caption, None)),
         "InvalidInput",
         &["22x20"],
     );
@@ -565,7 +571,7 @@ fn i14_bgra_buffer_too_short() {
 fn y01_odd_dimensions_are_accepted() {
     // Not an error: YUV_420_888 allows odd sizes (the last chroma sample covers one column/row).
     let model = shared_model();
-    block(model.run(yuv(15, 9, 15, 8, 1, 0), Task::Caption, None)).unwrap();
+    block(model.run_task(yuv(15, 9, 15, 8, 1, 0), Task::Caption, None)).unwrap();
     good_call(&model);
 }
 
@@ -607,8 +613,25 @@ fn y06_rotation_not_a_multiple_of_90() {
 }
 
 #[test]
-fn y07_rotation_beyond_i32() {
-    bad_image(yuv(16, 8, 16, 8, 1, u32::MAX), &["degrees", "multiple of 90"]);
+fn y07_negative_sizes_are_named() {
+    let ImageInput::Yuv420 { y, u, v, .. } = yuv(16, 8, 16, 8, 1, 0) else {
+        unreachable!()
+    };
+    let frame = |width, y_row_stride, uv_pixel_stride| ImageInput::Yuv420 {
+        y: y.clone(),
+        u: u.clone(),
+        v: v.clone(),
+        width,
+        height: 8,
+        y_row_stride,
+        uv_row_stride: 8,
+        uv_pixel_stride,
+        rotation_degrees: 0,
+        crop: None,
+    };
+    bad_image(frame(-16, 16, 1), &["Yuv420.width", "-16", "negative"]);
+    bad_image(frame(16, -16, 1), &["Yuv420.yRowStride", "-16", "negative"]);
+    bad_image(frame(16, 16, -1), &["Yuv420.uvPixelStride", "-1", "negative"]);
 }
 
 #[test]
@@ -624,6 +647,7 @@ fn y08_zero_size_frame() {
             uv_row_stride: 0,
             uv_pixel_stride: 1,
             rotation_degrees: 0,
+            crop: None,
         },
         &["zero size"],
     );
@@ -749,10 +773,10 @@ fn v01_bad_requests_never_reach_the_vision_encoder() {
     };
     let long = "cat ".repeat(1500);
     let failures = [
-        block(model.run(good_image(), Task::CaptionToPhraseGrounding, None)),
-        block(model.run(good_image(), Task::Caption, Some("extra".into()))),
-        block(model.run(good_image(), Task::CaptionToPhraseGrounding, Some(long))),
-        block(model.run(good_image(), Task::RegionToOcr, Some("the sign".into()))),
+        block(model.run_task(good_image(), Task::CaptionToPhraseGrounding, None)),
+        block(model.run_task(good_image(), Task::Caption, Some("extra".into()))),
+        block(model.run_task(good_image(), Task::CaptionToPhraseGrounding, Some(long))),
+        block(model.run_task(good_image(), Task::RegionToOcr, Some("the sign".into()))),
         block(model.run_region(good_image(), Task::RegionToCategory, nan)),
         block(model.run_region(good_image(), Task::Caption, ok_box)),
     ];
@@ -770,12 +794,12 @@ fn v02_a_batch_checks_its_request_before_the_first_image() {
     let model = fresh_model();
     let images = vec![good_image(), good_image(), good_image()];
     assert_error(
-        block(model.run_batch(images.clone(), Task::ReferringExpressionSegmentation, None)),
+        block(model.run_batch_task(images.clone(), Task::ReferringExpressionSegmentation, None)),
         "InvalidInput",
         &["needs a text input"],
     );
     assert_error(
-        block(model.run_batch(images, Task::Ocr, Some("text".into()))),
+        block(model.run_batch_task(images, Task::Ocr, Some("text".into()))),
         "InvalidInput",
         &["takes no text input"],
     );
@@ -796,13 +820,13 @@ fn v03_options_the_model_cannot_honour_fail_at_create() {
         },
     ] {
         assert_error(
-            block(Florence2::create(fixture_dir(), options)),
+            block(Florence2Engine::create(fixture_dir(), options)),
             "InvalidInput",
             &[],
         );
     }
     // Exactly the decoder's positions is accepted.
-    let model = block(Florence2::create(
+    let model = block(Florence2Engine::create(
         fixture_dir(),
         Florence2Options {
             max_new_tokens: Some(1024),
@@ -819,7 +843,7 @@ fn v03_options_the_model_cannot_honour_fail_at_create() {
 #[test]
 fn o01_zero_threads_means_automatic() {
     // Documented: 0 lets ONNX Runtime pick one thread per core.
-    let model = block(Florence2::create(
+    let model = block(Florence2Engine::create(
         fixture_dir(),
         Florence2Options {
             threads: 0,
@@ -891,21 +915,21 @@ fn o06_num_beams_huge() {
 
 #[test]
 fn l01_call_after_unload() {
-    let model = block(Florence2::create(fixture_dir(), quick_options())).unwrap();
-    let encoded = block(model.encode(good_image())).unwrap();
+    let model = block(Florence2Engine::create(fixture_dir(), quick_options())).unwrap();
+    let encoded = block(model.encode(good_image(), None)).unwrap();
     model.unload();
     model.unload(); // idempotent
     assert_error(
-        block(model.run(good_image(), Task::Caption, None)),
+        block(model.run_task(good_image(), Task::Caption, None)),
         "Closed",
         &["unload"],
     );
     assert_error(
-        block(model.run_encoded(encoded, Task::Caption, None)),
+        block(model.run_encoded_task(encoded, Task::Caption, None)),
         "Closed",
         &["unload"],
     );
-    assert_error(block(model.encode(good_image())), "Closed", &["unload"]);
+    assert_error(block(model.encode(good_image(), None)), "Closed", &["unload"]);
     // Other model objects are unaffected.
     good_call(&shared_model());
 }
@@ -921,7 +945,7 @@ fn l02_error_inside_a_batch_names_the_image() {
         good_image(),
     ];
     assert_error(
-        block(model.run_batch(images, Task::Caption, None)),
+        block(model.run_batch_task(images, Task::Caption, None)),
         "InvalidInput",
         &["image 1 of the batch"],
     );

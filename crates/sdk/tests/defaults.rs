@@ -6,14 +6,19 @@
 
 mod common;
 
+use common::Tasks;
+
 use common::{block, fixture_dir, good_image};
-use florence2_sdk::{FinishReason, Florence2, Florence2Options, Task, TaskOutput};
+use florence2_sdk::{FinishReason, Florence2Engine, Florence2Options, Task, TaskOutput};
 
 #[test]
 fn default_options_load_and_run_every_kind_of_call() {
-    let model = block(Florence2::create(fixture_dir(), Florence2Options::default()))
-        .expect("the default options must load a 1024-position model");
-    let od = block(model.detect_objects(good_image())).expect("a default <OD> call");
+    let model = block(Florence2Engine::create(
+        fixture_dir(),
+        Florence2Options::default(),
+    ))
+    .expect("the default options must load a 1024-position model");
+    let od = block(model.run_task(good_image(), Task::ObjectDetection, None)).expect("a default <OD> call");
     // Decoder start, forced <s>, then at most 1024 new tokens in all (beam search by default).
     assert_eq!(od.generated_ids[..2], [2, 0]);
     assert!(od.generated_ids.len() <= 1025, "{}", od.generated_ids.len());
@@ -22,7 +27,7 @@ fn default_options_load_and_run_every_kind_of_call() {
     }
     assert!(matches!(od.output, TaskOutput::Boxes { .. }), "{:?}", od.output);
     // The same call through an encoded image gives the same ids.
-    let encoded = block(model.encode(good_image())).unwrap();
-    let again = block(model.run_encoded(encoded, Task::ObjectDetection, None)).unwrap();
+    let encoded = block(model.encode(good_image(), None)).unwrap();
+    let again = block(model.run_encoded_task(encoded, Task::ObjectDetection, None)).unwrap();
     assert_eq!(again.generated_ids, od.generated_ids);
 }

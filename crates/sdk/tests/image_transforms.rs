@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::Tasks;
+
 use common::{block, shared_model};
 use florence2_sdk::{CropRect, Florence2Error, ImageInput, PixelLayout};
 
@@ -20,16 +22,16 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
 }
 
 /// Caption text and the size the model saw.
-fn caption(image: ImageInput) -> (String, u32, u32) {
+fn caption(image: ImageInput) -> (String, i32, i32) {
     let model = shared_model();
-    let encoded = block(model.encode(image.clone())).unwrap();
+    let encoded = block(model.encode(image.clone(), None)).unwrap();
     let text = block(model.caption(image)).unwrap().text;
     (text, encoded.width(), encoded.height())
 }
 
 #[test]
 fn rotated_cropped_pixels_equal_the_same_pixels_prepared_by_hand() {
-    let (w, h, stride) = (40u32, 30u32, 40 * 4 + 8);
+    let (w, h, stride) = (40i32, 30i32, 40 * 4 + 8);
     let bytes = noise(3, stride as usize * h as usize);
     let crop = CropRect {
         x: 5,
@@ -82,12 +84,19 @@ fn rotated_cropped_pixels_equal_the_same_pixels_prepared_by_hand() {
 fn yuv_frames_equal_their_rgb_conversion() {
     // The SDK hands YUV frames to the preprocessor as they are; the result must equal
     // converting to RGB first (the preprocessor's own BT.601 conversion), then sending RGBA.
-    let (w, h) = (34u32, 22u32);
-    let nv21 = noise(9, florence2_preprocess::YuvFormat::Nv21.frame_len(w, h) as usize);
+    let (w, h) = (34i32, 22i32);
+    let nv21 = noise(
+        9,
+        florence2_preprocess::YuvFormat::Nv21.frame_len(w as u32, h as u32) as usize,
+    );
     let (luma, chroma) = nv21.split_at((w * h) as usize);
-    let frame =
-        florence2_preprocess::YuvView::from_packed(&nv21, w, h, florence2_preprocess::YuvFormat::Nv21)
-            .unwrap();
+    let frame = florence2_preprocess::YuvView::from_packed(
+        &nv21,
+        w as u32,
+        h as u32,
+        florence2_preprocess::YuvFormat::Nv21,
+    )
+    .unwrap();
     let rotation = florence2_preprocess::Rotation::Clockwise270;
     let mut rgb = vec![0u8; (w * h * 3) as usize];
     florence2_preprocess::yuv420_to_rgb8(&frame, rotation, &mut rgb).unwrap();
@@ -101,6 +110,7 @@ fn yuv_frames_equal_their_rgb_conversion() {
         uv_row_stride: w,
         uv_pixel_stride: 2,
         rotation_degrees: 270,
+        crop: None,
     });
     let expected = caption(ImageInput::Pixels {
         bytes: rgb,

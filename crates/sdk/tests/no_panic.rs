@@ -11,6 +11,8 @@
 
 mod common;
 
+use common::Tasks;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -24,7 +26,7 @@ struct PanickingListener {
 }
 
 impl TokenListener for PanickingListener {
-    fn on_token(&self, _text_so_far: String, _token_id: u32) -> Result<bool, TokenListenerError> {
+    fn on_token(&self, _text_so_far: String, _token_id: i32) -> Result<bool, TokenListenerError> {
         if self.seen.fetch_add(1, Ordering::SeqCst) + 1 == self.at {
             panic!("listener bug on purpose");
         }
@@ -39,7 +41,7 @@ struct FailingListener {
 }
 
 impl TokenListener for FailingListener {
-    fn on_token(&self, _text_so_far: String, _token_id: u32) -> Result<bool, TokenListenerError> {
+    fn on_token(&self, _text_so_far: String, _token_id: i32) -> Result<bool, TokenListenerError> {
         let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
         if n == self.at {
             return Err(TokenListenerError::Failed {
@@ -97,8 +99,8 @@ fn a_panic_inside_a_call_is_an_internal_error_and_the_model_stays_usable() {
         assert_eq!(after.generated_ids, before.generated_ids);
         assert_eq!(after.output, before.output);
         // Encoded images and batches still work too.
-        let encoded = block(model.encode(good_image())).unwrap();
-        let again = block(model.run_encoded(encoded, Task::Caption, None)).unwrap();
+        let encoded = block(model.encode(good_image(), None)).unwrap();
+        let again = block(model.run_encoded_task(encoded, Task::Caption, None)).unwrap();
         assert_eq!(again.generated_ids, before.generated_ids);
     }
 }

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::Tasks;
+
 use std::time::Duration;
 
 use common::{block, good_image, image_bytes, shared_model};
@@ -32,7 +34,7 @@ fn sequential(task: Task) -> Vec<String> {
     let model = shared_model();
     IMAGES
         .iter()
-        .map(|name| text_of(&block(model.run(image(name), task, None)).unwrap()))
+        .map(|name| text_of(&block(model.run_task(image(name), task, None)).unwrap()))
         .collect()
 }
 
@@ -53,7 +55,7 @@ fn concurrent_calls_equal_sequential_calls() {
                 };
                 let input = image(name);
                 handles.push(tokio::spawn(async move {
-                    (i, task, model.run(input, task, None).await)
+                    (i, task, model.run_task(input, task, None).await)
                 }));
             }
         }
@@ -78,7 +80,7 @@ fn concurrent_calls_equal_sequential_calls() {
 fn pipelined_batch_equals_sequential_calls_in_input_order() {
     let expected = sequential(Task::ObjectDetection);
     let model = shared_model();
-    let batch = block(model.run_batch(
+    let batch = block(model.run_batch_task(
         IMAGES.iter().map(|n| image(n)).collect(),
         Task::ObjectDetection,
         None,
@@ -103,14 +105,14 @@ fn a_bad_image_mid_batch_names_its_index_and_the_model_stays_usable() {
         },
         good_image(),
     ];
-    let err = block(model.run_batch(images, Task::Caption, None)).unwrap_err();
+    let err = block(model.run_batch_task(images, Task::Caption, None)).unwrap_err();
     assert!(matches!(err, Florence2Error::InvalidInput { .. }), "{err:?}");
     assert!(
         err.to_string().contains("image 2"),
         "the error names the failing index: {err}"
     );
     // Both halves of the model were released: a following call works.
-    block(model.run(good_image(), Task::Caption, None)).unwrap();
+    block(model.run_task(good_image(), Task::Caption, None)).unwrap();
 }
 
 #[test]
@@ -118,7 +120,7 @@ fn a_bad_request_fails_the_batch_before_any_image_and_the_model_stays_usable() {
     let model = shared_model();
     // Phrase grounding without its phrase: refused before image 0 is decoded or encoded
     // (bad_input_matrix.rs v02 counts the vision-encoder runs), so no image is named.
-    let err = block(model.run_batch(
+    let err = block(model.run_batch_task(
         vec![good_image(), good_image()],
         Task::CaptionToPhraseGrounding,
         None,
@@ -126,7 +128,7 @@ fn a_bad_request_fails_the_batch_before_any_image_and_the_model_stays_usable() {
     .unwrap_err();
     assert!(err.to_string().contains("needs a text input"), "{err}");
     assert!(!err.to_string().contains("image 0"), "{err}");
-    block(model.run(good_image(), Task::Caption, None)).unwrap();
+    block(model.run_task(good_image(), Task::Caption, None)).unwrap();
 }
 
 #[test]
@@ -136,7 +138,7 @@ fn dropping_a_batch_future_cancels_it_and_frees_both_halves() {
     let outcome = block(async {
         tokio::time::timeout(
             Duration::from_millis(30),
-            model.run_batch(images, Task::ObjectDetection, None),
+            model.run_batch_task(images, Task::ObjectDetection, None),
         )
         .await
     });
@@ -148,7 +150,7 @@ fn dropping_a_batch_future_cancels_it_and_frees_both_halves() {
     let result = block(async {
         tokio::time::timeout(
             Duration::from_secs(60),
-            model.run(good_image(), Task::Caption, None),
+            model.run_task(good_image(), Task::Caption, None),
         )
         .await
     });

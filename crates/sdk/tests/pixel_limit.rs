@@ -10,6 +10,8 @@
 
 mod common;
 
+use common::Tasks;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -65,7 +67,7 @@ fn refused(image: ImageInput) -> (Florence2Error, usize, usize) {
     PEAK.store(live_before, Ordering::Relaxed);
     LARGEST.store(0, Ordering::Relaxed);
     let error =
-        block(model.run(image, Task::Caption, None)).expect_err("a 20000x20000 image must be refused");
+        block(model.run_task(image, Task::Caption, None)).expect_err("a 20000x20000 image must be refused");
     let largest = LARGEST.load(Ordering::Relaxed);
     let growth = PEAK.load(Ordering::Relaxed).saturating_sub(live_before);
     (error, largest, growth)
@@ -128,6 +130,7 @@ fn huge_images_are_refused_without_a_large_allocation() {
                 uv_row_stride: 10_000,
                 uv_pixel_stride: 1,
                 rotation_degrees: 90,
+                crop: None,
             },
         ),
     ];

@@ -14,13 +14,15 @@
 
 mod common;
 
+use common::Tasks;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use common::{block, fixture_dir, good_image, image_bytes, image_path, rgba};
 use florence2_sdk::{
-    BoundingBox, Florence2, Florence2Error, Florence2Options, ImageInput, Task, TaskResult, TokenListener,
-    TokenListenerError,
+    BoundingBox, Florence2Engine, Florence2Error, Florence2Options, ImageInput, Task, TaskResult,
+    TokenListener, TokenListenerError,
 };
 
 /// Resident set size in KiB, from /proc/self/statm (pages × page size).
@@ -35,7 +37,7 @@ fn rss_kib() -> u64 {
 struct StopAfter(u32, std::sync::atomic::AtomicU32);
 
 impl TokenListener for StopAfter {
-    fn on_token(&self, _: String, _: u32) -> Result<bool, TokenListenerError> {
+    fn on_token(&self, _: String, _: i32) -> Result<bool, TokenListenerError> {
         Ok(self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 < self.0)
     }
 }
@@ -44,14 +46,14 @@ impl TokenListener for StopAfter {
 struct Count(std::sync::atomic::AtomicU32);
 
 impl TokenListener for Count {
-    fn on_token(&self, _: String, _: u32) -> Result<bool, TokenListenerError> {
+    fn on_token(&self, _: String, _: i32) -> Result<bool, TokenListenerError> {
         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(true)
     }
 }
 
-fn yuv_frame(rotation: u32) -> ImageInput {
-    let (w, h) = (64u32, 48u32);
+fn yuv_frame(rotation: i32) -> ImageInput {
+    let (w, h) = (64i32, 48i32);
     let y: Vec<u8> = (0..w * h).map(|i| (i % 251) as u8).collect();
     let uv: Vec<u8> = (0..w * h / 2).map(|i| (i % 97) as u8 + 80).collect();
     ImageInput::Yuv420 {
@@ -64,14 +66,15 @@ fn yuv_frame(rotation: u32) -> ImageInput {
         uv_row_stride: w,
         uv_pixel_stride: 2,
         rotation_degrees: rotation,
+        crop: None,
     }
 }
 
 /// What one case produced, comparable across repetitions.
 #[derive(Debug, PartialEq)]
 enum Outcome {
-    Ok(Vec<u32>),
-    Batch(Vec<Vec<u32>>),
+    Ok(Vec<i32>),
+    Batch(Vec<Vec<i32>>),
     Err(String),
 }
 
@@ -85,7 +88,7 @@ fn outcome(result: Result<TaskResult, Florence2Error>) -> Outcome {
 const CASES: usize = 20;
 
 /// Runs case `i % CASES`.
-fn run_case(model: &Florence2, i: usize) -> Outcome {
+fn run_case(model: &Florence2Engine, i: usize) -> Outcome {
     let region = BoundingBox {
         x1: 2.0,
         y1: 2.0,
@@ -94,23 +97,45 @@ fn run_case(model: &Florence2, i: usize) -> Outcome {
     };
     match i % CASES {
         0 => outcome(block(model.caption(good_image()))),
-        1 => outcome(block(model.detect_objects(ImageInput::FilePath {
-            path: image_path("chelsea_451x300.png").display().to_string(),
-        }))),
-        2 => outcome(block(model.ocr_with_regions(rgba(40, 30)))),
-        3 => outcome(block(
-            model.ground_phrases(good_image(), "a cup of coffee".into()),
-        )),
-        4 => outcome(block(model.segment(yuv_frame(90), "the cat".into()))),
-        5 => outcome(block(model.classify_region(good_image(), region))),
-        6 => outcome(block(model.segment_region(yuv_frame(0), region))),
+        1 => outcome(block(model.run_task(
+            ImageInput::FilePath {
+                path: image_path("chelsea_451x300.png").display().to_string(),
+            },
+            Task::ObjectDetection,
+            None,
+        ))),
+        2 => outcome(block(model.run_task(rgba(40, 30), Task::OcrWithRegion, None))),
+        3 => outcome(block(model.run_task(
+            good_image(),
+            Task::CaptionToPhraseGrounding,
+            Some("a cup of coffee".into()),
+        ))),
+        4 => outcome(block(model.run_task(
+            yuv_frame(90),
+            Task::ReferringExpressionSegmentation,
+            Some("the cat".into()),
+        ))),
+        5 => outcome(block(model.run_region(
+            good_image(),
+            Task::RegionToCategory,
+            region,
+        ))),
+        6 => outcome(block(model.run_region(
+            yuv_frame(0),
+            Task::RegionToSegmentation,
+            region,
+        ))),
         7 => {
-            let encoded = block(model.encode(ImageInput::EncodedBytes {
-                bytes: image_bytes("logo_rgba_250x250.png"),
-            }))
+            let encoded = block(model.encode(
+                ImageInput::EncodedBytes {
+                    bytes: image_bytes("logo_rgba_250x250.png"),
+                },
+                None,
+            ))
             .unwrap();
-            let a = block(model.run_encoded(Arc::clone(&encoded), Task::DenseRegionCaption, None));
-            let b = block(model.run_encoded(encoded, Task::OpenVocabularyDetection, Some("logo".into())));
+            let a = block(model.run_encoded_task(Arc::clone(&encoded), Task::DenseRegionCaption, None));
+            let b =
+                block(model.run_encoded_task(encoded, Task::OpenVocabularyDetection, Some("logo".into())));
             match (a, b) {
                 (Ok(a), Ok(b)) => Outcome::Batch(vec![a.generated_ids, b.generated_ids]),
                 (a, b) => Outcome::Err(format!("{a:?} {b:?}")),
@@ -134,7 +159,7 @@ fn run_case(model: &Florence2, i: usize) -> Outcome {
                 listener,
             )))
         }
-        10 => match block(model.run_batch(
+        10 => match block(model.run_batch_task(
             vec![good_image(), rgba(8, 8), yuv_frame(180)],
             Task::RegionProposal,
             None,
@@ -142,33 +167,53 @@ fn run_case(model: &Florence2, i: usize) -> Outcome {
             Ok(results) => Outcome::Batch(results.into_iter().map(|r| r.generated_ids).collect()),
             Err(e) => Outcome::Err(e.to_string()),
         },
-        11 => outcome(block(model.ocr(ImageInput::Bgra {
-            bytes: vec![200; 136 * 20 + 33 * 4],
-            width: 33,
-            height: 21,
-            row_stride: 33 * 4 + 4,
-        }))),
-        12 => outcome(block(model.detect_open_vocabulary(good_image(), "cup".into()))),
-        13 => outcome(block(model.describe_region(rgba(30, 30), region))),
-        14 => outcome(block(model.ocr_region(good_image(), region))),
-        15 => outcome(block(model.propose_regions(ImageInput::EncodedBytes {
-            bytes: image_bytes("hubble_strip_31x517.png"),
-        }))),
+        11 => outcome(block(model.run_task(
+            ImageInput::Bgra {
+                bytes: vec![200; 136 * 20 + 33 * 4],
+                width: 33,
+                height: 21,
+                row_stride: 33 * 4 + 4,
+            },
+            Task::Ocr,
+            None,
+        ))),
+        12 => outcome(block(model.run_task(
+            good_image(),
+            Task::OpenVocabularyDetection,
+            Some("cup".into()),
+        ))),
+        13 => outcome(block(model.run_region(
+            rgba(30, 30),
+            Task::RegionToDescription,
+            region,
+        ))),
+        14 => outcome(block(model.run_region(good_image(), Task::RegionToOcr, region))),
+        15 => outcome(block(model.run_task(
+            ImageInput::EncodedBytes {
+                bytes: image_bytes("hubble_strip_31x517.png"),
+            },
+            Task::RegionProposal,
+            None,
+        ))),
         // Bad inputs must keep failing the same way, without leaking.
         16 => outcome(block(model.caption(ImageInput::EncodedBytes {
             bytes: image_bytes("coffee_600x400.png")[..5000].to_vec(),
         }))),
-        17 => outcome(block(model.run(
+        17 => outcome(block(model.run_task(
             good_image(),
             Task::CaptionToPhraseGrounding,
             None,
         ))),
-        18 => outcome(block(model.run(
+        18 => outcome(block(model.run_task(
             good_image(),
             Task::RegionToCategory,
             Some("<loc_1><loc_2><loc_3><loc_5000>".into()),
         ))),
-        _ => outcome(block(model.dense_region_caption(yuv_frame(270)))),
+        _ => outcome(block(model.run_task(
+            yuv_frame(270),
+            Task::DenseRegionCaption,
+            None,
+        ))),
     }
 }
 
@@ -180,7 +225,7 @@ fn soak(tasks: usize) {
         keep_vision_memory: std::env::var_os("SOAK_KEEP_VISION_MEMORY").is_some_and(|v| v == "1"),
         ..Florence2Options::default()
     };
-    let model = block(Florence2::create(fixture_dir(), options)).unwrap();
+    let model = block(Florence2Engine::create(fixture_dir(), options)).unwrap();
     let mut first: HashMap<usize, Outcome> = HashMap::new();
     let mut samples = Vec::new();
     let started = std::time::Instant::now();

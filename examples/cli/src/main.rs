@@ -17,8 +17,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use florence2_core::{
-    CancelFlag, Florence2, GenerateOptions, ImageInput, LoadOptions, OptimizationLevel, Precision,
-    PrecisionPlan, Task, TaskOutput, TaskRequest, task,
+    CancelFlag, Florence2, ImageInput, LoadOptions, OptimizationLevel, Precision, PrecisionPlan, RunOptions,
+    Task, TaskOutput, TaskRequest, task,
 };
 use serde_json::json;
 
@@ -134,6 +134,10 @@ struct RunArgs {
     /// lookup (no resident table); `session` always loads it into ONNX Runtime.
     #[arg(long, default_value = "file", value_parser = ["file", "session"])]
     embeddings: String,
+    /// How images are resized to the model's input: `reference` (Pillow's antialiased bicubic,
+    /// token-exact with transformers) or `fast` (for camera frames: a triangle filter).
+    #[arg(long, default_value = "reference", value_parser = ["reference", "fast"])]
+    resize: String,
     /// Keep the vision encoder's activation memory reserved between images (faster repeated
     /// images, ~0.3 GB more resident) instead of handing it back after each one.
     #[arg(long)]
@@ -337,9 +341,14 @@ fn run(args: RunArgs) -> Result<()> {
             load_ms
         );
     }
-    let request = TaskRequest::with_text(task, args.text.as_deref()).with_options(GenerateOptions {
+    let request = TaskRequest::with_text(task, args.text.as_deref()).with_options(RunOptions {
         max_new_tokens: args.max_new_tokens,
         num_beams: args.num_beams,
+        resize_mode: Some(if args.resize == "fast" {
+            florence2_core::ResizeMode::Fast
+        } else {
+            florence2_core::ResizeMode::Reference
+        }),
     });
     // Core checks the request before any image is read, then pipelines the images (the next one
     // is encoded while this one decodes).

@@ -201,7 +201,7 @@ fn truncated_files_never_read_past_their_end() {
 /// the same ids as with the embeddings in an ONNX Runtime session.
 #[test]
 fn fixture_model_generates_the_same_ids_either_way() {
-    use crate::{CancelFlag, Florence2, GenerateOptions, ImageInput, LoadOptions, Task, TaskRequest};
+    use crate::{CancelFlag, Florence2, ImageInput, LoadOptions, RunOptions, Task, TaskRequest};
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-random");
     let image = ImageInput::File(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images/coffee_600x400.png"),
@@ -219,9 +219,10 @@ fn fixture_model_generates_the_same_ids_either_way() {
             (EmbeddingLookup::Session, EmbeddingSource::Session { reason: None }) => {}
             (lookup, source) => panic!("{lookup:?} loaded embeddings as {source:?}"),
         }
-        let request = TaskRequest::new(Task::Caption).with_options(GenerateOptions {
+        let request = TaskRequest::new(Task::Caption).with_options(RunOptions {
             max_new_tokens: Some(12),
             num_beams: Some(2),
+            resize_mode: None,
         });
         model
             .run(

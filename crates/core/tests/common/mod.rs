@@ -40,11 +40,12 @@ pub fn fixture_copy(link_graphs: bool) -> tempfile::TempDir {
 
 /// The ids of an 8-token caption of the chelsea fixture image with `num_beams`.
 pub fn caption_ids(model: &florence2_core::Florence2, num_beams: usize) -> Vec<u32> {
-    use florence2_core::{CancelFlag, GenerateOptions, ImageInput, Task, TaskRequest, generate::NoObserver};
+    use florence2_core::{CancelFlag, ImageInput, RunOptions, Task, TaskRequest, generate::NoObserver};
     let image = ImageInput::File(fixtures().join("images/chelsea_451x300.png"));
-    let request = TaskRequest::new(Task::Caption).with_options(GenerateOptions {
+    let request = TaskRequest::new(Task::Caption).with_options(RunOptions {
         max_new_tokens: Some(8),
         num_beams: Some(num_beams),
+        resize_mode: None,
     });
     model
         .run(&image, &request, &CancelFlag::new(), &mut NoObserver)

@@ -6,7 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use florence2_sdk::{Florence2, Florence2Error, Florence2Options, ImageInput, Task, TaskResult};
+use florence2_sdk::{
+    BoundingBox, EncodedImage, Florence2Engine as Florence2, Florence2Error, Florence2Options, ImageInput,
+    Task, TaskRequest, TaskResult, TokenListener,
+};
 
 /// The fixture-folder helpers of the core tests (`fixture_model`, `fixture_copy`).
 #[path = "../../../core/tests/common/mod.rs"]
@@ -32,6 +35,114 @@ pub fn block<F: std::future::Future>(future: F) -> F::Output {
 /// The committed tiny-random fixture model folder.
 pub fn fixture_dir() -> String {
     core_common::fixture_model().display().to_string()
+}
+
+/// `task` with `text` and the model's defaults.
+pub fn request(task: Task, text: Option<String>) -> TaskRequest {
+    TaskRequest {
+        task,
+        text,
+        region: None,
+        options: None,
+    }
+}
+
+/// The task calls Kotlin's `Florence2` class offers, written over the engine's general ones
+/// (the Rust tests drive the same FFI methods Kotlin does).
+#[allow(async_fn_in_trait)]
+pub trait Tasks {
+    /// `run` of `task` with `text`.
+    async fn run_task(
+        &self,
+        image: ImageInput,
+        task: Task,
+        text: Option<String>,
+    ) -> Result<TaskResult, Florence2Error>;
+    /// `run` with a listener.
+    async fn run_streaming(
+        &self,
+        image: ImageInput,
+        task: Task,
+        text: Option<String>,
+        listener: Arc<dyn TokenListener>,
+    ) -> Result<TaskResult, Florence2Error>;
+    /// `run` of a region task.
+    async fn run_region(
+        &self,
+        image: ImageInput,
+        task: Task,
+        region: BoundingBox,
+    ) -> Result<TaskResult, Florence2Error>;
+    /// `runBatch` of `task` with `text`.
+    async fn run_batch_task(
+        &self,
+        images: Vec<ImageInput>,
+        task: Task,
+        text: Option<String>,
+    ) -> Result<Vec<TaskResult>, Florence2Error>;
+    /// `runEncoded` of `task` with `text`.
+    async fn run_encoded_task(
+        &self,
+        image: Arc<EncodedImage>,
+        task: Task,
+        text: Option<String>,
+    ) -> Result<TaskResult, Florence2Error>;
+    /// `<CAPTION>`.
+    async fn caption(&self, image: ImageInput) -> Result<TaskResult, Florence2Error> {
+        self.run_task(image, Task::Caption, None).await
+    }
+}
+
+impl Tasks for Florence2 {
+    async fn run_task(
+        &self,
+        image: ImageInput,
+        task: Task,
+        text: Option<String>,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.run(image, request(task, text), None).await
+    }
+
+    async fn run_streaming(
+        &self,
+        image: ImageInput,
+        task: Task,
+        text: Option<String>,
+        listener: Arc<dyn TokenListener>,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.run(image, request(task, text), Some(listener)).await
+    }
+
+    async fn run_region(
+        &self,
+        image: ImageInput,
+        task: Task,
+        region: BoundingBox,
+    ) -> Result<TaskResult, Florence2Error> {
+        let request = TaskRequest {
+            region: Some(region),
+            ..request(task, None)
+        };
+        self.run(image, request, None).await
+    }
+
+    async fn run_batch_task(
+        &self,
+        images: Vec<ImageInput>,
+        task: Task,
+        text: Option<String>,
+    ) -> Result<Vec<TaskResult>, Florence2Error> {
+        self.run_batch(images, request(task, text)).await
+    }
+
+    async fn run_encoded_task(
+        &self,
+        image: Arc<EncodedImage>,
+        task: Task,
+        text: Option<String>,
+    ) -> Result<TaskResult, Florence2Error> {
+        self.run_encoded(image, request(task, text), None).await
+    }
 }
 
 /// Options that keep the fixture's calls short (greedy, a few tokens).
@@ -69,7 +180,7 @@ pub fn good_image() -> ImageInput {
 }
 
 /// A uniform RGBA image.
-pub fn rgba(width: u32, height: u32) -> ImageInput {
+pub fn rgba(width: i32, height: i32) -> ImageInput {
     ImageInput::Rgba {
         bytes: vec![128; width as usize * height as usize * 4],
         width,
@@ -94,7 +205,7 @@ pub fn undecodable_image() -> ImageInput {
 
 /// A caption of the good image: the model must still work.
 pub fn good_call(model: &Florence2) -> TaskResult {
-    block(model.run(good_image(), Task::Caption, None)).expect("a good call after the bad one succeeds")
+    block(model.run_task(good_image(), Task::Caption, None)).expect("a good call after the bad one succeeds")
 }
 
 /// A short name of the error variant (for messages).

@@ -663,6 +663,9 @@ internal interface UniffiCallbackInterfaceDownloadListenerMethod0 : com.sun.jna.
 internal interface UniffiCallbackInterfaceTokenListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`textSoFar`: RustBuffer.ByValue,`tokenId`: Int,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceLiveListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`result`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "onProgress")
 internal open class UniffiVTableCallbackInterfaceDownloadListener(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -698,6 +701,25 @@ internal open class UniffiVTableCallbackInterfaceTokenListener(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `onToken` = other.`onToken`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onResult")
+internal open class UniffiVTableCallbackInterfaceLiveListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onResult`: UniffiCallbackInterfaceLiveListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onResult`: UniffiCallbackInterfaceLiveListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceLiveListener(`uniffiFree`,`uniffiClone`,`onResult`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceLiveListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onResult` = other.`onResult`
     }
 
 }
@@ -762,57 +784,31 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_florence2_sdk_checksum_method_encodedimage_width(
     ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_caption(
+    external fun uniffi_florence2_sdk_checksum_method_florence2engine_encode(
     ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_classify_region(
+    external fun uniffi_florence2_sdk_checksum_method_florence2engine_execution_providers(
     ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_dense_region_caption(
+    external fun uniffi_florence2_sdk_checksum_method_florence2engine_is_unloaded(
     ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_describe_region(
+    external fun uniffi_florence2_sdk_checksum_method_florence2engine_live(
     ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_detailed_caption(
+    external fun uniffi_florence2_sdk_checksum_method_florence2engine_run(
     ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_detect_objects(
+    external fun uniffi_florence2_sdk_checksum_method_florence2engine_run_batch(
     ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_detect_open_vocabulary(
+    external fun uniffi_florence2_sdk_checksum_method_florence2engine_run_encoded(
     ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_encode(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_execution_providers(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_ground_phrases(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_is_unloaded(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_more_detailed_caption(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_ocr(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_ocr_region(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_ocr_with_regions(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_propose_regions(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_run(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_run_batch(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_run_encoded(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_run_encoded_streaming(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_run_region(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_run_streaming(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_segment(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_segment_region(
-    ): Int
-    external fun uniffi_florence2_sdk_checksum_method_florence2_unload(
+    external fun uniffi_florence2_sdk_checksum_method_florence2engine_unload(
     ): Int
     external fun uniffi_florence2_sdk_checksum_method_tokenlistener_on_token(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_method_livelistener_on_result(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_method_livesession_stats(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_method_livesession_stop(
+    ): Int
+    external fun uniffi_florence2_sdk_checksum_method_livesession_submit(
     ): Int
     external fun uniffi_florence2_sdk_checksum_constructor_modeldownloader_new(
     ): Int
@@ -820,7 +816,7 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_florence2_sdk_checksum_constructor_modelmanifest_from_json(
     ): Int
-    external fun uniffi_florence2_sdk_checksum_constructor_florence2_create(
+    external fun uniffi_florence2_sdk_checksum_constructor_florence2engine_create(
     ): Int
     external fun ffi_florence2_sdk_uniffi_contract_version(
     ): Int
@@ -839,6 +835,7 @@ internal object UniffiLib {
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "florence2_sdk"))
         uniffiCallbackInterfaceDownloadListener.register(this)
+        uniffiCallbackInterfaceLiveListener.register(this)
         uniffiCallbackInterfaceTokenListener.register(this)
         
     }
@@ -896,61 +893,27 @@ internal object UniffiLib {
     ): Double
     external fun uniffi_florence2_sdk_fn_method_encodedimage_width(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
-    external fun uniffi_florence2_sdk_fn_clone_florence2(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_florence2_sdk_fn_clone_florence2engine(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_florence2_sdk_fn_free_florence2(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_florence2_sdk_fn_free_florence2engine(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_florence2_sdk_fn_constructor_florence2_create(`modelDir`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
+    external fun uniffi_florence2_sdk_fn_constructor_florence2engine_create(`modelDir`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_caption(`ptr`: Long,`image`: RustBuffer.ByValue,
+    external fun uniffi_florence2_sdk_fn_method_florence2engine_encode(`ptr`: Long,`image`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_classify_region(`ptr`: Long,`image`: RustBuffer.ByValue,`region`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_dense_region_caption(`ptr`: Long,`image`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_describe_region(`ptr`: Long,`image`: RustBuffer.ByValue,`region`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_detailed_caption(`ptr`: Long,`image`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_detect_objects(`ptr`: Long,`image`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_detect_open_vocabulary(`ptr`: Long,`image`: RustBuffer.ByValue,`query`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_encode(`ptr`: Long,`image`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_execution_providers(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_florence2_sdk_fn_method_florence2engine_execution_providers(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_florence2_sdk_fn_method_florence2_ground_phrases(`ptr`: Long,`image`: RustBuffer.ByValue,`caption`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_is_unloaded(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_florence2_sdk_fn_method_florence2engine_is_unloaded(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
-    external fun uniffi_florence2_sdk_fn_method_florence2_more_detailed_caption(`ptr`: Long,`image`: RustBuffer.ByValue,
+    external fun uniffi_florence2_sdk_fn_method_florence2engine_live(`ptr`: Long,`request`: RustBuffer.ByValue,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_ocr(`ptr`: Long,`image`: RustBuffer.ByValue,
+    external fun uniffi_florence2_sdk_fn_method_florence2engine_run(`ptr`: Long,`image`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_ocr_region(`ptr`: Long,`image`: RustBuffer.ByValue,`region`: RustBuffer.ByValue,
+    external fun uniffi_florence2_sdk_fn_method_florence2engine_run_batch(`ptr`: Long,`images`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_ocr_with_regions(`ptr`: Long,`image`: RustBuffer.ByValue,
+    external fun uniffi_florence2_sdk_fn_method_florence2engine_run_encoded(`ptr`: Long,`image`: Long,`request`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_propose_regions(`ptr`: Long,`image`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_run(`ptr`: Long,`image`: RustBuffer.ByValue,`task`: RustBuffer.ByValue,`text`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_run_batch(`ptr`: Long,`images`: RustBuffer.ByValue,`task`: RustBuffer.ByValue,`text`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_run_encoded(`ptr`: Long,`image`: Long,`task`: RustBuffer.ByValue,`text`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_run_encoded_streaming(`ptr`: Long,`image`: Long,`task`: RustBuffer.ByValue,`text`: RustBuffer.ByValue,`listener`: Long,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_run_region(`ptr`: Long,`image`: RustBuffer.ByValue,`task`: RustBuffer.ByValue,`region`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_run_streaming(`ptr`: Long,`image`: RustBuffer.ByValue,`task`: RustBuffer.ByValue,`text`: RustBuffer.ByValue,`listener`: Long,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_segment(`ptr`: Long,`image`: RustBuffer.ByValue,`expression`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_segment_region(`ptr`: Long,`image`: RustBuffer.ByValue,`region`: RustBuffer.ByValue,
-    ): Long
-    external fun uniffi_florence2_sdk_fn_method_florence2_unload(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_florence2_sdk_fn_method_florence2engine_unload(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_florence2_sdk_fn_clone_tokenlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -960,6 +923,24 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_florence2_sdk_fn_method_tokenlistener_on_token(`ptr`: Long,`textSoFar`: RustBuffer.ByValue,`tokenId`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_florence2_sdk_fn_clone_livelistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_florence2_sdk_fn_free_livelistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_florence2_sdk_fn_init_callback_vtable_livelistener(`vtable`: UniffiVTableCallbackInterfaceLiveListener,
+    ): Unit
+    external fun uniffi_florence2_sdk_fn_method_livelistener_on_result(`ptr`: Long,`result`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_florence2_sdk_fn_clone_livesession(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_florence2_sdk_fn_free_livesession(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_florence2_sdk_fn_method_livesession_stats(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_florence2_sdk_fn_method_livesession_stop(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_florence2_sdk_fn_method_livesession_submit(`ptr`: Long,`frame`: RustBuffer.ByValue,`timestampNanos`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_florence2_sdk_fn_method_florence2error_uniffi_trait_display(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_florence2_sdk_fn_method_downloaderror_uniffi_trait_display(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1112,7 +1093,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_download() and 0xFFFF) != 63397) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_open() and 0xFFFF) != 23825) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_open() and 0xFFFF) != 59167) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_florence2_sdk_checksum_method_modeldownloader_status() and 0xFFFF) != 2054) {
@@ -1130,100 +1111,61 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_florence2_sdk_checksum_method_modelmanifest_to_json() and 0xFFFF) != 43580) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_encodedimage_height() and 0xFFFF) != 34921) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_encodedimage_height() and 0xFFFF) != 51870) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_florence2_sdk_checksum_method_encodedimage_preprocess_ms() and 0xFFFF) != 57904) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_encodedimage_tokens() and 0xFFFF) != 20693) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_encodedimage_tokens() and 0xFFFF) != 49362) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_florence2_sdk_checksum_method_encodedimage_vision_ms() and 0xFFFF) != 12142) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_encodedimage_width() and 0xFFFF) != 33415) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_encodedimage_width() and 0xFFFF) != 9139) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_caption() and 0xFFFF) != 20083) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2engine_encode() and 0xFFFF) != 25835) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_classify_region() and 0xFFFF) != 2146) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2engine_execution_providers() and 0xFFFF) != 49261) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_dense_region_caption() and 0xFFFF) != 22106) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2engine_is_unloaded() and 0xFFFF) != 11031) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_describe_region() and 0xFFFF) != 21275) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2engine_live() and 0xFFFF) != 26226) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_detailed_caption() and 0xFFFF) != 51546) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2engine_run() and 0xFFFF) != 19285) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_detect_objects() and 0xFFFF) != 43544) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2engine_run_batch() and 0xFFFF) != 62628) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_detect_open_vocabulary() and 0xFFFF) != 46315) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2engine_run_encoded() and 0xFFFF) != 61982) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_encode() and 0xFFFF) != 45579) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_florence2engine_unload() and 0xFFFF) != 8448) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_execution_providers() and 0xFFFF) != 41058) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_tokenlistener_on_token() and 0xFFFF) != 55054) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_ground_phrases() and 0xFFFF) != 1599) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_livelistener_on_result() and 0xFFFF) != 65208) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_is_unloaded() and 0xFFFF) != 28489) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_livesession_stats() and 0xFFFF) != 58913) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_more_detailed_caption() and 0xFFFF) != 25411) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_livesession_stop() and 0xFFFF) != 9048) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_ocr() and 0xFFFF) != 60248) {
+    if ((lib.uniffi_florence2_sdk_checksum_method_livesession_submit() and 0xFFFF) != 11564) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_ocr_region() and 0xFFFF) != 44009) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_ocr_with_regions() and 0xFFFF) != 45497) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_propose_regions() and 0xFFFF) != 45678) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run() and 0xFFFF) != 23997) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_batch() and 0xFFFF) != 4574) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_encoded() and 0xFFFF) != 23232) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_encoded_streaming() and 0xFFFF) != 1067) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_region() and 0xFFFF) != 61853) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_run_streaming() and 0xFFFF) != 65271) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_segment() and 0xFFFF) != 1416) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_segment_region() and 0xFFFF) != 60016) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_florence2_sdk_checksum_method_florence2_unload() and 0xFFFF) != 49547) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_florence2_sdk_checksum_method_tokenlistener_on_token() and 0xFFFF) != 61137) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_florence2_sdk_checksum_constructor_modeldownloader_new() and 0xFFFF) != 61510) {
+    if ((lib.uniffi_florence2_sdk_checksum_constructor_modeldownloader_new() and 0xFFFF) != 33072) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_florence2_sdk_checksum_constructor_modelmanifest_builtin() and 0xFFFF) != 34420) {
@@ -1232,7 +1174,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_florence2_sdk_checksum_constructor_modelmanifest_from_json() and 0xFFFF) != 20899) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_florence2_sdk_checksum_constructor_florence2_create() and 0xFFFF) != 48707) {
+    if ((lib.uniffi_florence2_sdk_checksum_constructor_florence2engine_create() and 0xFFFF) != 30956) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1466,46 +1408,46 @@ private class JavaLangRefCleanable(
 /**
  * @suppress
  */
-public object FfiConverterUInt: FfiConverter<UInt, Int> {
-    override fun lift(value: Int): UInt {
-        return value.toUInt()
+public object FfiConverterInt: FfiConverter<Int, Int> {
+    override fun lift(value: Int): Int {
+        return value
     }
 
-    override fun read(buf: ByteBuffer): UInt {
-        return lift(buf.getInt())
+    override fun read(buf: ByteBuffer): Int {
+        return buf.getInt()
     }
 
-    override fun lower(value: UInt): Int {
-        return value.toInt()
+    override fun lower(value: Int): Int {
+        return value
     }
 
-    override fun allocationSize(value: UInt) = 4UL
+    override fun allocationSize(value: Int) = 4UL
 
-    override fun write(value: UInt, buf: ByteBuffer) {
-        buf.putInt(value.toInt())
+    override fun write(value: Int, buf: ByteBuffer) {
+        buf.putInt(value)
     }
 }
 
 /**
  * @suppress
  */
-public object FfiConverterULong: FfiConverter<ULong, Long> {
-    override fun lift(value: Long): ULong {
-        return value.toULong()
+public object FfiConverterLong: FfiConverter<Long, Long> {
+    override fun lift(value: Long): Long {
+        return value
     }
 
-    override fun read(buf: ByteBuffer): ULong {
-        return lift(buf.getLong())
+    override fun read(buf: ByteBuffer): Long {
+        return buf.getLong()
     }
 
-    override fun lower(value: ULong): Long {
-        return value.toLong()
+    override fun lower(value: Long): Long {
+        return value
     }
 
-    override fun allocationSize(value: ULong) = 8UL
+    override fun allocationSize(value: Long) = 8UL
 
-    override fun write(value: ULong, buf: ByteBuffer) {
-        buf.putLong(value.toLong())
+    override fun write(value: Long, buf: ByteBuffer) {
+        buf.putLong(value)
     }
 }
 
@@ -2061,7 +2003,7 @@ public interface EncodedImageInterface {
     /**
      * Height of the original image in pixels.
      */
-    fun `height`(): kotlin.UInt
+    fun `height`(): kotlin.Int
     
     /**
      * Milliseconds spent decoding, resizing and normalising the image.
@@ -2071,7 +2013,7 @@ public interface EncodedImageInterface {
     /**
      * Number of image tokens the vision encoder produced.
      */
-    fun `tokens`(): kotlin.UInt
+    fun `tokens`(): kotlin.Int
     
     /**
      * Milliseconds spent in the vision encoder.
@@ -2081,7 +2023,7 @@ public interface EncodedImageInterface {
     /**
      * Width of the original image in pixels.
      */
-    fun `width`(): kotlin.UInt
+    fun `width`(): kotlin.Int
     
     companion object
 }
@@ -2194,8 +2136,8 @@ open class EncodedImage: Disposable, AutoCloseable, EncodedImageInterface
     
     /**
      * Height of the original image in pixels.
-     */override fun `height`(): kotlin.UInt {
-            return FfiConverterUInt.lift(
+     */override fun `height`(): kotlin.Int {
+            return FfiConverterInt.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_florence2_sdk_fn_method_encodedimage_height(
@@ -2226,8 +2168,8 @@ open class EncodedImage: Disposable, AutoCloseable, EncodedImageInterface
     
     /**
      * Number of image tokens the vision encoder produced.
-     */override fun `tokens`(): kotlin.UInt {
-            return FfiConverterUInt.lift(
+     */override fun `tokens`(): kotlin.Int {
+            return FfiConverterInt.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_florence2_sdk_fn_method_encodedimage_tokens(
@@ -2258,8 +2200,8 @@ open class EncodedImage: Disposable, AutoCloseable, EncodedImageInterface
     
     /**
      * Width of the original image in pixels.
-     */override fun `width`(): kotlin.UInt {
-            return FfiConverterUInt.lift(
+     */override fun `width`(): kotlin.Int {
+            return FfiConverterInt.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_florence2_sdk_fn_method_encodedimage_width(
@@ -2406,75 +2348,13 @@ public object FfiConverterTypeEncodedImage: FfiConverter<EncodedImage, Long> {
 
 
 /**
- * A Florence-2 model loaded from a folder in the onnx-community layout.
- *
- * Every task method is a `suspend` function: the work runs on a background thread, never on the
- * caller's. Calls may be made from many coroutines at once: the vision encoder and the decoder
- * each serve one call at a time, so one call's image is encoded while another call decodes.
- * Cancelling a call's coroutine stops it before its next decoder step, and no token reaches a
- * listener once the cancellation has returned.
- *
- * `close()` (it is `AutoCloseable`) releases the native object once in-flight calls finish;
- * `unload()` releases the model right away for later calls, which then fail with
- * `Florence2Exception.Closed`.
+ * The native model behind Kotlin's `Florence2` class (use that: it adds the task methods,
+ * `Flow`s, Java futures and `close()` semantics). Calls may be made from many coroutines at
+ * once: the vision encoder and the decoder each serve one call at a time, so one call's image is
+ * encoded while another call decodes. Cancelling a call's coroutine stops it before its next
+ * decoder step, and no token reaches a listener once the cancellation has returned.
  */
-public interface Florence2Interface {
-    
-    /**
-     * `<CAPTION>`: a one-sentence caption (`TaskOutput.Text`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    suspend fun `caption`(`image`: ImageInput): TaskResult
-    
-    /**
-     * `<REGION_TO_CATEGORY>`: the category of `region` (`TaskOutput.Text`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    suspend fun `classifyRegion`(`image`: ImageInput, `region`: BoundingBox): TaskResult
-    
-    /**
-     * `<DENSE_REGION_CAPTION>`: boxes with short descriptions (`TaskOutput.Boxes`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    suspend fun `denseRegionCaption`(`image`: ImageInput): TaskResult
-    
-    /**
-     * `<REGION_TO_DESCRIPTION>`: a description of `region` (`TaskOutput.Text`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    suspend fun `describeRegion`(`image`: ImageInput, `region`: BoundingBox): TaskResult
-    
-    /**
-     * `<DETAILED_CAPTION>`: a caption of a few sentences (`TaskOutput.Text`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    suspend fun `detailedCaption`(`image`: ImageInput): TaskResult
-    
-    /**
-     * `<OD>`: objects with category names (`TaskOutput.Boxes`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    suspend fun `detectObjects`(`image`: ImageInput): TaskResult
-    
-    /**
-     * `<OPEN_VOCABULARY_DETECTION>`: boxes (or polygons) of the objects `query` names.
-     *
-     * # Errors
-     * As `run`.
-     */
-    suspend fun `detectOpenVocabulary`(`image`: ImageInput, `query`: kotlin.String): TaskResult
+public interface Florence2EngineInterface {
     
     /**
      * Runs the vision encoder once; pass the result to `runEncoded` for any number of tasks.
@@ -2482,7 +2362,7 @@ public interface Florence2Interface {
      * # Errors
      * `InvalidInput`, `Inference`, `ModelFault`, `Cancelled`, `Closed`.
      */
-    suspend fun `encode`(`image`: ImageInput): EncodedImage
+    suspend fun `encode`(`image`: ImageInput, `options`: RunOptions?): EncodedImage
     
     /**
      * The execution provider each graph runs on, in pipeline order (vision encoder, token
@@ -2495,136 +2375,53 @@ public interface Florence2Interface {
     fun `executionProviders`(): List<SessionProvider>
     
     /**
-     * `<CAPTION_TO_PHRASE_GROUNDING>`: boxes for the phrases of `caption` (`TaskOutput.Boxes`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    suspend fun `groundPhrases`(`image`: ImageInput, `caption`: kotlin.String): TaskResult
-    
-    /**
      * Whether `unload()` has been called.
      */
     fun `isUnloaded`(): kotlin.Boolean
     
     /**
-     * `<MORE_DETAILED_CAPTION>`: a paragraph (`TaskOutput.Text`).
+     * Starts a live session: submit camera frames at camera rate, and `listener` gets a result
+     * for the newest frame each time the model is free (older waiting frames are dropped). The
+     * request is checked here.
      *
      * # Errors
-     * As `run`.
+     * `InvalidInput` for a bad request, `Closed`.
      */
-    suspend fun `moreDetailedCaption`(`image`: ImageInput): TaskResult
+    fun `live`(`request`: TaskRequest, `listener`: LiveListener): LiveSession
     
     /**
-     * `<OCR>`: all text as one string (`TaskOutput.Text`).
+     * Runs `request` on `image`, streaming the text to `listener` if there is one. Every check
+     * that needs no pixels runs before the image is decoded.
      *
      * # Errors
-     * As `run`.
+     * `InvalidInput` (bad image, text given to a task without input or missing, bad options),
+     * `Inference`, `ModelFault`, `Cancelled`, `ListenerFailed`, `Closed`.
      */
-    suspend fun `ocr`(`image`: ImageInput): TaskResult
+    suspend fun `run`(`image`: ImageInput, `request`: TaskRequest, `listener`: TokenListener?): TaskResult
     
     /**
-     * `<REGION_TO_OCR>`: the text inside `region` (`TaskOutput.Text`).
+     * Runs `request` on every image; results are in input order. The request is checked before
+     * the first image is touched; the batch is pipelined (the next image is encoded while the
+     * current one decodes; at most one encoded image waits).
      *
      * # Errors
-     * As `run`.
-     */
-    suspend fun `ocrRegion`(`image`: ImageInput, `region`: BoundingBox): TaskResult
-    
-    /**
-     * `<OCR_WITH_REGION>`: text lines with their quadrilaterals (`TaskOutput.Quads`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    suspend fun `ocrWithRegions`(`image`: ImageInput): TaskResult
-    
-    /**
-     * `<REGION_PROPOSAL>`: unlabelled boxes (`TaskOutput.Boxes`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    suspend fun `proposeRegions`(`image`: ImageInput): TaskResult
-    
-    /**
-     * Runs `task` on `image`. `text` is the task's input (a phrase for grounding, an expression
-     * for segmentation, `<loc_..>` tokens for region tasks) or `null` for tasks without one.
-     *
-     * # Errors
-     * `InvalidInput` (bad image, text given to a task without input or missing), `Inference`,
-     * `ModelFault`, `Cancelled`, `Closed`.
-     */
-    suspend fun `run`(`image`: ImageInput, `task`: Task, `text`: kotlin.String?): TaskResult
-    
-    /**
-     * Runs `task` (with `text`, as in `run`) on every image; results are in input order.
-     *
-     * The request is checked before the first image is touched. The batch is pipelined: the
-     * vision encoder works on the next image while the decoder generates for the current one (at
-     * most one encoded image waits, so memory stays bounded). Calls from other coroutines may
-     * interleave with the batch on either half of the model.
-     *
-     * # Errors
-     * As `run`, for the first image that fails (the message names its index); cancelling the
+     * As `run`, for the first image that fails (the detail names its index); cancelling the
      * coroutine cancels the rest of the batch.
      */
-    suspend fun `runBatch`(`images`: List<ImageInput>, `task`: Task, `text`: kotlin.String?): List<TaskResult>
+    suspend fun `runBatch`(`images`: List<ImageInput>, `request`: TaskRequest): List<TaskResult>
     
     /**
-     * Runs `task` on an image encoded by `encode` (of this model).
+     * Runs `request` on an image encoded by `encode` (of this model).
      *
      * # Errors
      * As `run`.
      */
-    suspend fun `runEncoded`(`image`: EncodedImage, `task`: Task, `text`: kotlin.String?): TaskResult
-    
-    /**
-     * Like `runEncoded`, calling `listener` after every generated token.
-     *
-     * # Errors
-     * As `runStreaming`.
-     */
-    suspend fun `runEncodedStreaming`(`image`: EncodedImage, `task`: Task, `text`: kotlin.String?, `listener`: TokenListener): TaskResult
-    
-    /**
-     * Runs a region task (`REGION_TO_SEGMENTATION`, `REGION_TO_CATEGORY`,
-     * `REGION_TO_DESCRIPTION`, `REGION_TO_OCR`) on the box `region`, given in image pixels.
-     *
-     * # Errors
-     * As `run`; `InvalidInput` if `task` does not take a region.
-     */
-    suspend fun `runRegion`(`image`: ImageInput, `task`: Task, `region`: BoundingBox): TaskResult
-    
-    /**
-     * Like `run`, calling `listener` with the text so far after every generated token.
-     *
-     * # Errors
-     * As `run`; `Cancelled` if the listener returns false, `ListenerFailed` if it throws.
-     */
-    suspend fun `runStreaming`(`image`: ImageInput, `task`: Task, `text`: kotlin.String?, `listener`: TokenListener): TaskResult
-    
-    /**
-     * `<REFERRING_EXPRESSION_SEGMENTATION>`: the mask of what `expression` refers to
-     * (`TaskOutput.Polygons`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    suspend fun `segment`(`image`: ImageInput, `expression`: kotlin.String): TaskResult
-    
-    /**
-     * `<REGION_TO_SEGMENTATION>`: the mask of the object inside `region` (`TaskOutput.Polygons`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    suspend fun `segmentRegion`(`image`: ImageInput, `region`: BoundingBox): TaskResult
+    suspend fun `runEncoded`(`image`: EncodedImage, `request`: TaskRequest, `listener`: TokenListener?): TaskResult
     
     /**
      * Releases the model now: calls in flight finish normally, later calls fail with
      * `Florence2Exception.Closed`, and the memory is freed when the last call in flight ends.
-     * Idempotent. (`close()` additionally frees the native object itself.)
+     * Idempotent.
      */
     fun `unload`()
     
@@ -2632,19 +2429,13 @@ public interface Florence2Interface {
 }
 
 /**
- * A Florence-2 model loaded from a folder in the onnx-community layout.
- *
- * Every task method is a `suspend` function: the work runs on a background thread, never on the
- * caller's. Calls may be made from many coroutines at once: the vision encoder and the decoder
- * each serve one call at a time, so one call's image is encoded while another call decodes.
- * Cancelling a call's coroutine stops it before its next decoder step, and no token reaches a
- * listener once the cancellation has returned.
- *
- * `close()` (it is `AutoCloseable`) releases the native object once in-flight calls finish;
- * `unload()` releases the model right away for later calls, which then fail with
- * `Florence2Exception.Closed`.
+ * The native model behind Kotlin's `Florence2` class (use that: it adds the task methods,
+ * `Flow`s, Java futures and `close()` semantics). Calls may be made from many coroutines at
+ * once: the vision encoder and the decoder each serve one call at a time, so one call's image is
+ * encoded while another call decodes. Cancelling a call's coroutine stops it before its next
+ * decoder step, and no token reaches a listener once the cancellation has returned.
  */
-open class Florence2: Disposable, AutoCloseable, Florence2Interface
+open class Florence2Engine: Disposable, AutoCloseable, Florence2EngineInterface
 {
 
     @Suppress("UNUSED_PARAMETER")
@@ -2728,7 +2519,7 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
                 return;
             }
             uniffiRustCall { status ->
-                UniffiLib.uniffi_florence2_sdk_fn_free_florence2(handle, status)
+                UniffiLib.uniffi_florence2_sdk_fn_free_florence2engine(handle, status)
             }
         }
     }
@@ -2741,207 +2532,8 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
             throw InternalException("uniffiCloneHandle() called on NoHandle object");
         }
         return uniffiRustCall() { status ->
-            UniffiLib.uniffi_florence2_sdk_fn_clone_florence2(handle, status)
+            UniffiLib.uniffi_florence2_sdk_fn_clone_florence2engine(handle, status)
         }
-    }
-
-    
-    /**
-     * `<CAPTION>`: a one-sentence caption (`TaskOutput.Text`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `caption`(`image`: ImageInput) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_caption(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * `<REGION_TO_CATEGORY>`: the category of `region` (`TaskOutput.Text`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `classifyRegion`(`image`: ImageInput, `region`: BoundingBox) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_classify_region(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-        FfiConverterTypeBoundingBox.lower(`region`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * `<DENSE_REGION_CAPTION>`: boxes with short descriptions (`TaskOutput.Boxes`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `denseRegionCaption`(`image`: ImageInput) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_dense_region_caption(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * `<REGION_TO_DESCRIPTION>`: a description of `region` (`TaskOutput.Text`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `describeRegion`(`image`: ImageInput, `region`: BoundingBox) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_describe_region(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-        FfiConverterTypeBoundingBox.lower(`region`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * `<DETAILED_CAPTION>`: a caption of a few sentences (`TaskOutput.Text`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `detailedCaption`(`image`: ImageInput) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_detailed_caption(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * `<OD>`: objects with category names (`TaskOutput.Boxes`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `detectObjects`(`image`: ImageInput) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_detect_objects(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * `<OPEN_VOCABULARY_DETECTION>`: boxes (or polygons) of the objects `query` names.
-     *
-     * # Errors
-     * As `run`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `detectOpenVocabulary`(`image`: ImageInput, `query`: kotlin.String) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_detect_open_vocabulary(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-        FfiConverterString.lower(`query`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
     }
 
     
@@ -2953,13 +2545,14 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
      */
     @Throws(Florence2Exception::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `encode`(`image`: ImageInput) : EncodedImage {
+    override suspend fun `encode`(`image`: ImageInput, `options`: RunOptions?) : EncodedImage {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_encode(
+            UniffiLib.uniffi_florence2_sdk_fn_method_florence2engine_encode(
                 uniffiHandle,
                 
         FfiConverterTypeImageInput.lower(`image`),
+        FfiConverterOptionalTypeRunOptions.lower(`options`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_u64(future, callback, continuation) },
@@ -2985,7 +2578,7 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
             return FfiConverterSequenceTypeSessionProvider.lift(
     callWithHandle {
     uniffiRustCallWithError(Florence2Exception) { _status ->
-    UniffiLib.uniffi_florence2_sdk_fn_method_florence2_execution_providers(
+    UniffiLib.uniffi_florence2_sdk_fn_method_florence2engine_execution_providers(
         it,
         _status)
 }
@@ -2993,35 +2586,6 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
     )
     }
     
-
-    
-    /**
-     * `<CAPTION_TO_PHRASE_GROUNDING>`: boxes for the phrases of `caption` (`TaskOutput.Boxes`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `groundPhrases`(`image`: ImageInput, `caption`: kotlin.String) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_ground_phrases(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-        FfiConverterString.lower(`caption`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
 
     
     /**
@@ -3030,7 +2594,7 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
             return FfiConverterBoolean.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
-    UniffiLib.uniffi_florence2_sdk_fn_method_florence2_is_unloaded(
+    UniffiLib.uniffi_florence2_sdk_fn_method_florence2engine_is_unloaded(
         it,
         _status)
 }
@@ -3041,20 +2605,48 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
 
     
     /**
-     * `<MORE_DETAILED_CAPTION>`: a paragraph (`TaskOutput.Text`).
+     * Starts a live session: submit camera frames at camera rate, and `listener` gets a result
+     * for the newest frame each time the model is free (older waiting frames are dropped). The
+     * request is checked here.
      *
      * # Errors
-     * As `run`.
+     * `InvalidInput` for a bad request, `Closed`.
+     */
+    @Throws(Florence2Exception::class)override fun `live`(`request`: TaskRequest, `listener`: LiveListener): LiveSession {
+            return FfiConverterTypeLiveSession.lift(
+    callWithHandle {
+    uniffiRustCallWithError(Florence2Exception) { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_method_florence2engine_live(
+        it,
+        
+        FfiConverterTypeTaskRequest.lower(`request`),
+        FfiConverterTypeLiveListener.lower(`listener`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Runs `request` on `image`, streaming the text to `listener` if there is one. Every check
+     * that needs no pixels runs before the image is decoded.
+     *
+     * # Errors
+     * `InvalidInput` (bad image, text given to a task without input or missing, bad options),
+     * `Inference`, `ModelFault`, `Cancelled`, `ListenerFailed`, `Closed`.
      */
     @Throws(Florence2Exception::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `moreDetailedCaption`(`image`: ImageInput) : TaskResult {
+    override suspend fun `run`(`image`: ImageInput, `request`: TaskRequest, `listener`: TokenListener?) : TaskResult {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_more_detailed_caption(
+            UniffiLib.uniffi_florence2_sdk_fn_method_florence2engine_run(
                 uniffiHandle,
                 
         FfiConverterTypeImageInput.lower(`image`),
+        FfiConverterTypeTaskRequest.lower(`request`),
+        FfiConverterOptionalTypeTokenListener.lower(`listener`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
@@ -3069,173 +2661,24 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
 
     
     /**
-     * `<OCR>`: all text as one string (`TaskOutput.Text`).
+     * Runs `request` on every image; results are in input order. The request is checked before
+     * the first image is touched; the batch is pipelined (the next image is encoded while the
+     * current one decodes; at most one encoded image waits).
      *
      * # Errors
-     * As `run`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `ocr`(`image`: ImageInput) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_ocr(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * `<REGION_TO_OCR>`: the text inside `region` (`TaskOutput.Text`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `ocrRegion`(`image`: ImageInput, `region`: BoundingBox) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_ocr_region(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-        FfiConverterTypeBoundingBox.lower(`region`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * `<OCR_WITH_REGION>`: text lines with their quadrilaterals (`TaskOutput.Quads`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `ocrWithRegions`(`image`: ImageInput) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_ocr_with_regions(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * `<REGION_PROPOSAL>`: unlabelled boxes (`TaskOutput.Boxes`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `proposeRegions`(`image`: ImageInput) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_propose_regions(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * Runs `task` on `image`. `text` is the task's input (a phrase for grounding, an expression
-     * for segmentation, `<loc_..>` tokens for region tasks) or `null` for tasks without one.
-     *
-     * # Errors
-     * `InvalidInput` (bad image, text given to a task without input or missing), `Inference`,
-     * `ModelFault`, `Cancelled`, `Closed`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `run`(`image`: ImageInput, `task`: Task, `text`: kotlin.String?) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_run(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-        FfiConverterTypeTask.lower(`task`),
-        FfiConverterOptionalString.lower(`text`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * Runs `task` (with `text`, as in `run`) on every image; results are in input order.
-     *
-     * The request is checked before the first image is touched. The batch is pipelined: the
-     * vision encoder works on the next image while the decoder generates for the current one (at
-     * most one encoded image waits, so memory stays bounded). Calls from other coroutines may
-     * interleave with the batch on either half of the model.
-     *
-     * # Errors
-     * As `run`, for the first image that fails (the message names its index); cancelling the
+     * As `run`, for the first image that fails (the detail names its index); cancelling the
      * coroutine cancels the rest of the batch.
      */
     @Throws(Florence2Exception::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `runBatch`(`images`: List<ImageInput>, `task`: Task, `text`: kotlin.String?) : List<TaskResult> {
+    override suspend fun `runBatch`(`images`: List<ImageInput>, `request`: TaskRequest) : List<TaskResult> {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_run_batch(
+            UniffiLib.uniffi_florence2_sdk_fn_method_florence2engine_run_batch(
                 uniffiHandle,
                 
         FfiConverterSequenceTypeImageInput.lower(`images`),
-        FfiConverterTypeTask.lower(`task`),
-        FfiConverterOptionalString.lower(`text`),
+        FfiConverterTypeTaskRequest.lower(`request`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
@@ -3250,174 +2693,22 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
 
     
     /**
-     * Runs `task` on an image encoded by `encode` (of this model).
+     * Runs `request` on an image encoded by `encode` (of this model).
      *
      * # Errors
      * As `run`.
      */
     @Throws(Florence2Exception::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `runEncoded`(`image`: EncodedImage, `task`: Task, `text`: kotlin.String?) : TaskResult {
+    override suspend fun `runEncoded`(`image`: EncodedImage, `request`: TaskRequest, `listener`: TokenListener?) : TaskResult {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_run_encoded(
+            UniffiLib.uniffi_florence2_sdk_fn_method_florence2engine_run_encoded(
                 uniffiHandle,
                 
         FfiConverterTypeEncodedImage.lower(`image`),
-        FfiConverterTypeTask.lower(`task`),
-        FfiConverterOptionalString.lower(`text`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * Like `runEncoded`, calling `listener` after every generated token.
-     *
-     * # Errors
-     * As `runStreaming`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `runEncodedStreaming`(`image`: EncodedImage, `task`: Task, `text`: kotlin.String?, `listener`: TokenListener) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_run_encoded_streaming(
-                uniffiHandle,
-                
-        FfiConverterTypeEncodedImage.lower(`image`),
-        FfiConverterTypeTask.lower(`task`),
-        FfiConverterOptionalString.lower(`text`),
-        FfiConverterTypeTokenListener.lower(`listener`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * Runs a region task (`REGION_TO_SEGMENTATION`, `REGION_TO_CATEGORY`,
-     * `REGION_TO_DESCRIPTION`, `REGION_TO_OCR`) on the box `region`, given in image pixels.
-     *
-     * # Errors
-     * As `run`; `InvalidInput` if `task` does not take a region.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `runRegion`(`image`: ImageInput, `task`: Task, `region`: BoundingBox) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_run_region(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-        FfiConverterTypeTask.lower(`task`),
-        FfiConverterTypeBoundingBox.lower(`region`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * Like `run`, calling `listener` with the text so far after every generated token.
-     *
-     * # Errors
-     * As `run`; `Cancelled` if the listener returns false, `ListenerFailed` if it throws.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `runStreaming`(`image`: ImageInput, `task`: Task, `text`: kotlin.String?, `listener`: TokenListener) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_run_streaming(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-        FfiConverterTypeTask.lower(`task`),
-        FfiConverterOptionalString.lower(`text`),
-        FfiConverterTypeTokenListener.lower(`listener`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * `<REFERRING_EXPRESSION_SEGMENTATION>`: the mask of what `expression` refers to
-     * (`TaskOutput.Polygons`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `segment`(`image`: ImageInput, `expression`: kotlin.String) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_segment(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-        FfiConverterString.lower(`expression`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_rust_buffer(future) },
-        // lift function
-        { FfiConverterTypeTaskResult.lift(it) },
-        // Error FFI converter
-        Florence2Exception.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * `<REGION_TO_SEGMENTATION>`: the mask of the object inside `region` (`TaskOutput.Polygons`).
-     *
-     * # Errors
-     * As `run`.
-     */
-    @Throws(Florence2Exception::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `segmentRegion`(`image`: ImageInput, `region`: BoundingBox) : TaskResult {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_florence2_sdk_fn_method_florence2_segment_region(
-                uniffiHandle,
-                
-        FfiConverterTypeImageInput.lower(`image`),
-        FfiConverterTypeBoundingBox.lower(`region`),
+        FfiConverterTypeTaskRequest.lower(`request`),
+        FfiConverterOptionalTypeTokenListener.lower(`listener`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_rust_buffer(future, callback, continuation) },
@@ -3434,12 +2725,12 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
     /**
      * Releases the model now: calls in flight finish normally, later calls fail with
      * `Florence2Exception.Closed`, and the memory is freed when the last call in flight ends.
-     * Idempotent. (`close()` additionally frees the native object itself.)
+     * Idempotent.
      */override fun `unload`()
         = 
     callWithHandle {
     uniffiRustCall() { _status ->
-    UniffiLib.uniffi_florence2_sdk_fn_method_florence2_unload(
+    UniffiLib.uniffi_florence2_sdk_fn_method_florence2engine_unload(
         it,
         _status)
 }
@@ -3457,7 +2748,7 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
         
     /**
      * Loads a model folder (`config.json`, `tokenizer.json`, the `onnx` folder of graphs, …) on a
-     * background thread. Kotlin: `Florence2.create(modelDir, Florence2Options())`.
+     * background thread.
      *
      * # Errors
      * `ModelLoad` for a missing, incomplete or inconsistent folder, `RuntimeUnavailable` if ONNX
@@ -3466,16 +2757,16 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
      */
     @Throws(Florence2Exception::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-     suspend fun `create`(`modelDir`: kotlin.String, `options`: Florence2Options) : Florence2 {
+     suspend fun `create`(`modelDir`: kotlin.String, `options`: Florence2Options) : Florence2Engine {
         return uniffiRustCallAsync(
-        UniffiLib.uniffi_florence2_sdk_fn_constructor_florence2_create(
+        UniffiLib.uniffi_florence2_sdk_fn_constructor_florence2engine_create(
         FfiConverterString.lower(`modelDir`),
         FfiConverterTypeFlorence2Options.lower(`options`),),
         { future, callback, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_poll_u64(future, callback, continuation) },
         { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_u64(future, continuation) },
         { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_u64(future) },
         // lift function
-        { FfiConverterTypeFlorence2.lift(it) },
+        { FfiConverterTypeFlorence2Engine.lift(it) },
         // Error FFI converter
         Florence2Exception.ErrorHandler,
     )
@@ -3490,22 +2781,673 @@ open class Florence2: Disposable, AutoCloseable, Florence2Interface
 /**
  * @suppress
  */
-public object FfiConverterTypeFlorence2: FfiConverter<Florence2, Long> {
-    override fun lower(value: Florence2): Long {
+public object FfiConverterTypeFlorence2Engine: FfiConverter<Florence2Engine, Long> {
+    override fun lower(value: Florence2Engine): Long {
         return value.uniffiCloneHandle()
     }
 
-    override fun lift(value: Long): Florence2 {
-        return Florence2(UniffiWithHandle, value)
+    override fun lift(value: Long): Florence2Engine {
+        return Florence2Engine(UniffiWithHandle, value)
     }
 
-    override fun read(buf: ByteBuffer): Florence2 {
+    override fun read(buf: ByteBuffer): Florence2Engine {
         return lift(buf.getLong())
     }
 
-    override fun allocationSize(value: Florence2) = 8UL
+    override fun allocationSize(value: Florence2Engine) = 8UL
 
-    override fun write(value: Florence2, buf: ByteBuffer) {
+    override fun write(value: Florence2Engine, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Receives live results (see `Florence2.live`).
+ */
+public interface LiveListener {
+    
+    /**
+     * Called on the session's worker thread with each frame's result, in submission order. Never
+     * called once `LiveSession.close()` has returned.
+     */
+    fun `onResult`(`result`: LiveResult)
+    
+    companion object
+}
+
+/**
+ * Receives live results (see `Florence2.live`).
+ */
+open class LiveListenerImpl: Disposable, AutoCloseable, LiveListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_florence2_sdk_fn_free_livelistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_florence2_sdk_fn_clone_livelistener(handle, status)
+        }
+    }
+
+    
+    /**
+     * Called on the session's worker thread with each frame's result, in submission order. Never
+     * called once `LiveSession.close()` has returned.
+     */override fun `onResult`(`result`: LiveResult)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_method_livelistener_on_result(
+        it,
+        
+        FfiConverterTypeLiveResult.lower(`result`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceLiveListener {
+    internal object `onResult`: UniffiCallbackInterfaceLiveListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`result`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeLiveListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onResult`(
+                    FfiConverterTypeLiveResult.lift(`result`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeLiveListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeLiveListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceLiveListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onResult`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_florence2_sdk_fn_init_callback_vtable_livelistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLiveListener: FfiConverter<LiveListener, Long> {
+    internal val handleMap = UniffiHandleMap<LiveListener>()
+
+    override fun lower(value: LiveListener): Long {
+        if (value is LiveListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): LiveListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LiveListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): LiveListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: LiveListener) = 8UL
+
+    override fun write(value: LiveListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A running live session (like MediaPipe's `LIVE_STREAM`): `submit` frames at camera rate; at
+ * most one frame is processed and one waits (the newest), older ones are dropped and counted.
+ * Close it when done (it is `AutoCloseable`).
+ */
+public interface LiveSessionInterface {
+    
+    /**
+     * What the session has done so far.
+     */
+    fun `stats`(): LiveStats
+    
+    /**
+     * Stops the session: the waiting frame is dropped, the running one cancelled, and no result
+     * is delivered once this returns. Idempotent.
+     */
+    fun `stop`()
+    
+    /**
+     * Hands a frame over and returns at once; a frame still waiting is replaced (dropped).
+     * Timestamps must increase from frame to frame.
+     *
+     * # Errors
+     * `InvalidInput` for a bad frame description or a timestamp not after the previous one;
+     * `Closed` after `close()`.
+     */
+    fun `submit`(`frame`: ImageInput, `timestampNanos`: kotlin.Long)
+    
+    companion object
+}
+
+/**
+ * A running live session (like MediaPipe's `LIVE_STREAM`): `submit` frames at camera rate; at
+ * most one frame is processed and one waits (the newest), older ones are dropped and counted.
+ * Close it when done (it is `AutoCloseable`).
+ */
+open class LiveSession: Disposable, AutoCloseable, LiveSessionInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_florence2_sdk_fn_free_livesession(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_florence2_sdk_fn_clone_livesession(handle, status)
+        }
+    }
+
+    
+    /**
+     * What the session has done so far.
+     */override fun `stats`(): LiveStats {
+            return FfiConverterTypeLiveStats.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_method_livesession_stats(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Stops the session: the waiting frame is dropped, the running one cancelled, and no result
+     * is delivered once this returns. Idempotent.
+     */override fun `stop`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_method_livesession_stop(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Hands a frame over and returns at once; a frame still waiting is replaced (dropped).
+     * Timestamps must increase from frame to frame.
+     *
+     * # Errors
+     * `InvalidInput` for a bad frame description or a timestamp not after the previous one;
+     * `Closed` after `close()`.
+     */
+    @Throws(Florence2Exception::class)override fun `submit`(`frame`: ImageInput, `timestampNanos`: kotlin.Long)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(Florence2Exception) { _status ->
+    UniffiLib.uniffi_florence2_sdk_fn_method_livesession_submit(
+        it,
+        
+        FfiConverterTypeImageInput.lower(`frame`),
+        FfiConverterLong.lower(`timestampNanos`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLiveSession: FfiConverter<LiveSession, Long> {
+    override fun lower(value: LiveSession): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): LiveSession {
+        return LiveSession(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): LiveSession {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: LiveSession) = 8UL
+
+    override fun write(value: LiveSession, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -3642,7 +3584,7 @@ public interface ModelDownloaderInterface {
      * `ModelLoad` (naming the folder's status) when the folder is absent, partial or corrupt:
      * `download` it first; `InvalidInput` for an unknown preset; else as `Florence2.create`.
      */
-    suspend fun `open`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String, `options`: Florence2Options): Florence2
+    suspend fun `open`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String, `options`: Florence2Options): Florence2Engine
     
     /**
      * What is on disk for `preset` in `model_dir`, from file sizes (fast).
@@ -3695,10 +3637,13 @@ open class ModelDownloader: Disposable, AutoCloseable, ModelDownloaderInterface
     }
     /**
      * A downloader with `options`.
+     *
+     * # Errors
+     * `InvalidManifest` naming a negative option.
      */
     constructor(`options`: DownloadOptions) :
         this(UniffiWithHandle, 
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(DownloadException) { _status ->
     UniffiLib.uniffi_florence2_sdk_fn_constructor_modeldownloader_new(
     
         
@@ -3858,7 +3803,7 @@ open class ModelDownloader: Disposable, AutoCloseable, ModelDownloaderInterface
      */
     @Throws(Florence2Exception::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `open`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String, `options`: Florence2Options) : Florence2 {
+    override suspend fun `open`(`manifest`: ModelManifest, `preset`: kotlin.String, `modelDir`: kotlin.String, `options`: Florence2Options) : Florence2Engine {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_florence2_sdk_fn_method_modeldownloader_open(
@@ -3874,7 +3819,7 @@ open class ModelDownloader: Disposable, AutoCloseable, ModelDownloaderInterface
         { future, continuation -> UniffiLib.ffi_florence2_sdk_rust_future_complete_u64(future, continuation) },
         { future -> UniffiLib.ffi_florence2_sdk_rust_future_free_u64(future) },
         // lift function
-        { FfiConverterTypeFlorence2.lift(it) },
+        { FfiConverterTypeFlorence2Engine.lift(it) },
         // Error FFI converter
         Florence2Exception.ErrorHandler,
     )
@@ -4424,8 +4369,8 @@ public object FfiConverterTypeModelManifest: FfiConverter<ModelManifest, Long> {
 
 
 /**
- * Receives the generated text while a task runs (see `Florence2.runStreaming`, and the
- * `Florence2.stream` extension that turns it into a `Flow<String>`).
+ * Receives the generated text while a task runs (`Florence2.runStreaming`; the `Florence2.stream`
+ * flow uses one).
  */
 public interface TokenListener {
     
@@ -4438,14 +4383,14 @@ public interface TokenListener {
      * Never called once the call's coroutine has been cancelled: cancelling waits for a callback
      * already running to return, so do not block in here on the cancellation of the same call.
      */
-    fun `onToken`(`textSoFar`: kotlin.String, `tokenId`: kotlin.UInt): kotlin.Boolean
+    fun `onToken`(`textSoFar`: kotlin.String, `tokenId`: kotlin.Int): kotlin.Boolean
     
     companion object
 }
 
 /**
- * Receives the generated text while a task runs (see `Florence2.runStreaming`, and the
- * `Florence2.stream` extension that turns it into a `Flow<String>`).
+ * Receives the generated text while a task runs (`Florence2.runStreaming`; the `Florence2.stream`
+ * flow uses one).
  */
 open class TokenListenerImpl: Disposable, AutoCloseable, TokenListener
 {
@@ -4558,7 +4503,7 @@ open class TokenListenerImpl: Disposable, AutoCloseable, TokenListener
      * Never called once the call's coroutine has been cancelled: cancelling waits for a callback
      * already running to return, so do not block in here on the cancellation of the same call.
      */
-    @Throws(TokenListenerException::class)override fun `onToken`(`textSoFar`: kotlin.String, `tokenId`: kotlin.UInt): kotlin.Boolean {
+    @Throws(TokenListenerException::class)override fun `onToken`(`textSoFar`: kotlin.String, `tokenId`: kotlin.Int): kotlin.Boolean {
             return FfiConverterBoolean.lift(
     callWithHandle {
     uniffiRustCallWithError(TokenListenerException) { _status ->
@@ -4566,7 +4511,7 @@ open class TokenListenerImpl: Disposable, AutoCloseable, TokenListener
         it,
         
         FfiConverterString.lower(`textSoFar`),
-        FfiConverterUInt.lower(`tokenId`),_status)
+        FfiConverterInt.lower(`tokenId`),_status)
 }
     }
     )
@@ -4597,7 +4542,7 @@ internal object uniffiCallbackInterfaceTokenListener {
             val makeCall = { ->
                 uniffiObj.`onToken`(
                     FfiConverterString.lift(`textSoFar`),
-                    FfiConverterUInt.lift(`tokenId`),
+                    FfiConverterInt.lift(`tokenId`),
                 )
             }
             val writeReturn = { value: kotlin.Boolean -> uniffiOutReturn.setValue(FfiConverterBoolean.lower(value)) }
@@ -4745,22 +4690,22 @@ data class CropRect (
     /**
      * Left column.
      */
-    var `x`: kotlin.UInt
+    var `x`: kotlin.Int
     , 
     /**
      * Top row.
      */
-    var `y`: kotlin.UInt
+    var `y`: kotlin.Int
     , 
     /**
      * Width in pixels (≥ 1).
      */
-    var `width`: kotlin.UInt
+    var `width`: kotlin.Int
     , 
     /**
      * Height in pixels (≥ 1).
      */
-    var `height`: kotlin.UInt
+    var `height`: kotlin.Int
     
 ){
     
@@ -4777,25 +4722,25 @@ data class CropRect (
 public object FfiConverterTypeCropRect: FfiConverterRustBuffer<CropRect> {
     override fun read(buf: ByteBuffer): CropRect {
         return CropRect(
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterInt.read(buf),
         )
     }
 
     override fun allocationSize(value: CropRect) = (
-            FfiConverterUInt.allocationSize(value.`x`) +
-            FfiConverterUInt.allocationSize(value.`y`) +
-            FfiConverterUInt.allocationSize(value.`width`) +
-            FfiConverterUInt.allocationSize(value.`height`)
+            FfiConverterInt.allocationSize(value.`x`) +
+            FfiConverterInt.allocationSize(value.`y`) +
+            FfiConverterInt.allocationSize(value.`width`) +
+            FfiConverterInt.allocationSize(value.`height`)
     )
 
     override fun write(value: CropRect, buf: ByteBuffer) {
-            FfiConverterUInt.write(value.`x`, buf)
-            FfiConverterUInt.write(value.`y`, buf)
-            FfiConverterUInt.write(value.`width`, buf)
-            FfiConverterUInt.write(value.`height`, buf)
+            FfiConverterInt.write(value.`x`, buf)
+            FfiConverterInt.write(value.`y`, buf)
+            FfiConverterInt.write(value.`width`, buf)
+            FfiConverterInt.write(value.`height`, buf)
     }
 }
 
@@ -4808,22 +4753,22 @@ data class DownloadOptions (
     /**
      * Retries per file after a dropped connection (each resumes where it stopped).
      */
-    var `maxRetries`: kotlin.UInt = 5u 
+    var `maxRetries`: kotlin.Int = 5 
     , 
     /**
      * Milliseconds before the first retry (doubled for each further one, at most 30 s).
      */
-    var `retryDelayMs`: kotlin.ULong = 1000uL 
+    var `retryDelayMs`: kotlin.Long = 1000L 
     , 
     /**
      * Connection timeout in milliseconds.
      */
-    var `connectTimeoutMs`: kotlin.ULong = 15000uL 
+    var `connectTimeoutMs`: kotlin.Long = 15000L 
     , 
     /**
      * Longest wait for the next bytes, in milliseconds; longer counts as a dropped connection.
      */
-    var `readTimeoutMs`: kotlin.ULong = 30000uL 
+    var `readTimeoutMs`: kotlin.Long = 30000L 
     
 ){
     
@@ -4840,25 +4785,25 @@ data class DownloadOptions (
 public object FfiConverterTypeDownloadOptions: FfiConverterRustBuffer<DownloadOptions> {
     override fun read(buf: ByteBuffer): DownloadOptions {
         return DownloadOptions(
-            FfiConverterUInt.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
         )
     }
 
     override fun allocationSize(value: DownloadOptions) = (
-            FfiConverterUInt.allocationSize(value.`maxRetries`) +
-            FfiConverterULong.allocationSize(value.`retryDelayMs`) +
-            FfiConverterULong.allocationSize(value.`connectTimeoutMs`) +
-            FfiConverterULong.allocationSize(value.`readTimeoutMs`)
+            FfiConverterInt.allocationSize(value.`maxRetries`) +
+            FfiConverterLong.allocationSize(value.`retryDelayMs`) +
+            FfiConverterLong.allocationSize(value.`connectTimeoutMs`) +
+            FfiConverterLong.allocationSize(value.`readTimeoutMs`)
     )
 
     override fun write(value: DownloadOptions, buf: ByteBuffer) {
-            FfiConverterUInt.write(value.`maxRetries`, buf)
-            FfiConverterULong.write(value.`retryDelayMs`, buf)
-            FfiConverterULong.write(value.`connectTimeoutMs`, buf)
-            FfiConverterULong.write(value.`readTimeoutMs`, buf)
+            FfiConverterInt.write(value.`maxRetries`, buf)
+            FfiConverterLong.write(value.`retryDelayMs`, buf)
+            FfiConverterLong.write(value.`connectTimeoutMs`, buf)
+            FfiConverterLong.write(value.`readTimeoutMs`, buf)
     }
 }
 
@@ -4876,12 +4821,12 @@ data class DownloadProgress (
     /**
      * Bytes on disk over all files.
      */
-    var `bytesDone`: kotlin.ULong
+    var `bytesDone`: kotlin.Long
     , 
     /**
      * Total size; `null` while some file's size is unknown.
      */
-    var `totalBytes`: kotlin.ULong?
+    var `totalBytes`: kotlin.Long?
     , 
     /**
      * Whether every file is verified and in place (the last progress of a successful download).
@@ -4904,23 +4849,23 @@ public object FfiConverterTypeDownloadProgress: FfiConverterRustBuffer<DownloadP
     override fun read(buf: ByteBuffer): DownloadProgress {
         return DownloadProgress(
             FfiConverterSequenceTypeFileProgress.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterOptionalULong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
             FfiConverterBoolean.read(buf),
         )
     }
 
     override fun allocationSize(value: DownloadProgress) = (
             FfiConverterSequenceTypeFileProgress.allocationSize(value.`files`) +
-            FfiConverterULong.allocationSize(value.`bytesDone`) +
-            FfiConverterOptionalULong.allocationSize(value.`totalBytes`) +
+            FfiConverterLong.allocationSize(value.`bytesDone`) +
+            FfiConverterOptionalLong.allocationSize(value.`totalBytes`) +
             FfiConverterBoolean.allocationSize(value.`complete`)
     )
 
     override fun write(value: DownloadProgress, buf: ByteBuffer) {
             FfiConverterSequenceTypeFileProgress.write(value.`files`, buf)
-            FfiConverterULong.write(value.`bytesDone`, buf)
-            FfiConverterOptionalULong.write(value.`totalBytes`, buf)
+            FfiConverterLong.write(value.`bytesDone`, buf)
+            FfiConverterOptionalLong.write(value.`totalBytes`, buf)
             FfiConverterBoolean.write(value.`complete`, buf)
     }
 }
@@ -4944,12 +4889,12 @@ data class DownloadReport (
     /**
      * Bytes received from the network by this download.
      */
-    var `bytesDownloaded`: kotlin.ULong
+    var `bytesDownloaded`: kotlin.Long
     , 
     /**
      * Bytes already on disk when it started (complete files and resumed partial files).
      */
-    var `bytesReused`: kotlin.ULong
+    var `bytesReused`: kotlin.Long
     , 
     /**
      * Files whose size and SHA-256 this download pinned (trust on first use).
@@ -4973,8 +4918,8 @@ public object FfiConverterTypeDownloadReport: FfiConverterRustBuffer<DownloadRep
         return DownloadReport(
             FfiConverterString.read(buf),
             FfiConverterTypePrecisionPlan.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
             FfiConverterSequenceString.read(buf),
         )
     }
@@ -4982,16 +4927,16 @@ public object FfiConverterTypeDownloadReport: FfiConverterRustBuffer<DownloadRep
     override fun allocationSize(value: DownloadReport) = (
             FfiConverterString.allocationSize(value.`modelDir`) +
             FfiConverterTypePrecisionPlan.allocationSize(value.`precision`) +
-            FfiConverterULong.allocationSize(value.`bytesDownloaded`) +
-            FfiConverterULong.allocationSize(value.`bytesReused`) +
+            FfiConverterLong.allocationSize(value.`bytesDownloaded`) +
+            FfiConverterLong.allocationSize(value.`bytesReused`) +
             FfiConverterSequenceString.allocationSize(value.`pinned`)
     )
 
     override fun write(value: DownloadReport, buf: ByteBuffer) {
             FfiConverterString.write(value.`modelDir`, buf)
             FfiConverterTypePrecisionPlan.write(value.`precision`, buf)
-            FfiConverterULong.write(value.`bytesDownloaded`, buf)
-            FfiConverterULong.write(value.`bytesReused`, buf)
+            FfiConverterLong.write(value.`bytesDownloaded`, buf)
+            FfiConverterLong.write(value.`bytesReused`, buf)
             FfiConverterSequenceString.write(value.`pinned`, buf)
     }
 }
@@ -5010,12 +4955,12 @@ data class FileProgress (
     /**
      * Bytes of this file on disk (a resumed file starts at its partial size).
      */
-    var `bytesDone`: kotlin.ULong
+    var `bytesDone`: kotlin.Long
     , 
     /**
      * The file's size; `null` until the manifest, a pin or the server says.
      */
-    var `totalBytes`: kotlin.ULong?
+    var `totalBytes`: kotlin.Long?
     , 
     /**
      * Where it stands.
@@ -5038,23 +4983,23 @@ public object FfiConverterTypeFileProgress: FfiConverterRustBuffer<FileProgress>
     override fun read(buf: ByteBuffer): FileProgress {
         return FileProgress(
             FfiConverterString.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterOptionalULong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
             FfiConverterTypeDownloadFileState.read(buf),
         )
     }
 
     override fun allocationSize(value: FileProgress) = (
             FfiConverterString.allocationSize(value.`path`) +
-            FfiConverterULong.allocationSize(value.`bytesDone`) +
-            FfiConverterOptionalULong.allocationSize(value.`totalBytes`) +
+            FfiConverterLong.allocationSize(value.`bytesDone`) +
+            FfiConverterOptionalLong.allocationSize(value.`totalBytes`) +
             FfiConverterTypeDownloadFileState.allocationSize(value.`state`)
     )
 
     override fun write(value: FileProgress, buf: ByteBuffer) {
             FfiConverterString.write(value.`path`, buf)
-            FfiConverterULong.write(value.`bytesDone`, buf)
-            FfiConverterOptionalULong.write(value.`totalBytes`, buf)
+            FfiConverterLong.write(value.`bytesDone`, buf)
+            FfiConverterOptionalLong.write(value.`totalBytes`, buf)
             FfiConverterTypeDownloadFileState.write(value.`state`, buf)
     }
 }
@@ -5073,7 +5018,7 @@ data class Florence2Options (
     /**
      * Intra-op threads per graph; 0 lets ONNX Runtime choose (one per core); at most 256.
      */
-    var `threads`: kotlin.UInt = 0u 
+    var `threads`: kotlin.Int = 0 
     , 
     /**
      * Where the graphs run (`null`: CPU).
@@ -5098,15 +5043,22 @@ data class Florence2Options (
     var `cpuFallback`: kotlin.Boolean = false 
     , 
     /**
-     * Default token limit of every call (`null`: the model's, else 1024, enough for polygons).
+     * Default token limit of every call (`null`: the model's, else 1024, enough for polygons;
+     * never more than the decoder's positions). A call's `RunOptions` override it.
      */
-    var `maxNewTokens`: kotlin.UInt? = null 
+    var `maxNewTokens`: kotlin.Int? = null 
     , 
     /**
      * Default beam width of every call (`null`: the model's `generation_config.json`, 3 for
-     * Florence-2; 1 is greedy and fastest).
+     * Florence-2; 1 is greedy and fastest). A call's `RunOptions` override it.
      */
-    var `numBeams`: kotlin.UInt? = null 
+    var `numBeams`: kotlin.Int? = null 
+    , 
+    /**
+     * Default resize mode of every call (`null`: `REFERENCE`, exact with transformers; `FAST`
+     * for camera frames). A call's `RunOptions` override it.
+     */
+    var `resizeMode`: ResizeMode? = null 
     , 
     /**
      * An explicit `libonnxruntime` to load (`null`: found automatically; on Android the one
@@ -5120,7 +5072,7 @@ data class Florence2Options (
      * size, before any pixel memory is allocated (`Florence2Exception.InvalidInput`, naming the
      * size and the limit). `null`: 64 Mi pixels (8192 × 8192, about 200 MB of RGB).
      */
-    var `maxImagePixels`: kotlin.ULong? = null 
+    var `maxImagePixels`: kotlin.Long? = null 
     , 
     /**
      * How much graph optimisation ONNX Runtime applies when loading (`null`: all). Lower levels
@@ -5152,15 +5104,16 @@ public object FfiConverterTypeFlorence2Options: FfiConverterRustBuffer<Florence2
     override fun read(buf: ByteBuffer): Florence2Options {
         return Florence2Options(
             FfiConverterTypePrecisionPlan.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
             FfiConverterOptionalTypeExecutionProvider.read(buf),
             FfiConverterTypeXnnpackOptions.read(buf),
             FfiConverterTypeNnapiOptions.read(buf),
             FfiConverterBoolean.read(buf),
-            FfiConverterOptionalUInt.read(buf),
-            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalInt.read(buf),
+            FfiConverterOptionalInt.read(buf),
+            FfiConverterOptionalTypeResizeMode.read(buf),
             FfiConverterOptionalString.read(buf),
-            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalLong.read(buf),
             FfiConverterOptionalTypeOptimizationLevel.read(buf),
             FfiConverterBoolean.read(buf),
         )
@@ -5168,32 +5121,271 @@ public object FfiConverterTypeFlorence2Options: FfiConverterRustBuffer<Florence2
 
     override fun allocationSize(value: Florence2Options) = (
             FfiConverterTypePrecisionPlan.allocationSize(value.`precision`) +
-            FfiConverterUInt.allocationSize(value.`threads`) +
+            FfiConverterInt.allocationSize(value.`threads`) +
             FfiConverterOptionalTypeExecutionProvider.allocationSize(value.`executionProvider`) +
             FfiConverterTypeXnnpackOptions.allocationSize(value.`xnnpack`) +
             FfiConverterTypeNnapiOptions.allocationSize(value.`nnapi`) +
             FfiConverterBoolean.allocationSize(value.`cpuFallback`) +
-            FfiConverterOptionalUInt.allocationSize(value.`maxNewTokens`) +
-            FfiConverterOptionalUInt.allocationSize(value.`numBeams`) +
+            FfiConverterOptionalInt.allocationSize(value.`maxNewTokens`) +
+            FfiConverterOptionalInt.allocationSize(value.`numBeams`) +
+            FfiConverterOptionalTypeResizeMode.allocationSize(value.`resizeMode`) +
             FfiConverterOptionalString.allocationSize(value.`onnxRuntimePath`) +
-            FfiConverterOptionalULong.allocationSize(value.`maxImagePixels`) +
+            FfiConverterOptionalLong.allocationSize(value.`maxImagePixels`) +
             FfiConverterOptionalTypeOptimizationLevel.allocationSize(value.`optimizationLevel`) +
             FfiConverterBoolean.allocationSize(value.`keepVisionMemory`)
     )
 
     override fun write(value: Florence2Options, buf: ByteBuffer) {
             FfiConverterTypePrecisionPlan.write(value.`precision`, buf)
-            FfiConverterUInt.write(value.`threads`, buf)
+            FfiConverterInt.write(value.`threads`, buf)
             FfiConverterOptionalTypeExecutionProvider.write(value.`executionProvider`, buf)
             FfiConverterTypeXnnpackOptions.write(value.`xnnpack`, buf)
             FfiConverterTypeNnapiOptions.write(value.`nnapi`, buf)
             FfiConverterBoolean.write(value.`cpuFallback`, buf)
-            FfiConverterOptionalUInt.write(value.`maxNewTokens`, buf)
-            FfiConverterOptionalUInt.write(value.`numBeams`, buf)
+            FfiConverterOptionalInt.write(value.`maxNewTokens`, buf)
+            FfiConverterOptionalInt.write(value.`numBeams`, buf)
+            FfiConverterOptionalTypeResizeMode.write(value.`resizeMode`, buf)
             FfiConverterOptionalString.write(value.`onnxRuntimePath`, buf)
-            FfiConverterOptionalULong.write(value.`maxImagePixels`, buf)
+            FfiConverterOptionalLong.write(value.`maxImagePixels`, buf)
             FfiConverterOptionalTypeOptimizationLevel.write(value.`optimizationLevel`, buf)
             FfiConverterBoolean.write(value.`keepVisionMemory`, buf)
+    }
+}
+
+
+
+/**
+ * A box with its label (an object, a region caption, a grounded phrase; empty for region
+ * proposals).
+ */
+data class LabeledBox (
+    /**
+     * The label.
+     */
+    var `label`: kotlin.String
+    , 
+    /**
+     * Where it is.
+     */
+    var `bounds`: BoundingBox
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLabeledBox: FfiConverterRustBuffer<LabeledBox> {
+    override fun read(buf: ByteBuffer): LabeledBox {
+        return LabeledBox(
+            FfiConverterString.read(buf),
+            FfiConverterTypeBoundingBox.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LabeledBox) = (
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterTypeBoundingBox.allocationSize(value.`bounds`)
+    )
+
+    override fun write(value: LabeledBox, buf: ByteBuffer) {
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterTypeBoundingBox.write(value.`bounds`, buf)
+    }
+}
+
+
+
+/**
+ * One object's mask with its label (often empty).
+ */
+data class LabeledMask (
+    /**
+     * The label.
+     */
+    var `label`: kotlin.String
+    , 
+    /**
+     * Its polygons.
+     */
+    var `mask`: PolygonMask
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLabeledMask: FfiConverterRustBuffer<LabeledMask> {
+    override fun read(buf: ByteBuffer): LabeledMask {
+        return LabeledMask(
+            FfiConverterString.read(buf),
+            FfiConverterTypePolygonMask.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LabeledMask) = (
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterTypePolygonMask.allocationSize(value.`mask`)
+    )
+
+    override fun write(value: LabeledMask, buf: ByteBuffer) {
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterTypePolygonMask.write(value.`mask`, buf)
+    }
+}
+
+
+
+/**
+ * The result of one live frame.
+ */
+data class LiveResult (
+    /**
+     * The frame's timestamp as submitted (e.g. `ImageProxy.imageInfo.timestamp`, nanoseconds).
+     */
+    var `timestampNanos`: kotlin.Long
+    , 
+    /**
+     * Milliseconds from the frame's submission to this result.
+     */
+    var `latencyMs`: kotlin.Double
+    , 
+    /**
+     * The result or the failure.
+     */
+    var `outcome`: LiveOutcome
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLiveResult: FfiConverterRustBuffer<LiveResult> {
+    override fun read(buf: ByteBuffer): LiveResult {
+        return LiveResult(
+            FfiConverterLong.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterTypeLiveOutcome.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LiveResult) = (
+            FfiConverterLong.allocationSize(value.`timestampNanos`) +
+            FfiConverterDouble.allocationSize(value.`latencyMs`) +
+            FfiConverterTypeLiveOutcome.allocationSize(value.`outcome`)
+    )
+
+    override fun write(value: LiveResult, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`timestampNanos`, buf)
+            FfiConverterDouble.write(value.`latencyMs`, buf)
+            FfiConverterTypeLiveOutcome.write(value.`outcome`, buf)
+    }
+}
+
+
+
+/**
+ * What a live session has done so far.
+ */
+data class LiveStats (
+    /**
+     * Frames submitted.
+     */
+    var `submitted`: kotlin.Long
+    , 
+    /**
+     * Frames processed successfully.
+     */
+    var `processed`: kotlin.Long
+    , 
+    /**
+     * Frames whose processing failed.
+     */
+    var `failed`: kotlin.Long
+    , 
+    /**
+     * Frames replaced by a newer one before they were started (or waiting at close).
+     */
+    var `dropped`: kotlin.Long
+    , 
+    /**
+     * The most frames held at once (processing plus waiting): at most 2.
+     */
+    var `maxFramesHeld`: kotlin.Int
+    , 
+    /**
+     * Mean latency of the results so far, in milliseconds.
+     */
+    var `meanLatencyMs`: kotlin.Double
+    , 
+    /**
+     * Latency of the last result, in milliseconds.
+     */
+    var `lastLatencyMs`: kotlin.Double
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLiveStats: FfiConverterRustBuffer<LiveStats> {
+    override fun read(buf: ByteBuffer): LiveStats {
+        return LiveStats(
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LiveStats) = (
+            FfiConverterLong.allocationSize(value.`submitted`) +
+            FfiConverterLong.allocationSize(value.`processed`) +
+            FfiConverterLong.allocationSize(value.`failed`) +
+            FfiConverterLong.allocationSize(value.`dropped`) +
+            FfiConverterInt.allocationSize(value.`maxFramesHeld`) +
+            FfiConverterDouble.allocationSize(value.`meanLatencyMs`) +
+            FfiConverterDouble.allocationSize(value.`lastLatencyMs`)
+    )
+
+    override fun write(value: LiveStats, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`submitted`, buf)
+            FfiConverterLong.write(value.`processed`, buf)
+            FfiConverterLong.write(value.`failed`, buf)
+            FfiConverterLong.write(value.`dropped`, buf)
+            FfiConverterInt.write(value.`maxFramesHeld`, buf)
+            FfiConverterDouble.write(value.`meanLatencyMs`, buf)
+            FfiConverterDouble.write(value.`lastLatencyMs`, buf)
     }
 }
 
@@ -5222,7 +5414,7 @@ data class ModelPreset (
      * Total download size; `null` when the manifest does not pin every file's size (the
      * built-in manifests: sizes are pinned by the first download, see docs/model-delivery.md).
      */
-    var `totalBytes`: kotlin.ULong?
+    var `totalBytes`: kotlin.Long?
     , 
     /**
      * The precision of each graph, as `Florence2Options.precision` needs it to load these files.
@@ -5247,7 +5439,7 @@ public object FfiConverterTypeModelPreset: FfiConverterRustBuffer<ModelPreset> {
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterSequenceString.read(buf),
-            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalLong.read(buf),
             FfiConverterTypePrecisionPlan.read(buf),
         )
     }
@@ -5256,7 +5448,7 @@ public object FfiConverterTypeModelPreset: FfiConverterRustBuffer<ModelPreset> {
             FfiConverterString.allocationSize(value.`name`) +
             FfiConverterString.allocationSize(value.`description`) +
             FfiConverterSequenceString.allocationSize(value.`files`) +
-            FfiConverterOptionalULong.allocationSize(value.`totalBytes`) +
+            FfiConverterOptionalLong.allocationSize(value.`totalBytes`) +
             FfiConverterTypePrecisionPlan.allocationSize(value.`precision`)
     )
 
@@ -5264,7 +5456,7 @@ public object FfiConverterTypeModelPreset: FfiConverterRustBuffer<ModelPreset> {
             FfiConverterString.write(value.`name`, buf)
             FfiConverterString.write(value.`description`, buf)
             FfiConverterSequenceString.write(value.`files`, buf)
-            FfiConverterOptionalULong.write(value.`totalBytes`, buf)
+            FfiConverterOptionalLong.write(value.`totalBytes`, buf)
             FfiConverterTypePrecisionPlan.write(value.`precision`, buf)
     }
 }
@@ -5623,6 +5815,62 @@ public object FfiConverterTypeQuad: FfiConverterRustBuffer<Quad> {
 
 
 /**
+ * Per-call settings that override the model's defaults (`Florence2Options`); `null` fields keep
+ * them.
+ */
+data class RunOptions (
+    /**
+     * Tokens to generate at most.
+     */
+    var `maxNewTokens`: kotlin.Int? = null 
+    , 
+    /**
+     * Beam width (1: greedy, fastest).
+     */
+    var `numBeams`: kotlin.Int? = null 
+    , 
+    /**
+     * How the image is resized (ignored for an image encoded earlier).
+     */
+    var `resizeMode`: ResizeMode? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRunOptions: FfiConverterRustBuffer<RunOptions> {
+    override fun read(buf: ByteBuffer): RunOptions {
+        return RunOptions(
+            FfiConverterOptionalInt.read(buf),
+            FfiConverterOptionalInt.read(buf),
+            FfiConverterOptionalTypeResizeMode.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RunOptions) = (
+            FfiConverterOptionalInt.allocationSize(value.`maxNewTokens`) +
+            FfiConverterOptionalInt.allocationSize(value.`numBeams`) +
+            FfiConverterOptionalTypeResizeMode.allocationSize(value.`resizeMode`)
+    )
+
+    override fun write(value: RunOptions, buf: ByteBuffer) {
+            FfiConverterOptionalInt.write(value.`maxNewTokens`, buf)
+            FfiConverterOptionalInt.write(value.`numBeams`, buf)
+            FfiConverterOptionalTypeResizeMode.write(value.`resizeMode`, buf)
+    }
+}
+
+
+
+/**
  * The execution provider one graph's session got (`Florence2.executionProviders()`).
  */
 data class SessionProvider (
@@ -5687,6 +5935,71 @@ public object FfiConverterTypeSessionProvider: FfiConverterRustBuffer<SessionPro
 
 
 /**
+ * What to run: the task, its input (text, or a region in pixels, or neither) and per-call
+ * options.
+ */
+data class TaskRequest (
+    /**
+     * The task.
+     */
+    var `task`: Task
+    , 
+    /**
+     * Its text input: a phrase for grounding, an expression for segmentation, `<loc_..>` tokens
+     * for region tasks (`null` for tasks without one).
+     */
+    var `text`: kotlin.String? = null 
+    , 
+    /**
+     * A region in image pixels, for the region tasks (instead of `text`).
+     */
+    var `region`: BoundingBox? = null 
+    , 
+    /**
+     * Overrides of the model's defaults for this call.
+     */
+    var `options`: RunOptions? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTaskRequest: FfiConverterRustBuffer<TaskRequest> {
+    override fun read(buf: ByteBuffer): TaskRequest {
+        return TaskRequest(
+            FfiConverterTypeTask.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeBoundingBox.read(buf),
+            FfiConverterOptionalTypeRunOptions.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TaskRequest) = (
+            FfiConverterTypeTask.allocationSize(value.`task`) +
+            FfiConverterOptionalString.allocationSize(value.`text`) +
+            FfiConverterOptionalTypeBoundingBox.allocationSize(value.`region`) +
+            FfiConverterOptionalTypeRunOptions.allocationSize(value.`options`)
+    )
+
+    override fun write(value: TaskRequest, buf: ByteBuffer) {
+            FfiConverterTypeTask.write(value.`task`, buf)
+            FfiConverterOptionalString.write(value.`text`, buf)
+            FfiConverterOptionalTypeBoundingBox.write(value.`region`, buf)
+            FfiConverterOptionalTypeRunOptions.write(value.`options`, buf)
+    }
+}
+
+
+
+/**
  * Everything one task call produced.
  */
 data class TaskResult (
@@ -5708,7 +6021,7 @@ data class TaskResult (
     /**
      * The generated token ids, starting with the decoder start token.
      */
-    var `generatedIds`: List<kotlin.UInt>
+    var `generatedIds`: List<kotlin.Int>
     , 
     /**
      * Why generation stopped.
@@ -5738,7 +6051,7 @@ public object FfiConverterTypeTaskResult: FfiConverterRustBuffer<TaskResult> {
             FfiConverterTypeTask.read(buf),
             FfiConverterTypeTaskOutput.read(buf),
             FfiConverterString.read(buf),
-            FfiConverterSequenceUInt.read(buf),
+            FfiConverterSequenceInt.read(buf),
             FfiConverterTypeFinishReason.read(buf),
             FfiConverterTypeTimings.read(buf),
         )
@@ -5748,7 +6061,7 @@ public object FfiConverterTypeTaskResult: FfiConverterRustBuffer<TaskResult> {
             FfiConverterTypeTask.allocationSize(value.`task`) +
             FfiConverterTypeTaskOutput.allocationSize(value.`output`) +
             FfiConverterString.allocationSize(value.`text`) +
-            FfiConverterSequenceUInt.allocationSize(value.`generatedIds`) +
+            FfiConverterSequenceInt.allocationSize(value.`generatedIds`) +
             FfiConverterTypeFinishReason.allocationSize(value.`finishReason`) +
             FfiConverterTypeTimings.allocationSize(value.`timings`)
     )
@@ -5757,9 +6070,56 @@ public object FfiConverterTypeTaskResult: FfiConverterRustBuffer<TaskResult> {
             FfiConverterTypeTask.write(value.`task`, buf)
             FfiConverterTypeTaskOutput.write(value.`output`, buf)
             FfiConverterString.write(value.`text`, buf)
-            FfiConverterSequenceUInt.write(value.`generatedIds`, buf)
+            FfiConverterSequenceInt.write(value.`generatedIds`, buf)
             FfiConverterTypeFinishReason.write(value.`finishReason`, buf)
             FfiConverterTypeTimings.write(value.`timings`, buf)
+    }
+}
+
+
+
+/**
+ * One line of text with the quadrilateral around it (`<OCR_WITH_REGION>`).
+ */
+data class TextLine (
+    /**
+     * The text.
+     */
+    var `text`: kotlin.String
+    , 
+    /**
+     * Its quadrilateral.
+     */
+    var `quad`: Quad
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTextLine: FfiConverterRustBuffer<TextLine> {
+    override fun read(buf: ByteBuffer): TextLine {
+        return TextLine(
+            FfiConverterString.read(buf),
+            FfiConverterTypeQuad.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TextLine) = (
+            FfiConverterString.allocationSize(value.`text`) +
+            FfiConverterTypeQuad.allocationSize(value.`quad`)
+    )
+
+    override fun write(value: TextLine, buf: ByteBuffer) {
+            FfiConverterString.write(value.`text`, buf)
+            FfiConverterTypeQuad.write(value.`quad`, buf)
     }
 }
 
@@ -5844,7 +6204,7 @@ data class XnnpackOptions (
     /**
      * XNNPACK's threads; 0 (default) uses one per performance ("big") core.
      */
-    var `threads`: kotlin.UInt = 0u 
+    var `threads`: kotlin.Int = 0 
     
 ){
     
@@ -5861,16 +6221,16 @@ data class XnnpackOptions (
 public object FfiConverterTypeXnnpackOptions: FfiConverterRustBuffer<XnnpackOptions> {
     override fun read(buf: ByteBuffer): XnnpackOptions {
         return XnnpackOptions(
-            FfiConverterUInt.read(buf),
+            FfiConverterInt.read(buf),
         )
     }
 
     override fun allocationSize(value: XnnpackOptions) = (
-            FfiConverterUInt.allocationSize(value.`threads`)
+            FfiConverterInt.allocationSize(value.`threads`)
     )
 
     override fun write(value: XnnpackOptions, buf: ByteBuffer) {
-            FfiConverterUInt.write(value.`threads`, buf)
+            FfiConverterInt.write(value.`threads`, buf)
     }
 }
 
@@ -5938,7 +6298,7 @@ sealed class DownloadException: kotlin.Exception() {
         /**
          * The byte the resume asked for.
          */
-        val `offset`: kotlin.ULong
+        val `offset`: kotlin.Long
         ) : DownloadException() {
         override val message
             get() = "detail=${ `detail` }, url=${ `url` }, offset=${ `offset` }"
@@ -5977,12 +6337,12 @@ sealed class DownloadException: kotlin.Exception() {
         /**
          * The bytes the download needs.
          */
-        val `needed`: kotlin.ULong, 
+        val `needed`: kotlin.Long, 
         
         /**
          * The bytes available.
          */
-        val `available`: kotlin.ULong
+        val `available`: kotlin.Long
         ) : DownloadException() {
         override val message
             get() = "detail=${ `detail` }, needed=${ `needed` }, available=${ `available` }"
@@ -6124,7 +6484,7 @@ public object FfiConverterTypeDownloadError : FfiConverterRustBuffer<DownloadExc
             3 -> DownloadException.RangeNotSatisfiable(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
-                FfiConverterULong.read(buf),
+                FfiConverterLong.read(buf),
                 )
             4 -> DownloadException.ChecksumMismatch(
                 FfiConverterString.read(buf),
@@ -6132,8 +6492,8 @@ public object FfiConverterTypeDownloadError : FfiConverterRustBuffer<DownloadExc
                 )
             5 -> DownloadException.InsufficientSpace(
                 FfiConverterString.read(buf),
-                FfiConverterULong.read(buf),
-                FfiConverterULong.read(buf),
+                FfiConverterLong.read(buf),
+                FfiConverterLong.read(buf),
                 )
             6 -> DownloadException.DiskFull(
                 FfiConverterString.read(buf),
@@ -6176,7 +6536,7 @@ public object FfiConverterTypeDownloadError : FfiConverterRustBuffer<DownloadExc
                 4UL
                 + FfiConverterString.allocationSize(value.`detail`)
                 + FfiConverterString.allocationSize(value.`url`)
-                + FfiConverterULong.allocationSize(value.`offset`)
+                + FfiConverterLong.allocationSize(value.`offset`)
             )
             is DownloadException.ChecksumMismatch -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -6188,8 +6548,8 @@ public object FfiConverterTypeDownloadError : FfiConverterRustBuffer<DownloadExc
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`detail`)
-                + FfiConverterULong.allocationSize(value.`needed`)
-                + FfiConverterULong.allocationSize(value.`available`)
+                + FfiConverterLong.allocationSize(value.`needed`)
+                + FfiConverterLong.allocationSize(value.`available`)
             )
             is DownloadException.DiskFull -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -6243,7 +6603,7 @@ public object FfiConverterTypeDownloadError : FfiConverterRustBuffer<DownloadExc
                 buf.putInt(3)
                 FfiConverterString.write(value.`detail`, buf)
                 FfiConverterString.write(value.`url`, buf)
-                FfiConverterULong.write(value.`offset`, buf)
+                FfiConverterLong.write(value.`offset`, buf)
                 Unit
             }
             is DownloadException.ChecksumMismatch -> {
@@ -6255,8 +6615,8 @@ public object FfiConverterTypeDownloadError : FfiConverterRustBuffer<DownloadExc
             is DownloadException.InsufficientSpace -> {
                 buf.putInt(5)
                 FfiConverterString.write(value.`detail`, buf)
-                FfiConverterULong.write(value.`needed`, buf)
-                FfiConverterULong.write(value.`available`, buf)
+                FfiConverterLong.write(value.`needed`, buf)
+                FfiConverterLong.write(value.`available`, buf)
                 Unit
             }
             is DownloadException.DiskFull -> {
@@ -6564,7 +6924,8 @@ sealed class Florence2Exception: kotlin.Exception() {
     }
     
     /**
-     * The model was unloaded (`unload()`) before or during this call; create a new `Florence2`.
+     * The model (or live session) was closed before this call: `close()` or `unload()` was
+     * called. Create a new one.
      */
     class Closed(
         ) : Florence2Exception() {
@@ -6827,11 +7188,16 @@ public object FfiConverterTypeFlorence2Error : FfiConverterRustBuffer<Florence2E
 
 /**
  * An image to run a task on.
+ *
+ * Channel order matters: a Kotlin `Bitmap` (`ARGB_8888`) gives **RGBA** bytes through
+ * `copyPixelsToBuffer`, so use [`ImageInput::Rgba`] (or `Pixels` with `PixelLayout.RGBA`) for it;
+ * [`ImageInput::Bgra`] is for buffers whose bytes really are blue, green, red, alpha (e.g. the
+ * `IntArray` of `Bitmap.getPixels` written out little-endian, or Windows/`TYPE_INT_ARGB` images).
  */
 sealed class ImageInput {
     
     /**
-     * A PNG or JPEG file's bytes.
+     * A PNG or JPEG file's bytes (turned upright by its EXIF orientation).
      */
     data class EncodedBytes(
         /**
@@ -6861,7 +7227,8 @@ sealed class ImageInput {
     }
     
     /**
-     * RGBA pixels, 4 bytes each, rows `row_stride` bytes apart (alpha is ignored).
+     * RGBA pixels (byte order R, G, B, A: what `Bitmap.copyPixelsToBuffer` writes for
+     * `ARGB_8888`), rows `row_stride` bytes apart; alpha is ignored.
      */
     data class Rgba(
         /**
@@ -6871,15 +7238,15 @@ sealed class ImageInput {
         /**
          * Width in pixels.
          */
-        val `width`: kotlin.UInt, 
+        val `width`: kotlin.Int, 
         /**
          * Height in pixels.
          */
-        val `height`: kotlin.UInt, 
+        val `height`: kotlin.Int, 
         /**
          * Bytes from one row to the next (≥ `4 * width`).
          */
-        val `rowStride`: kotlin.UInt) : ImageInput()
+        val `rowStride`: kotlin.Int) : ImageInput()
         
     {
         
@@ -6888,7 +7255,9 @@ sealed class ImageInput {
     }
     
     /**
-     * BGRA pixels (Android `Bitmap.Config.ARGB_8888` copied to a buffer), 4 bytes each.
+     * BGRA pixels (byte order B, G, R, A, e.g. `Bitmap.getPixels`' ints stored little-endian),
+     * rows `row_stride` bytes apart; alpha is ignored. Not what `copyPixelsToBuffer` gives: that
+     * is [`ImageInput::Rgba`].
      */
     data class Bgra(
         /**
@@ -6898,15 +7267,15 @@ sealed class ImageInput {
         /**
          * Width in pixels.
          */
-        val `width`: kotlin.UInt, 
+        val `width`: kotlin.Int, 
         /**
          * Height in pixels.
          */
-        val `height`: kotlin.UInt, 
+        val `height`: kotlin.Int, 
         /**
          * Bytes from one row to the next (≥ `4 * width`).
          */
-        val `rowStride`: kotlin.UInt) : ImageInput()
+        val `rowStride`: kotlin.Int) : ImageInput()
         
     {
         
@@ -6916,8 +7285,10 @@ sealed class ImageInput {
     
     /**
      * A camera frame in Android's `YUV_420_888` layout (CameraX `ImageProxy` planes; NV21, NV12
-     * and I420 buffers are special cases), converted with BT.601 limited range and turned
-     * clockwise by `rotation_degrees`; coordinates in results refer to the rotated image.
+     * and I420 buffers are special cases), optionally cropped (even offsets; e.g. the
+     * `ImageProxy.cropRect`), converted with BT.601 limited range and turned clockwise by
+     * `rotation_degrees`; coordinates in results refer to the cropped, rotated image. On Android,
+     * `ImageProxy.toImageInput()` builds it.
      */
     data class Yuv420(
         /**
@@ -6935,27 +7306,31 @@ sealed class ImageInput {
         /**
          * Width in pixels.
          */
-        val `width`: kotlin.UInt, 
+        val `width`: kotlin.Int, 
         /**
          * Height in pixels.
          */
-        val `height`: kotlin.UInt, 
+        val `height`: kotlin.Int, 
         /**
          * Bytes between luma rows.
          */
-        val `yRowStride`: kotlin.UInt, 
+        val `yRowStride`: kotlin.Int, 
         /**
          * Bytes between chroma rows.
          */
-        val `uvRowStride`: kotlin.UInt, 
+        val `uvRowStride`: kotlin.Int, 
         /**
          * Bytes between chroma samples in a row (1 planar, 2 semi-planar).
          */
-        val `uvPixelStride`: kotlin.UInt, 
+        val `uvPixelStride`: kotlin.Int, 
         /**
          * Clockwise rotation to apply (a multiple of 90), as `ImageInfo.rotationDegrees`.
          */
-        val `rotationDegrees`: kotlin.UInt) : ImageInput()
+        val `rotationDegrees`: kotlin.Int = 0 , 
+        /**
+         * The part of the frame to use, in pixels of the unrotated frame (`null`: all of it).
+         */
+        val `crop`: ai.florence2.CropRect? = null ) : ImageInput()
         
     {
         
@@ -6977,15 +7352,15 @@ sealed class ImageInput {
         /**
          * Width in pixels.
          */
-        val `width`: kotlin.UInt, 
+        val `width`: kotlin.Int, 
         /**
          * Height in pixels.
          */
-        val `height`: kotlin.UInt, 
+        val `height`: kotlin.Int, 
         /**
          * Bytes from one row to the next (≥ `width * bytes per pixel`).
          */
-        val `rowStride`: kotlin.UInt, 
+        val `rowStride`: kotlin.Int, 
         /**
          * Layout of one pixel.
          */
@@ -6993,7 +7368,7 @@ sealed class ImageInput {
         /**
          * Clockwise rotation to apply (a multiple of 90), e.g. the camera's `rotationDegrees`.
          */
-        val `rotationDegrees`: kotlin.UInt = 0u , 
+        val `rotationDegrees`: kotlin.Int = 0 , 
         /**
          * The part of the image to use, in pixels of the unrotated image (`null`: all of it).
          */
@@ -7029,34 +7404,35 @@ public object FfiConverterTypeImageInput : FfiConverterRustBuffer<ImageInput>{
                 )
             3 -> ImageInput.Rgba(
                 FfiConverterByteArray.read(buf),
-                FfiConverterUInt.read(buf),
-                FfiConverterUInt.read(buf),
-                FfiConverterUInt.read(buf),
+                FfiConverterInt.read(buf),
+                FfiConverterInt.read(buf),
+                FfiConverterInt.read(buf),
                 )
             4 -> ImageInput.Bgra(
                 FfiConverterByteArray.read(buf),
-                FfiConverterUInt.read(buf),
-                FfiConverterUInt.read(buf),
-                FfiConverterUInt.read(buf),
+                FfiConverterInt.read(buf),
+                FfiConverterInt.read(buf),
+                FfiConverterInt.read(buf),
                 )
             5 -> ImageInput.Yuv420(
                 FfiConverterByteArray.read(buf),
                 FfiConverterByteArray.read(buf),
                 FfiConverterByteArray.read(buf),
-                FfiConverterUInt.read(buf),
-                FfiConverterUInt.read(buf),
-                FfiConverterUInt.read(buf),
-                FfiConverterUInt.read(buf),
-                FfiConverterUInt.read(buf),
-                FfiConverterUInt.read(buf),
+                FfiConverterInt.read(buf),
+                FfiConverterInt.read(buf),
+                FfiConverterInt.read(buf),
+                FfiConverterInt.read(buf),
+                FfiConverterInt.read(buf),
+                FfiConverterInt.read(buf),
+                FfiConverterOptionalTypeCropRect.read(buf),
                 )
             6 -> ImageInput.Pixels(
                 FfiConverterByteArray.read(buf),
-                FfiConverterUInt.read(buf),
-                FfiConverterUInt.read(buf),
-                FfiConverterUInt.read(buf),
+                FfiConverterInt.read(buf),
+                FfiConverterInt.read(buf),
+                FfiConverterInt.read(buf),
                 FfiConverterTypePixelLayout.read(buf),
-                FfiConverterUInt.read(buf),
+                FfiConverterInt.read(buf),
                 FfiConverterOptionalTypeCropRect.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
@@ -7083,9 +7459,9 @@ public object FfiConverterTypeImageInput : FfiConverterRustBuffer<ImageInput>{
             (
                 4UL
                 + FfiConverterByteArray.allocationSize(value.`bytes`)
-                + FfiConverterUInt.allocationSize(value.`width`)
-                + FfiConverterUInt.allocationSize(value.`height`)
-                + FfiConverterUInt.allocationSize(value.`rowStride`)
+                + FfiConverterInt.allocationSize(value.`width`)
+                + FfiConverterInt.allocationSize(value.`height`)
+                + FfiConverterInt.allocationSize(value.`rowStride`)
             )
         }
         is ImageInput.Bgra -> {
@@ -7093,9 +7469,9 @@ public object FfiConverterTypeImageInput : FfiConverterRustBuffer<ImageInput>{
             (
                 4UL
                 + FfiConverterByteArray.allocationSize(value.`bytes`)
-                + FfiConverterUInt.allocationSize(value.`width`)
-                + FfiConverterUInt.allocationSize(value.`height`)
-                + FfiConverterUInt.allocationSize(value.`rowStride`)
+                + FfiConverterInt.allocationSize(value.`width`)
+                + FfiConverterInt.allocationSize(value.`height`)
+                + FfiConverterInt.allocationSize(value.`rowStride`)
             )
         }
         is ImageInput.Yuv420 -> {
@@ -7105,12 +7481,13 @@ public object FfiConverterTypeImageInput : FfiConverterRustBuffer<ImageInput>{
                 + FfiConverterByteArray.allocationSize(value.`y`)
                 + FfiConverterByteArray.allocationSize(value.`u`)
                 + FfiConverterByteArray.allocationSize(value.`v`)
-                + FfiConverterUInt.allocationSize(value.`width`)
-                + FfiConverterUInt.allocationSize(value.`height`)
-                + FfiConverterUInt.allocationSize(value.`yRowStride`)
-                + FfiConverterUInt.allocationSize(value.`uvRowStride`)
-                + FfiConverterUInt.allocationSize(value.`uvPixelStride`)
-                + FfiConverterUInt.allocationSize(value.`rotationDegrees`)
+                + FfiConverterInt.allocationSize(value.`width`)
+                + FfiConverterInt.allocationSize(value.`height`)
+                + FfiConverterInt.allocationSize(value.`yRowStride`)
+                + FfiConverterInt.allocationSize(value.`uvRowStride`)
+                + FfiConverterInt.allocationSize(value.`uvPixelStride`)
+                + FfiConverterInt.allocationSize(value.`rotationDegrees`)
+                + FfiConverterOptionalTypeCropRect.allocationSize(value.`crop`)
             )
         }
         is ImageInput.Pixels -> {
@@ -7118,11 +7495,11 @@ public object FfiConverterTypeImageInput : FfiConverterRustBuffer<ImageInput>{
             (
                 4UL
                 + FfiConverterByteArray.allocationSize(value.`bytes`)
-                + FfiConverterUInt.allocationSize(value.`width`)
-                + FfiConverterUInt.allocationSize(value.`height`)
-                + FfiConverterUInt.allocationSize(value.`rowStride`)
+                + FfiConverterInt.allocationSize(value.`width`)
+                + FfiConverterInt.allocationSize(value.`height`)
+                + FfiConverterInt.allocationSize(value.`rowStride`)
                 + FfiConverterTypePixelLayout.allocationSize(value.`layout`)
-                + FfiConverterUInt.allocationSize(value.`rotationDegrees`)
+                + FfiConverterInt.allocationSize(value.`rotationDegrees`)
                 + FfiConverterOptionalTypeCropRect.allocationSize(value.`crop`)
             )
         }
@@ -7143,17 +7520,17 @@ public object FfiConverterTypeImageInput : FfiConverterRustBuffer<ImageInput>{
             is ImageInput.Rgba -> {
                 buf.putInt(3)
                 FfiConverterByteArray.write(value.`bytes`, buf)
-                FfiConverterUInt.write(value.`width`, buf)
-                FfiConverterUInt.write(value.`height`, buf)
-                FfiConverterUInt.write(value.`rowStride`, buf)
+                FfiConverterInt.write(value.`width`, buf)
+                FfiConverterInt.write(value.`height`, buf)
+                FfiConverterInt.write(value.`rowStride`, buf)
                 Unit
             }
             is ImageInput.Bgra -> {
                 buf.putInt(4)
                 FfiConverterByteArray.write(value.`bytes`, buf)
-                FfiConverterUInt.write(value.`width`, buf)
-                FfiConverterUInt.write(value.`height`, buf)
-                FfiConverterUInt.write(value.`rowStride`, buf)
+                FfiConverterInt.write(value.`width`, buf)
+                FfiConverterInt.write(value.`height`, buf)
+                FfiConverterInt.write(value.`rowStride`, buf)
                 Unit
             }
             is ImageInput.Yuv420 -> {
@@ -7161,23 +7538,122 @@ public object FfiConverterTypeImageInput : FfiConverterRustBuffer<ImageInput>{
                 FfiConverterByteArray.write(value.`y`, buf)
                 FfiConverterByteArray.write(value.`u`, buf)
                 FfiConverterByteArray.write(value.`v`, buf)
-                FfiConverterUInt.write(value.`width`, buf)
-                FfiConverterUInt.write(value.`height`, buf)
-                FfiConverterUInt.write(value.`yRowStride`, buf)
-                FfiConverterUInt.write(value.`uvRowStride`, buf)
-                FfiConverterUInt.write(value.`uvPixelStride`, buf)
-                FfiConverterUInt.write(value.`rotationDegrees`, buf)
+                FfiConverterInt.write(value.`width`, buf)
+                FfiConverterInt.write(value.`height`, buf)
+                FfiConverterInt.write(value.`yRowStride`, buf)
+                FfiConverterInt.write(value.`uvRowStride`, buf)
+                FfiConverterInt.write(value.`uvPixelStride`, buf)
+                FfiConverterInt.write(value.`rotationDegrees`, buf)
+                FfiConverterOptionalTypeCropRect.write(value.`crop`, buf)
                 Unit
             }
             is ImageInput.Pixels -> {
                 buf.putInt(6)
                 FfiConverterByteArray.write(value.`bytes`, buf)
-                FfiConverterUInt.write(value.`width`, buf)
-                FfiConverterUInt.write(value.`height`, buf)
-                FfiConverterUInt.write(value.`rowStride`, buf)
+                FfiConverterInt.write(value.`width`, buf)
+                FfiConverterInt.write(value.`height`, buf)
+                FfiConverterInt.write(value.`rowStride`, buf)
                 FfiConverterTypePixelLayout.write(value.`layout`, buf)
-                FfiConverterUInt.write(value.`rotationDegrees`, buf)
+                FfiConverterInt.write(value.`rotationDegrees`, buf)
                 FfiConverterOptionalTypeCropRect.write(value.`crop`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * What became of one live frame.
+ */
+sealed class LiveOutcome {
+    
+    /**
+     * The task's result.
+     */
+    data class Done(
+        /**
+         * The result (coordinates in the frame's cropped, rotated pixels).
+         */
+        val `result`: ai.florence2.TaskResult) : LiveOutcome()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The frame could not be processed (e.g. its planes do not match their geometry).
+     */
+    data class Failed(
+        /**
+         * Why.
+         */
+        val `detail`: kotlin.String) : LiveOutcome()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLiveOutcome : FfiConverterRustBuffer<LiveOutcome>{
+    override fun read(buf: ByteBuffer): LiveOutcome {
+        return when(buf.getInt()) {
+            1 -> LiveOutcome.Done(
+                FfiConverterTypeTaskResult.read(buf),
+                )
+            2 -> LiveOutcome.Failed(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: LiveOutcome): ULong = when(value) {
+        is LiveOutcome.Done -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeTaskResult.allocationSize(value.`result`)
+            )
+        }
+        is LiveOutcome.Failed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+        }
+    }
+
+    override fun write(value: LiveOutcome, buf: ByteBuffer) {
+        when(value) {
+            is LiveOutcome.Done -> {
+                buf.putInt(1)
+                FfiConverterTypeTaskResult.write(value.`result`, buf)
+                Unit
+            }
+            is LiveOutcome.Failed -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -7257,11 +7733,11 @@ sealed class ModelStatus {
         /**
          * Bytes on disk (finished and partial files).
          */
-        val `bytesPresent`: kotlin.ULong, 
+        val `bytesPresent`: kotlin.Long, 
         /**
          * Total size; `null` while some file's size is unknown.
          */
-        val `totalBytes`: kotlin.ULong?) : ModelStatus()
+        val `totalBytes`: kotlin.Long?) : ModelStatus()
         
     {
         
@@ -7308,8 +7784,8 @@ public object FfiConverterTypeModelStatus : FfiConverterRustBuffer<ModelStatus>{
         return when(buf.getInt()) {
             1 -> ModelStatus.Absent
             2 -> ModelStatus.Partial(
-                FfiConverterULong.read(buf),
-                FfiConverterOptionalULong.read(buf),
+                FfiConverterLong.read(buf),
+                FfiConverterOptionalLong.read(buf),
                 )
             3 -> ModelStatus.Ready
             4 -> ModelStatus.Corrupt(
@@ -7330,8 +7806,8 @@ public object FfiConverterTypeModelStatus : FfiConverterRustBuffer<ModelStatus>{
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterULong.allocationSize(value.`bytesPresent`)
-                + FfiConverterOptionalULong.allocationSize(value.`totalBytes`)
+                + FfiConverterLong.allocationSize(value.`bytesPresent`)
+                + FfiConverterOptionalLong.allocationSize(value.`totalBytes`)
             )
         }
         is ModelStatus.Ready -> {
@@ -7357,8 +7833,8 @@ public object FfiConverterTypeModelStatus : FfiConverterRustBuffer<ModelStatus>{
             }
             is ModelStatus.Partial -> {
                 buf.putInt(2)
-                FfiConverterULong.write(value.`bytesPresent`, buf)
-                FfiConverterOptionalULong.write(value.`totalBytes`, buf)
+                FfiConverterLong.write(value.`bytesPresent`, buf)
+                FfiConverterOptionalLong.write(value.`totalBytes`, buf)
                 Unit
             }
             is ModelStatus.Ready -> {
@@ -7430,21 +7906,22 @@ public object FfiConverterTypeOptimizationLevel: FfiConverterRustBuffer<Optimiza
 
 
 /**
- * Layout of one pixel of [`ImageInput::Pixels`]: 8 bits per channel, interleaved.
+ * Layout of one pixel of [`ImageInput::Pixels`]: 8 bits per channel, interleaved, named in
+ * byte order.
  */
 
 enum class PixelLayout {
     
     /**
-     * Red, green, blue, alpha (alpha ignored).
+     * Bytes R, G, B, A (alpha ignored): `Bitmap.copyPixelsToBuffer` of an `ARGB_8888` bitmap.
      */
     RGBA,
     /**
-     * Blue, green, red, alpha (Android `ARGB_8888` as little-endian ints; alpha ignored).
+     * Bytes B, G, R, A (alpha ignored): e.g. `Bitmap.getPixels` ints stored little-endian.
      */
     BGRA,
     /**
-     * Red, green, blue.
+     * Bytes R, G, B.
      */
     RGB,
     /**
@@ -7544,6 +8021,50 @@ public object FfiConverterTypePrecision: FfiConverterRustBuffer<Precision> {
     override fun allocationSize(value: Precision) = 4UL
 
     override fun write(value: Precision, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * How an image is brought to the model's input size.
+ */
+
+enum class ResizeMode {
+    
+    /**
+     * Pillow's antialiased bicubic, bit-exact with the PyTorch reference (the default).
+     */
+    REFERENCE,
+    /**
+     * For camera frames: a triangle filter, YUV frames resized before conversion (about half the
+     * preprocessing time; about one grey level from `REFERENCE` on average, see the README).
+     */
+    FAST;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeResizeMode: FfiConverterRustBuffer<ResizeMode> {
+    override fun read(buf: ByteBuffer) = try {
+        ResizeMode.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ResizeMode) = 4UL
+
+    override fun write(value: ResizeMode, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -7670,17 +8191,13 @@ sealed class TaskOutput {
     
     /**
      * Object detection, dense region captions, region proposals, phrase grounding, open-vocabulary
-     * detection: one label per box (empty labels for region proposals).
+     * detection: one labelled box per object.
      */
     data class Boxes(
         /**
-         * The boxes.
+         * The objects, in the model's order.
          */
-        val `boxes`: List<ai.florence2.BoundingBox>, 
-        /**
-         * One label per box.
-         */
-        val `labels`: List<kotlin.String>) : TaskOutput()
+        val `objects`: List<ai.florence2.LabeledBox>) : TaskOutput()
         
     {
         
@@ -7693,13 +8210,9 @@ sealed class TaskOutput {
      */
     data class Quads(
         /**
-         * The quadrilaterals.
+         * The lines, in the model's order.
          */
-        val `quads`: List<ai.florence2.Quad>, 
-        /**
-         * One text line per quadrilateral.
-         */
-        val `labels`: List<kotlin.String>) : TaskOutput()
+        val `lines`: List<ai.florence2.TextLine>) : TaskOutput()
         
     {
         
@@ -7708,17 +8221,13 @@ sealed class TaskOutput {
     }
     
     /**
-     * Segmentation: one mask per object.
+     * Segmentation: one labelled mask per object.
      */
     data class Polygons(
         /**
          * The masks.
          */
-        val `polygons`: List<ai.florence2.PolygonMask>, 
-        /**
-         * One label per mask (often empty).
-         */
-        val `labels`: List<kotlin.String>) : TaskOutput()
+        val `masks`: List<ai.florence2.LabeledMask>) : TaskOutput()
         
     {
         
@@ -7731,21 +8240,13 @@ sealed class TaskOutput {
      */
     data class Mixed(
         /**
-         * The boxes.
+         * The boxed objects.
          */
-        val `boxes`: List<ai.florence2.BoundingBox>, 
+        val `objects`: List<ai.florence2.LabeledBox>, 
         /**
-         * One label per box.
+         * The masked objects.
          */
-        val `boxLabels`: List<kotlin.String>, 
-        /**
-         * The masks.
-         */
-        val `polygons`: List<ai.florence2.PolygonMask>, 
-        /**
-         * One label per mask.
-         */
-        val `polygonLabels`: List<kotlin.String>) : TaskOutput()
+        val `masks`: List<ai.florence2.LabeledMask>) : TaskOutput()
         
     {
         
@@ -7773,22 +8274,17 @@ public object FfiConverterTypeTaskOutput : FfiConverterRustBuffer<TaskOutput>{
                 FfiConverterString.read(buf),
                 )
             2 -> TaskOutput.Boxes(
-                FfiConverterSequenceTypeBoundingBox.read(buf),
-                FfiConverterSequenceString.read(buf),
+                FfiConverterSequenceTypeLabeledBox.read(buf),
                 )
             3 -> TaskOutput.Quads(
-                FfiConverterSequenceTypeQuad.read(buf),
-                FfiConverterSequenceString.read(buf),
+                FfiConverterSequenceTypeTextLine.read(buf),
                 )
             4 -> TaskOutput.Polygons(
-                FfiConverterSequenceTypePolygonMask.read(buf),
-                FfiConverterSequenceString.read(buf),
+                FfiConverterSequenceTypeLabeledMask.read(buf),
                 )
             5 -> TaskOutput.Mixed(
-                FfiConverterSequenceTypeBoundingBox.read(buf),
-                FfiConverterSequenceString.read(buf),
-                FfiConverterSequenceTypePolygonMask.read(buf),
-                FfiConverterSequenceString.read(buf),
+                FfiConverterSequenceTypeLabeledBox.read(buf),
+                FfiConverterSequenceTypeLabeledMask.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -7806,34 +8302,29 @@ public object FfiConverterTypeTaskOutput : FfiConverterRustBuffer<TaskOutput>{
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterSequenceTypeBoundingBox.allocationSize(value.`boxes`)
-                + FfiConverterSequenceString.allocationSize(value.`labels`)
+                + FfiConverterSequenceTypeLabeledBox.allocationSize(value.`objects`)
             )
         }
         is TaskOutput.Quads -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterSequenceTypeQuad.allocationSize(value.`quads`)
-                + FfiConverterSequenceString.allocationSize(value.`labels`)
+                + FfiConverterSequenceTypeTextLine.allocationSize(value.`lines`)
             )
         }
         is TaskOutput.Polygons -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterSequenceTypePolygonMask.allocationSize(value.`polygons`)
-                + FfiConverterSequenceString.allocationSize(value.`labels`)
+                + FfiConverterSequenceTypeLabeledMask.allocationSize(value.`masks`)
             )
         }
         is TaskOutput.Mixed -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterSequenceTypeBoundingBox.allocationSize(value.`boxes`)
-                + FfiConverterSequenceString.allocationSize(value.`boxLabels`)
-                + FfiConverterSequenceTypePolygonMask.allocationSize(value.`polygons`)
-                + FfiConverterSequenceString.allocationSize(value.`polygonLabels`)
+                + FfiConverterSequenceTypeLabeledBox.allocationSize(value.`objects`)
+                + FfiConverterSequenceTypeLabeledMask.allocationSize(value.`masks`)
             )
         }
     }
@@ -7847,28 +8338,23 @@ public object FfiConverterTypeTaskOutput : FfiConverterRustBuffer<TaskOutput>{
             }
             is TaskOutput.Boxes -> {
                 buf.putInt(2)
-                FfiConverterSequenceTypeBoundingBox.write(value.`boxes`, buf)
-                FfiConverterSequenceString.write(value.`labels`, buf)
+                FfiConverterSequenceTypeLabeledBox.write(value.`objects`, buf)
                 Unit
             }
             is TaskOutput.Quads -> {
                 buf.putInt(3)
-                FfiConverterSequenceTypeQuad.write(value.`quads`, buf)
-                FfiConverterSequenceString.write(value.`labels`, buf)
+                FfiConverterSequenceTypeTextLine.write(value.`lines`, buf)
                 Unit
             }
             is TaskOutput.Polygons -> {
                 buf.putInt(4)
-                FfiConverterSequenceTypePolygonMask.write(value.`polygons`, buf)
-                FfiConverterSequenceString.write(value.`labels`, buf)
+                FfiConverterSequenceTypeLabeledMask.write(value.`masks`, buf)
                 Unit
             }
             is TaskOutput.Mixed -> {
                 buf.putInt(5)
-                FfiConverterSequenceTypeBoundingBox.write(value.`boxes`, buf)
-                FfiConverterSequenceString.write(value.`boxLabels`, buf)
-                FfiConverterSequenceTypePolygonMask.write(value.`polygons`, buf)
-                FfiConverterSequenceString.write(value.`polygonLabels`, buf)
+                FfiConverterSequenceTypeLabeledBox.write(value.`objects`, buf)
+                FfiConverterSequenceTypeLabeledMask.write(value.`masks`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -7954,28 +8440,28 @@ public object FfiConverterTypeTokenListenerError : FfiConverterRustBuffer<TokenL
 /**
  * @suppress
  */
-public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
-    override fun read(buf: ByteBuffer): kotlin.UInt? {
+public object FfiConverterOptionalInt: FfiConverterRustBuffer<kotlin.Int?> {
+    override fun read(buf: ByteBuffer): kotlin.Int? {
         if (buf.get().toInt() == 0) {
             return null
         }
-        return FfiConverterUInt.read(buf)
+        return FfiConverterInt.read(buf)
     }
 
-    override fun allocationSize(value: kotlin.UInt?): ULong {
+    override fun allocationSize(value: kotlin.Int?): ULong {
         if (value == null) {
             return 1UL
         } else {
-            return 1UL + FfiConverterUInt.allocationSize(value)
+            return 1UL + FfiConverterInt.allocationSize(value)
         }
     }
 
-    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+    override fun write(value: kotlin.Int?, buf: ByteBuffer) {
         if (value == null) {
             buf.put(0)
         } else {
             buf.put(1)
-            FfiConverterUInt.write(value, buf)
+            FfiConverterInt.write(value, buf)
         }
     }
 }
@@ -7986,28 +8472,28 @@ public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
 /**
  * @suppress
  */
-public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
-    override fun read(buf: ByteBuffer): kotlin.ULong? {
+public object FfiConverterOptionalLong: FfiConverterRustBuffer<kotlin.Long?> {
+    override fun read(buf: ByteBuffer): kotlin.Long? {
         if (buf.get().toInt() == 0) {
             return null
         }
-        return FfiConverterULong.read(buf)
+        return FfiConverterLong.read(buf)
     }
 
-    override fun allocationSize(value: kotlin.ULong?): ULong {
+    override fun allocationSize(value: kotlin.Long?): ULong {
         if (value == null) {
             return 1UL
         } else {
-            return 1UL + FfiConverterULong.allocationSize(value)
+            return 1UL + FfiConverterLong.allocationSize(value)
         }
     }
 
-    override fun write(value: kotlin.ULong?, buf: ByteBuffer) {
+    override fun write(value: kotlin.Long?, buf: ByteBuffer) {
         if (value == null) {
             buf.put(0)
         } else {
             buf.put(1)
-            FfiConverterULong.write(value, buf)
+            FfiConverterLong.write(value, buf)
         }
     }
 }
@@ -8082,6 +8568,70 @@ public object FfiConverterOptionalTypeDownloadListener: FfiConverterRustBuffer<D
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeTokenListener: FfiConverterRustBuffer<TokenListener?> {
+    override fun read(buf: ByteBuffer): TokenListener? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeTokenListener.read(buf)
+    }
+
+    override fun allocationSize(value: TokenListener?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeTokenListener.allocationSize(value)
+        }
+    }
+
+    override fun write(value: TokenListener?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeTokenListener.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeBoundingBox: FfiConverterRustBuffer<BoundingBox?> {
+    override fun read(buf: ByteBuffer): BoundingBox? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeBoundingBox.read(buf)
+    }
+
+    override fun allocationSize(value: BoundingBox?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeBoundingBox.allocationSize(value)
+        }
+    }
+
+    override fun write(value: BoundingBox?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeBoundingBox.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeCropRect: FfiConverterRustBuffer<CropRect?> {
     override fun read(buf: ByteBuffer): CropRect? {
         if (buf.get().toInt() == 0) {
@@ -8104,6 +8654,38 @@ public object FfiConverterOptionalTypeCropRect: FfiConverterRustBuffer<CropRect?
         } else {
             buf.put(1)
             FfiConverterTypeCropRect.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeRunOptions: FfiConverterRustBuffer<RunOptions?> {
+    override fun read(buf: ByteBuffer): RunOptions? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeRunOptions.read(buf)
+    }
+
+    override fun allocationSize(value: RunOptions?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeRunOptions.allocationSize(value)
+        }
+    }
+
+    override fun write(value: RunOptions?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeRunOptions.write(value, buf)
         }
     }
 }
@@ -8242,24 +8824,56 @@ public object FfiConverterOptionalTypePrecision: FfiConverterRustBuffer<Precisio
 /**
  * @suppress
  */
-public object FfiConverterSequenceUInt: FfiConverterRustBuffer<List<kotlin.UInt>> {
-    override fun read(buf: ByteBuffer): List<kotlin.UInt> {
-        val len = buf.getInt()
-        return List<kotlin.UInt>(len) {
-            FfiConverterUInt.read(buf)
+public object FfiConverterOptionalTypeResizeMode: FfiConverterRustBuffer<ResizeMode?> {
+    override fun read(buf: ByteBuffer): ResizeMode? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeResizeMode.read(buf)
+    }
+
+    override fun allocationSize(value: ResizeMode?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeResizeMode.allocationSize(value)
         }
     }
 
-    override fun allocationSize(value: List<kotlin.UInt>): ULong {
+    override fun write(value: ResizeMode?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeResizeMode.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceInt: FfiConverterRustBuffer<List<kotlin.Int>> {
+    override fun read(buf: ByteBuffer): List<kotlin.Int> {
+        val len = buf.getInt()
+        return List<kotlin.Int>(len) {
+            FfiConverterInt.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.Int>): ULong {
         val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterUInt.allocationSize(it) }.sum()
+        val sizeForItems = value.map { FfiConverterInt.allocationSize(it) }.sum()
         return sizeForLength + sizeForItems
     }
 
-    override fun write(value: List<kotlin.UInt>, buf: ByteBuffer) {
+    override fun write(value: List<kotlin.Int>, buf: ByteBuffer) {
         buf.putInt(value.size)
         value.iterator().forEach {
-            FfiConverterUInt.write(it, buf)
+            FfiConverterInt.write(it, buf)
         }
     }
 }
@@ -8298,34 +8912,6 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
 /**
  * @suppress
  */
-public object FfiConverterSequenceTypeBoundingBox: FfiConverterRustBuffer<List<BoundingBox>> {
-    override fun read(buf: ByteBuffer): List<BoundingBox> {
-        val len = buf.getInt()
-        return List<BoundingBox>(len) {
-            FfiConverterTypeBoundingBox.read(buf)
-        }
-    }
-
-    override fun allocationSize(value: List<BoundingBox>): ULong {
-        val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeBoundingBox.allocationSize(it) }.sum()
-        return sizeForLength + sizeForItems
-    }
-
-    override fun write(value: List<BoundingBox>, buf: ByteBuffer) {
-        buf.putInt(value.size)
-        value.iterator().forEach {
-            FfiConverterTypeBoundingBox.write(it, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
 public object FfiConverterSequenceTypeFileProgress: FfiConverterRustBuffer<List<FileProgress>> {
     override fun read(buf: ByteBuffer): List<FileProgress> {
         val len = buf.getInt()
@@ -8344,6 +8930,62 @@ public object FfiConverterSequenceTypeFileProgress: FfiConverterRustBuffer<List<
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeFileProgress.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeLabeledBox: FfiConverterRustBuffer<List<LabeledBox>> {
+    override fun read(buf: ByteBuffer): List<LabeledBox> {
+        val len = buf.getInt()
+        return List<LabeledBox>(len) {
+            FfiConverterTypeLabeledBox.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<LabeledBox>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeLabeledBox.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<LabeledBox>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeLabeledBox.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeLabeledMask: FfiConverterRustBuffer<List<LabeledMask>> {
+    override fun read(buf: ByteBuffer): List<LabeledMask> {
+        val len = buf.getInt()
+        return List<LabeledMask>(len) {
+            FfiConverterTypeLabeledMask.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<LabeledMask>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeLabeledMask.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<LabeledMask>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeLabeledMask.write(it, buf)
         }
     }
 }
@@ -8438,62 +9080,6 @@ public object FfiConverterSequenceTypePolygon: FfiConverterRustBuffer<List<Polyg
 /**
  * @suppress
  */
-public object FfiConverterSequenceTypePolygonMask: FfiConverterRustBuffer<List<PolygonMask>> {
-    override fun read(buf: ByteBuffer): List<PolygonMask> {
-        val len = buf.getInt()
-        return List<PolygonMask>(len) {
-            FfiConverterTypePolygonMask.read(buf)
-        }
-    }
-
-    override fun allocationSize(value: List<PolygonMask>): ULong {
-        val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypePolygonMask.allocationSize(it) }.sum()
-        return sizeForLength + sizeForItems
-    }
-
-    override fun write(value: List<PolygonMask>, buf: ByteBuffer) {
-        buf.putInt(value.size)
-        value.iterator().forEach {
-            FfiConverterTypePolygonMask.write(it, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterSequenceTypeQuad: FfiConverterRustBuffer<List<Quad>> {
-    override fun read(buf: ByteBuffer): List<Quad> {
-        val len = buf.getInt()
-        return List<Quad>(len) {
-            FfiConverterTypeQuad.read(buf)
-        }
-    }
-
-    override fun allocationSize(value: List<Quad>): ULong {
-        val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeQuad.allocationSize(it) }.sum()
-        return sizeForLength + sizeForItems
-    }
-
-    override fun write(value: List<Quad>, buf: ByteBuffer) {
-        buf.putInt(value.size)
-        value.iterator().forEach {
-            FfiConverterTypeQuad.write(it, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
 public object FfiConverterSequenceTypeSessionProvider: FfiConverterRustBuffer<List<SessionProvider>> {
     override fun read(buf: ByteBuffer): List<SessionProvider> {
         val len = buf.getInt()
@@ -8540,6 +9126,34 @@ public object FfiConverterSequenceTypeTaskResult: FfiConverterRustBuffer<List<Ta
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeTaskResult.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeTextLine: FfiConverterRustBuffer<List<TextLine>> {
+    override fun read(buf: ByteBuffer): List<TextLine> {
+        val len = buf.getInt()
+        return List<TextLine>(len) {
+            FfiConverterTypeTextLine.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<TextLine>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeTextLine.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<TextLine>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeTextLine.write(it, buf)
         }
     }
 }

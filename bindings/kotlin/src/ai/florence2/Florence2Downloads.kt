@@ -21,7 +21,7 @@ import kotlinx.coroutines.flow.callbackFlow
  *         progressBar.progress = p.fraction?.let { (it * 100).toInt() } ?: 0
  *     }
  * }
- * val model = downloads.open(manifest, "mobile-int8", dir, Florence2Options(numBeams = 1u))
+ * val model = downloads.open(manifest, "mobile-int8", dir, Florence2Options(numBeams = 1))
  * ```
  *
  * Downloads resume after dropped connections and app restarts, are verified (SHA-256) before a
@@ -77,11 +77,11 @@ class Florence2Downloads(options: DownloadOptions = DownloadOptions()) : AutoClo
         preset: String,
         modelDir: String,
         options: Florence2Options = Florence2Options(),
-    ): Florence2 = downloader.open(manifest, preset, modelDir, options)
+    ): Florence2 = Florence2.wrap(downloader.open(manifest, preset, modelDir, options))
 
     override fun close() = downloader.close()
 }
 
 /** Share of the bytes on disk, 0.0–1.0; `null` while the total size is unknown. */
 val DownloadProgress.fraction: Double?
-    get() = totalBytes?.let { total -> if (total == 0uL) 1.0 else bytesDone.toDouble() / total.toDouble() }
+    get() = totalBytes?.let { total -> if (total == 0L) 1.0 else bytesDone.toDouble() / total.toDouble() }

@@ -1,6 +1,6 @@
 package ai.florence2.camera
 
-import ai.florence2.BoundingBox
+import ai.florence2.LabeledBox
 import android.content.Context
 import android.graphics.Canvas
 import android.graphics.Color
@@ -18,8 +18,7 @@ import kotlin.math.max
  * Preview and analysis use the same aspect ratio (see MainActivity), so the crop matches.
  */
 class DetectionOverlay(context: Context) : View(context) {
-    private var boxes: List<BoundingBox> = emptyList()
-    private var labels: List<String> = emptyList()
+    private var objects: List<LabeledBox> = emptyList()
     private var frameWidth = 0
     private var frameHeight = 0
 
@@ -37,17 +36,16 @@ class DetectionOverlay(context: Context) : View(context) {
     private val labelBackground = Paint().apply { color = Color.argb(160, 0, 0, 0) }
     private val rect = RectF()
 
-    /** Shows [boxes] (with [labels]) found in a frame of [width] x [height] pixels (after rotation). */
-    fun show(boxes: List<BoundingBox>, labels: List<String>, width: Int, height: Int) {
-        this.boxes = boxes
-        this.labels = labels
+    /** Shows [objects] found in a frame of [width] x [height] pixels (after crop and rotation). */
+    fun show(objects: List<LabeledBox>, width: Int, height: Int) {
+        this.objects = objects
         frameWidth = width
         frameHeight = height
         invalidate()
     }
 
     /** Removes all boxes. */
-    fun clear() = show(emptyList(), emptyList(), 0, 0)
+    fun clear() = show(emptyList(), 0, 0)
 
     override fun onDraw(canvas: Canvas) {
         super.onDraw(canvas)
@@ -55,7 +53,8 @@ class DetectionOverlay(context: Context) : View(context) {
         val scale = max(width.toFloat() / frameWidth, height.toFloat() / frameHeight)
         val dx = (width - frameWidth * scale) / 2f
         val dy = (height - frameHeight * scale) / 2f
-        for ((i, box) in boxes.withIndex()) {
+        for (obj in objects) {
+            val box = obj.bounds
             rect.set(
                 dx + box.x1.toFloat() * scale,
                 dy + box.y1.toFloat() * scale,
@@ -63,7 +62,7 @@ class DetectionOverlay(context: Context) : View(context) {
                 dy + box.y2.toFloat() * scale,
             )
             canvas.drawRect(rect, boxPaint)
-            val label = labels.getOrNull(i).orEmpty()
+            val label = obj.label
             if (label.isNotEmpty()) {
                 val textWidth = textPaint.measureText(label)
                 val top = rect.top - textPaint.textSize - 8f

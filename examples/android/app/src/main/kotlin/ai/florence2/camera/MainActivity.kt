@@ -4,10 +4,11 @@ import ai.florence2.ExecutionProvider
 import ai.florence2.Florence2
 import ai.florence2.Florence2Exception
 import ai.florence2.Florence2Options
-import ai.florence2.ImageInput
 import ai.florence2.Precision
 import ai.florence2.PrecisionPlan
-import ai.florence2.TaskOutput
+import ai.florence2.ResizeMode
+import ai.florence2.toImageInput
+import ai.florence2.uprightSize
 import android.Manifest
 import android.content.pm.PackageManager
 import android.graphics.Color
@@ -33,13 +34,12 @@ import androidx.lifecycle.lifecycleScope
 import java.io.File
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
-import java.util.concurrent.atomic.AtomicBoolean
-import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.launch
 
 /**
- * Live object detection: CameraX preview, an `ImageAnalysis` stream feeding YUV frames to
- * Florence-2's `<OD>` task, and the boxes drawn over the preview.
+ * Live object detection: CameraX preview, an `ImageAnalysis` stream feeding YUV frames to the
+ * SDK's live mode running Florence-2's `<OD>` task ([LiveDetection]: the FAST resize, the newest
+ * frame processed, stale ones dropped), and the boxes drawn over the preview.
  *
  * The model folder (onnx-community layout: config.json, tokenizer.json, onnx/…) is read from the
  * app's external files directory, e.g.
@@ -58,8 +58,8 @@ class MainActivity : ComponentActivity() {
 
     @Volatile private var model: Florence2? = null
 
-    /** True while a detection runs: frames arriving meanwhile are closed unprocessed. */
-    private val busy = AtomicBoolean(false)
+    /** The live session, once the model is loaded. */
+    @Volatile private var detection: LiveDetection? = null
 
     private val requestCamera =
         registerForActivityResult(ActivityResultContracts.RequestPermission()) { granted ->
@@ -100,7 +100,9 @@ class MainActivity : ComponentActivity() {
     override fun onDestroy() {
         super.onDestroy()
         analysisExecutor.shutdown()
-        // Calls in flight were cancelled with lifecycleScope; close() frees the native model.
+        // Stop the live session (nothing is delivered afterwards), then free the native model.
+        detection?.close()
+        detection = null
         model?.close()
         model = null
     }
@@ -122,8 +124,9 @@ class MainActivity : ComponentActivity() {
             // A demo should run anyway: graphs the provider cannot take run on CPU, and the status
             // line says so.
             cpuFallback = true,
-            numBeams = 1u, // greedy: fastest, fine for live detection
-            maxNewTokens = 256u,
+            numBeams = 1, // greedy: fastest, fine for live detection
+            maxNewTokens = 256,
+            resizeMode = ResizeMode.FAST, // camera frames: the fast resize path
         )
     }
 
@@ -136,6 +139,12 @@ class MainActivity : ComponentActivity() {
         try {
             val loaded = Florence2.create(dir.path, options())
             model = loaded
+            detection = LiveDetection(loaded, lifecycleScope) { d ->
+                overlay.show(d.objects, d.width, d.height)
+                status.text = d.failure?.let { "Frame failed: $it" } ?: "%d objects · %.0f ms · %d dropped of %d".format(
+                    d.objects.size, d.latencyMs, d.stats.dropped, d.stats.submitted,
+                )
+            }
             status.text = loaded.executionProviders().joinToString(prefix = "Ready. ") { p ->
                 "${p.graph.name.lowercase()}: ${p.active}" + if (p.fallbackReason != null) " (fallback)" else ""
             }
@@ -170,49 +179,20 @@ class MainActivity : ComponentActivity() {
     }
 
     /**
-     * Runs on [analysisExecutor] for every frame. Every frame is closed before this returns (the
-     * `finally`), whether it is used, dropped because a detection is running, or fails to copy:
-     * CameraX delivers no further frames until the current one is closed.
+     * Runs on [analysisExecutor] for every frame: copies it into an SDK input (no conversion on
+     * the Kotlin side), hands it to the live session (which returns at once) and closes it, so
+     * CameraX keeps delivering frames. The session keeps only the newest waiting frame.
      */
     private fun analyze(frame: ImageProxy) {
-        try {
-            val current = model ?: return
-            if (!busy.compareAndSet(false, true)) return
-            val (input, size) = try {
-                // The rotation CameraX reports for this frame (sensor vs display orientation).
-                val rotation = frame.imageInfo.rotationDegrees
-                frame.toYuv420Input(rotation) to frame.rotatedSize(rotation)
-            } catch (e: RuntimeException) {
-                busy.set(false)
-                Log.w(TAG, "could not read the frame", e)
-                return
-            }
-            detect(current, input, size)
-        } finally {
-            frame.close()
-        }
-    }
-
-    private fun detect(current: Florence2, input: ImageInput, size: Pair<Int, Int>) {
-        lifecycleScope.launch {
+        frame.use {
+            val live = detection ?: return
             try {
-                val result = current.detectObjects(input)
-                val output = result.output
-                if (output is TaskOutput.Boxes) {
-                    overlay.show(output.boxes, output.labels, size.first, size.second)
-                }
-                status.text = "%d objects · %.0f ms (vision %.0f, decoder %.0f)".format(
-                    (output as? TaskOutput.Boxes)?.boxes?.size ?: 0,
-                    result.timings.totalMs,
-                    result.timings.visionMs,
-                    result.timings.decoderMs,
-                )
-            } catch (e: CancellationException) {
-                throw e
-            } catch (e: Florence2Exception) {
-                status.text = "Detection failed: ${e.message}"
-            } finally {
-                busy.set(false)
+                val (width, height) = it.uprightSize()
+                live.submit(it.toImageInput(), it.imageInfo.timestamp, width, height)
+            } catch (e: Exception) {
+                // A frame CameraX could not give us, or Florence2Exception (e.g. Closed while
+                // the activity stops): skip it.
+                Log.w(TAG, "frame skipped", e)
             }
         }
     }
