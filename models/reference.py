@@ -122,6 +122,12 @@ def main(argv=None) -> int:
     ap.add_argument("--num-beams", type=int, default=3)
     ap.add_argument("--beam-tasks", nargs="*", default=["<CAPTION>", "<OD>", "<OCR_WITH_REGION>", "<CAPTION_TO_PHRASE_GROUNDING>"])
     ap.add_argument("--full-arrays", type=int, default=2, help="save pixel_values .npy for this many images")
+    ap.add_argument(
+        "--probe-beyond-limit",
+        action="store_true",
+        help="for greedy sequences that stop by length, also ask transformers for one token more "
+        "and record whether it fails (proves where the decoder's position limit is)",
+    )
     args = ap.parse_args(argv)
 
     import torch
@@ -229,6 +235,8 @@ def main(argv=None) -> int:
                 "greedy": _decoded(g_ids, hf_tok, post_float, post_int, task, (w, h), args.max_new_tokens),
             }
             case["greedy"]["min_top2_margin"] = margin
+            if args.probe_beyond_limit and case["greedy"]["finish"] == "length":
+                case["beyond_limit"] = _probe(verify, model, pv, ids, args.max_new_tokens + 1)
             if task in args.beam_tasks:
                 b_ids = verify.reference_generate(model, pv, ids, args.max_new_tokens, num_beams=args.num_beams)
                 case["beam"] = _decoded(b_ids, hf_tok, post_float, post_int, task, (w, h), args.max_new_tokens)
@@ -259,6 +267,15 @@ def main(argv=None) -> int:
     args.out.write_text(json.dumps(doc, indent=1, ensure_ascii=False))
     print(f"wrote {args.out}: {len(images)} images, {len(cases)} cases, {sum('beam' in c for c in cases)} beam cases; smallest top-2 margin {min(margins):.3g}")
     return 0
+
+
+def _probe(verify, model, pv, ids, max_new_tokens):
+    """What transformers does when asked for `max_new_tokens`: the ids, or the error it raises."""
+    try:
+        out = verify.reference_generate(model, pv, ids, max_new_tokens)
+    except Exception as e:  # noqa: BLE001 - the failure itself is what is recorded
+        return {"max_new_tokens": max_new_tokens, "error": f"{type(e).__name__}: {e}"[:300]}
+    return {"max_new_tokens": max_new_tokens, "ids": out}
 
 
 def _decoded(ids, hf_tok, post_float, post_int, task, size, max_new_tokens):

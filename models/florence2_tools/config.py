@@ -55,6 +55,23 @@ PRESETS: dict[str, Preset] = {
         window_size=5,
         image_size=160,
     ),
+    # The decoder's position limit, proven against transformers: like `tiny` but with only 64 learned
+    # positions (so a reference can be recorded *at* the limit, and nothing can hard-code 1024) and
+    # a narrower text model (d_model 16) so the extra fixture stays small.
+    "tiny-positions": Preset(
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=2,
+        encoder_heads=2,
+        decoder_heads=2,
+        ffn_dim=32,
+        vision_dims=(8, 16, 24, 32),
+        vision_heads=(1, 2, 3, 4),
+        vision_depths=(1, 1, 2, 1),
+        window_size=5,
+        image_size=160,
+        max_position_embeddings=64,
+    ),
     "base": Preset(
         d_model=768,
         encoder_layers=6,
