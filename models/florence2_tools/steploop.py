@@ -58,9 +58,11 @@ def _initializer_bytes(init: onnx.TensorProto, folder: Path, nbytes: int) -> tup
 class TokenRows:
     """Rows of a `[rows, dim]` table read with positioned reads (no session, nothing resident).
 
-    Recognised graphs (`input_ids` → `inputs_embeds`): `Gather` over float32; the per-row int8/uint8
-    lookup `Gather → Cast → Gather(scales) → Mul`; either followed by `Mul` (or `Div`) by a constant
-    scalar, with `Identity` / `Cast`-to-float anywhere after the lookup.
+    Recognised graphs (`input_ids` → `inputs_embeds`): a lookup core, `Gather` (axis 0) over a
+    float32 table or the per-row int8/uint8 lookup `Gather → Cast → Gather(scales [rows] or [rows, 1])
+    → Mul`, then a tail of single-consumer nodes: `Identity`, `Cast` to float, and `Mul` / `Div` by
+    a constant scalar (an initializer or a `Constant` node, any operand order for Mul), applied in
+    order in float32 exactly as ONNX Runtime computes them. Nothing else may be in the graph.
     """
 
     path: Path | None
@@ -69,8 +71,8 @@ class TokenRows:
     dim: int
     dtype: np.dtype
     scales: np.ndarray | None
-    scale: np.float32
-    divide: bool
+    #: ("Mul" | "Div", float32 value) after the lookup, in order
+    ops: list
     inline: bytes | None = None
 
     @staticmethod
@@ -113,7 +115,7 @@ class TokenRows:
             t = inits[rows_g.input[0]]
             rows, dim = int(t.dims[0]), int(t.dims[1])
             file, offset, inline = _initializer_bytes(t, path.parent, rows * dim * 4)
-            found = TokenRows(file, offset, rows, dim, np.dtype("<f4"), None, np.float32(1.0), False, inline)
+            found = TokenRows(file, offset, rows, dim, np.dtype("<f4"), None, [], inline)
         elif len(gathers) == 2:
             q_g = next((n for n in gathers if n.input[0] in inits and inits[n.input[0]].data_type in (onnx.TensorProto.INT8, onnx.TensorProto.UINT8)), None)
             s_g = next((n for n in gathers if n is not q_g), None)
@@ -130,7 +132,7 @@ class TokenRows:
             scales = np.frombuffer(sinline, "<f4") if sinline is not None else np.fromfile(sfile, "<f4", count=rows, offset=soffset)
             dtype = np.dtype(np.int8 if t.data_type == onnx.TensorProto.INT8 else np.uint8)
             core, end = [q_g, cast, s_g, mul], mul.output[0]
-            found = TokenRows(file, offset, rows, dim, dtype, scales.astype(np.float32).reshape(-1).copy(), np.float32(1.0), False, inline)
+            found = TokenRows(file, offset, rows, dim, dtype, scales.astype(np.float32).reshape(-1).copy(), [], inline)
         else:
             raise LayoutError(f"{path.name}: nodes {ops} are not a row lookup")
         tail = 0
@@ -141,12 +143,12 @@ class TokenRows:
             n = users[0]
             if n.op_type == "Identity" or (n.op_type == "Cast" and any(a.name == "to" and a.i == onnx.TensorProto.FLOAT for a in n.attribute)):
                 pass
-            elif n.op_type in ("Mul", "Div") and found.scale == 1.0 and not found.divide:
+            elif n.op_type in ("Mul", "Div"):
                 other = [i for i in n.input if i != end]
                 c = const(other[0]) if len(other) == 1 else None
-                if c is None or c.size != 1 or (n.op_type == "Div" and n.input[0] != end):
+                if c is None or c.size != 1 or c.dtype != np.float32 or (n.op_type == "Div" and n.input[0] != end):
                     raise LayoutError(f"{path.name}: {n.op_type} by a non-constant or non-scalar value; not a row lookup")
-                found.scale, found.divide = np.float32(c.reshape(-1)[0]), n.op_type == "Div"
+                found.ops.append((n.op_type, np.float32(c.reshape(-1)[0])))
             else:
                 raise LayoutError(f"{path.name}: {n.op_type} after the lookup; not a row lookup")
             tail += 1
@@ -177,8 +179,8 @@ class TokenRows:
                 v = row.astype(np.float32) * self.scales[i]
             else:
                 v = row.astype(np.float32)
-            if self.scale != 1.0 or self.divide:
-                v = v / self.scale if self.divide else v * self.scale
+            for op, c in self.ops:
+                v = v * c if op == "Mul" else v / c
             out[r] = v
 
     def close(self) -> None:
@@ -250,7 +252,7 @@ class OptimisedDecoder:
         io = self.cross_session.io_binding()
         _bind(io, "encoder_hidden_states", hidden)
         for o in self.cross_session.get_outputs():
-            shape = [cross_rows, H, hd, S] if o.name.endswith("key_t") else [cross_rows, H, S, hd]
+            shape = [cross_rows, H, hd, S] if o.name.endswith("_t") else [cross_rows, H, S, hd]
             buf = np.empty(shape, np.float32)
             _bind(io, o.name, buf, output=True)
             self.cross.append((o.name, buf))
@@ -274,6 +276,8 @@ class OptimisedDecoder:
             _bind(io, f"present.{i}.key", k, output=True)
             _bind(io, f"present.{i}.value", v, output=True)
         _bind(io, "logits", self.logits, output=True)
+        #: output names in binding order (the order of `io.get_outputs()`)
+        self.bound_outputs = [n for i in range(L) for n in (f"present.{i}.key", f"present.{i}.value")] + ["logits"]
         self.io = io
         self.filled = 0
         if not self.rows_from_file:

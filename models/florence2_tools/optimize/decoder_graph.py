@@ -58,10 +58,20 @@ class DecoderOptions:
 
     quant: str = "none"  # "none" (fp32) or "dynamic" (int8 weights, dynamic u8 activations)
     self_attention: str = "gqa"  # "gqa" or "scatter"
-    cross_attention: str = "matmul"  # "matmul" (broadcast over beams) or "mha" (MultiHeadAttention, batch = beams)
+    #: "gemv": keys [S, hd] and transposed values [hd, S] are the streamed operand, the beams the
+    #: narrow one (cross K/V read once per step whatever the beams); "matmul": q [1, hd] against
+    #: transposed keys (broadcast over beams); "mha": MultiHeadAttention (batch = beams)
+    cross_attention: str = "gemv"
+    #: int8 GEMMs: "dynamic" (DynamicQuantizeMatMul, per-column int8 weights) or "nbits" (MatMulNBits
+    #: with 8-bit blocks of `block` and int8 compute)
+    int8_kernel: str = "dynamic"
+    block: int = 128
 
     def describe(self) -> dict:
-        return {"quant": self.quant, "self_attention": self.self_attention, "cross_attention": self.cross_attention}
+        d = {"quant": self.quant, "self_attention": self.self_attention, "cross_attention": self.cross_attention}
+        if self.quant == "dynamic":
+            d["int8_kernel"] = self.int8_kernel if self.int8_kernel == "dynamic" else f"nbits8 block {self.block}"
+        return d
 
 
 @dataclass
@@ -118,9 +128,10 @@ def external(name: str, data_type: int, dims: list[int], location: str, offset: 
     return t
 
 
-def build_embed_lookup(info: TableFile, scale: float) -> onnx.ModelProto:
-    """`embed_tokens{sfx}.onnx` over the shared table: `Gather` (fp32; `→ Mul(scale)` if scale ≠ 1) or
-    the per-row int8 lookup `Gather → Cast → Gather(scales) → Mul` that core reads from the file."""
+def build_embed_lookup(info: TableFile, ops: list[tuple[str, float]]) -> onnx.ModelProto:
+    """`embed_tokens{sfx}.onnx` over the shared table: `Gather` (fp32) or the per-row int8 lookup
+    `Gather → Cast → Gather(scales) → Mul` that core reads from the file, then the stock graph's
+    scalar scales (`ops`, none for Florence-2) in their order."""
     g = GraphBuilder("florence2_embed_tokens")
     g.input("input_ids", I64, ["batch_size", "sequence_length"])
     if info.quantized:
@@ -130,13 +141,11 @@ def build_embed_lookup(info: TableFile, scale: float) -> onnx.ModelProto:
         rows_f = g.node("Cast", [rows], "cast", to=TensorProto.FLOAT)
         s = g.node("Gather", ["token_table.row_scale", "input_ids"], "gather_scale", axis=0)
         out = g.node("Mul", [rows_f, s], "dequantize")
-        if scale != 1.0:
-            out = g.node("Mul", [out, g.init("embed_scale", np.array(scale, np.float32))], "embed_scale")
     else:
         g.initializers.append(external("token_table", TensorProto.FLOAT, [info.rows, info.dim], info.location, info.table_offset, info.table_bytes))
         out = g.node("Gather", ["token_table", "input_ids"], "gather_rows", axis=0)
-        if scale != 1.0:
-            out = g.node("Mul", [out, g.init("embed_scale", np.array(scale, np.float32))], "embed_scale")
+    for op, value in ops:
+        out = g.node(op, [out, g.init("embed_scale", np.array(value, np.float32))], "embed_scale")
     g.output(out, "inputs_embeds", F32, ["batch_size", "sequence_length", info.dim])
     return g.model(PRODUCER, "Token embeddings: rows of the token table shared with the decoder's LM head (docs/decoder-layout.md).")
 
@@ -153,6 +162,8 @@ class _Builder:
     def linear(self, x: str, lin: Linear, name: str, bias: bool = True, quantized_input: tuple | None = None) -> str:
         g = self.g
         b = lin.b if bias else None
+        if self.o.quant == "dynamic" and self.o.int8_kernel == "nbits" and quantized_input is None and lin.w.shape[0] % self.o.block == 0:
+            return self.nbits(x, lin.w, b, name)
         if self.o.quant == "dynamic":
             q, scale = quantize_columns(lin.w)
             wq, ws = g.init(f"{name}.w_int8", q), g.init(f"{name}.w_scale", scale)
@@ -163,6 +174,21 @@ class _Builder:
                 return g.node("MatMulIntegerToFloat", [xq, wq, xs, ws, xz, wz] + bias_in, name, domain=MS)
             return g.node("DynamicQuantizeMatMul", [x, wq, ws, wz] + bias_in, name, domain=MS)
         y = g.node("MatMul", [x, g.init(f"{name}.w", lin.w)], name)
+        if b is not None:
+            y = g.node("Add", [y, g.init(f"{name}.b", b)], name + ".bias")
+        return y
+
+    def nbits(self, x: str, w: np.ndarray, b: np.ndarray | None, name: str) -> str:
+        """`com.microsoft.MatMulNBits`, 8 bits: symmetric int8 blocks of `block` along K, stored +128
+        (the default zero point), one float scale per block; int8 compute (accuracy_level 4)."""
+        g, bs = self.g, self.o.block
+        K, N = w.shape
+        blocks = w.T.reshape(N, K // bs, bs)
+        peak = np.abs(blocks).max(axis=2)
+        scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+        q = (np.clip(np.rint(blocks / scale[..., None]), -127, 127) + 128).astype(np.uint8)
+        y = g.node("MatMulNBits", [x, g.init(f"{name}.w_q8", q), g.init(f"{name}.w_scale", scale.reshape(-1))], name, domain=MS,
+                   K=K, N=N, bits=8, block_size=bs, accuracy_level=4)
         if b is not None:
             y = g.node("Add", [y, g.init(f"{name}.b", b)], name + ".bias")
         return y
@@ -182,25 +208,24 @@ class CrossKvBuilder(_Builder):
         g, D, H, hd, L = self.g, self.D, self.H, self.hd, self.L
         x = g.input("encoder_hidden_states", F32, ["batch_size", "encoder_sequence_length", D])
         shared = tuple(g.node("DynamicQuantizeLinear", [x], "quant", n_out=3)) if self.o.quant == "dynamic" else None
-        mha = self.o.cross_attention == "mha"
+        mode = self.o.cross_attention
         outs = []
         for kind in ("key", "value"):
             w = np.concatenate([getattr(layer, f"cross_{kind[0]}").w for layer in self.w.layers], axis=1)
             b = np.concatenate([getattr(layer, f"cross_{kind[0]}").b for layer in self.w.layers])
             y = self.linear(x, Linear(w, b), f"cross_{kind}", quantized_input=shared)  # [B, S, L*D]
-            if kind == "key" and not mha:
-                y = g.node("Mul", [y, g.init("key_scale", np.array(hd ** -0.5, np.float32))], "key_scale")
+            if kind == "key" and mode != "mha":
+                y = g.node("Mul", [y, g.init("key_scale", np.array(self.hd ** -0.5, np.float32))], "key_scale")
             y = self.reshape(y, [0, 0, L, H, hd], f"{kind}_heads")
-            if kind == "key" and not mha:
-                perm, suffix = [2, 0, 3, 4, 1], "key_t"  # [L, B, H, hd, S]
-            else:
-                perm, suffix = [2, 0, 3, 1, 4], kind  # [L, B, H, S, hd]
+            transposed = (kind == "key" and mode == "matmul") or (kind == "value" and mode == "gemv")
+            perm = [2, 0, 3, 4, 1] if transposed else [2, 0, 3, 1, 4]  # [L, B, H, hd, S] or [L, B, H, S, hd]
+            suffix = f"{kind}_t" if transposed else kind
             y = g.node("Transpose", [y], f"{kind}_layers", perm=perm)
             parts = g.node("Split", [y], f"{kind}_split", n_out=L, axis=0) if L > 1 else [y]
             for i, part in enumerate(parts):
-                outs.append((g.node("Squeeze", [part, g.const_i64([0])], f"{kind}_{i}"), f"cross.{i}.{suffix}", suffix))
-        for tensor, name, suffix in outs:
-            shape = ["batch_size", H, hd, "encoder_sequence_length"] if suffix == "key_t" else ["batch_size", H, "encoder_sequence_length", hd]
+                outs.append((g.node("Squeeze", [part, g.const_i64([0])], f"{kind}_{i}"), f"cross.{i}.{suffix}", transposed))
+        for tensor, name, transposed in outs:
+            shape = ["batch_size", H, hd, "encoder_sequence_length"] if transposed else ["batch_size", H, "encoder_sequence_length", hd]
             g.output(tensor, name, F32, shape)
         m = g.model(PRODUCER, "Florence-2 decoder cross-attention K/V, once per image and prompt (docs/decoder-layout.md).")
         _meta(m, {"florence2.layout": LAYOUT_TAG, "florence2.role": "decoder_cross_kv", "florence2.cross_attention": self.o.cross_attention})
@@ -245,10 +270,17 @@ class StepBuilder(_Builder):
         k, v = ctx["cross"][i]
         if self.o.cross_attention == "mha":
             a = g.node("MultiHeadAttention", [q, k, v], f"l{i}.cross_mha", domain=MS, num_heads=H)
+        elif self.o.cross_attention == "gemv":
+            # keys [H, S, hd] × queries [H, hd, B] → [H, S, B]: the keys stream once for all rows
+            qt = g.node("Transpose", [self.reshape(q, [-1, H, hd], f"l{i}.cross_q_heads")], f"l{i}.cross_q_t", perm=[1, 2, 0])
+            s_ = g.node("MatMul", [self.reshape(k, [H, -1, hd], f"l{i}.cross_k3"), qt], f"l{i}.cross_scores")
+            p = g.node("Softmax", [s_], f"l{i}.cross_softmax", axis=1)
+            o = g.node("MatMul", [self.reshape(v, [H, hd, -1], f"l{i}.cross_vt3"), p], f"l{i}.cross_pv")  # [H, hd, B]
+            a = self.reshape(g.node("Transpose", [o], f"l{i}.cross_o_t", perm=[2, 0, 1]), [-1, 1, D], f"l{i}.cross_a")
         else:
             qh = self.reshape(q, [0, H, 1, hd], f"l{i}.cross_q_heads")  # [B, H, 1, hd]
-            s = g.node("MatMul", [qh, k], f"l{i}.cross_scores")  # × [1|B, H, hd, S] (scaled keys)
-            p = g.node("Softmax", [s], f"l{i}.cross_softmax", axis=-1)
+            s_ = g.node("MatMul", [qh, k], f"l{i}.cross_scores")  # × [1|B, H, hd, S] (scaled keys)
+            p = g.node("Softmax", [s_], f"l{i}.cross_softmax", axis=-1)
             a = self.reshape(g.node("MatMul", [p, v], f"l{i}.cross_pv"), [0, 1, D], f"l{i}.cross_a")
         return self.linear(a, layer.cross_o, f"l{i}.cross_out")
 
@@ -300,14 +332,16 @@ class StepBuilder(_Builder):
         for i in range(L):
             ctx["past"].append((g.input(f"past.{i}.key", F32, ["batch_size", H, max_length, hd]),
                                 g.input(f"past.{i}.value", F32, ["batch_size", H, max_length, hd])))
+        mode = self.o.cross_attention
+        cb = "batch_size" if mode == "mha" else 1
         for i in range(L):
-            cb = "cross_batch_size" if self.o.cross_attention == "matmul" else "batch_size"
-            if self.o.cross_attention == "mha":
-                ctx["cross"].append((g.input(f"cross.{i}.key", F32, [cb, H, "encoder_sequence_length", hd]),
-                                     g.input(f"cross.{i}.value", F32, [cb, H, "encoder_sequence_length", hd])))
+            if mode == "mha":
+                names = (f"cross.{i}.key", [cb, H, "encoder_sequence_length", hd]), (f"cross.{i}.value", [cb, H, "encoder_sequence_length", hd])
+            elif mode == "gemv":
+                names = (f"cross.{i}.key", [cb, H, "encoder_sequence_length", hd]), (f"cross.{i}.value_t", [cb, H, hd, "encoder_sequence_length"])
             else:
-                ctx["cross"].append((g.input(f"cross.{i}.key_t", F32, [cb, H, hd, "encoder_sequence_length"]),
-                                     g.input(f"cross.{i}.value", F32, [cb, H, "encoder_sequence_length", hd])))
+                names = (f"cross.{i}.key_t", [cb, H, hd, "encoder_sequence_length"]), (f"cross.{i}.value", [cb, H, "encoder_sequence_length", hd])
+            ctx["cross"].append(tuple(g.input(n, F32, shape) for n, shape in names))
         # position row and the cache bookkeeping (a few scalar ops per step, shared by the layers)
         pos = g.node("Gather", [g.init("positions", w.positions), past_len], "position")  # [1, D]
         x = self.norm(g.node("Add", [emb, pos], "embed_pos"), w.embed_norm, "layernorm_embedding")

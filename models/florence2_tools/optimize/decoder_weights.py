@@ -19,9 +19,10 @@ Every shape is checked against config.json's `text_config`; a wrong guess that s
 fails the optimiser's numerical self-check against the stock decoder.
 
 `read_token_table` recognises `embed_tokens.onnx` graphs that are a row lookup: `Gather(table,
-input_ids)` followed by any chain of Identity and Cast-to-float nodes with at most one Mul or Div by a
+input_ids)` over a float32 table followed by a chain of Identity, Cast-to-float, and Mul or Div by a
 constant scalar (transformers' own Florence-2 export has `Gather → Mul(1.0)`, the embedding scale);
-anything else is not a plain lookup.
+anything else is not a plain lookup. Scales of exactly 1 are dropped (x·1 = x/1 = x in IEEE
+arithmetic); the others are kept, in order, after the lookup we write.
 """
 
 from __future__ import annotations
@@ -122,11 +123,12 @@ class DecoderWeights:
 
 @dataclass
 class TokenTable:
-    """`embed_tokens.onnx` as a row lookup: `inputs_embeds = table[ids] * scale`."""
+    """`embed_tokens.onnx` as a row lookup: `inputs_embeds = table[ids]`, then `ops` in order."""
 
     table: np.ndarray
-    scale: float
-    #: the chain after the Gather, for the report ("Gather", "Gather → Mul(1.0)", ...)
+    #: ("Mul" | "Div", float32 scalar) applied after the lookup, in order (scales of 1 dropped)
+    ops: list[tuple[str, float]]
+    #: the chain after the Gather, for the report ("Gather", "Gather → Mul(1)", ...)
     pattern: str
 
 
@@ -370,7 +372,7 @@ def read_token_table(model: onnx.ModelProto) -> TokenTable:
     table = g.const(gather.input[0])
     if table is None or table.ndim != 2 or table.dtype != np.float32 or _attr(gather, "axis", 0) != 0:
         raise OptimizeError("embed_tokens: the Gather does not read a float32 [vocab, d_model] table on axis 0 (a quantised table is not a source this tool reads: give the fp32 folder)")
-    scale = 1.0
+    ops: list[tuple[str, float]] = []
     pattern = ["Gather"]
     tensor = gather.output[0]
     steps = 0
@@ -381,28 +383,17 @@ def read_token_table(model: onnx.ModelProto) -> TokenTable:
             raise OptimizeError(f"embed_tokens: {tensor} feeds {len(users)} nodes; not a row lookup")
         node = users[0]
         op = node.op_type
-        if op == "Identity":
-            pattern.append(op)
-        elif op == "Cast" and _attr(node, "to") == onnx.TensorProto.FLOAT:
+        if op == "Identity" or (op == "Cast" and _attr(node, "to") == onnx.TensorProto.FLOAT):
             pattern.append(op)
         elif op in ("Mul", "Div"):
             c = g.const(_other(node, tensor))
             if c is None or c.size != 1 or (op == "Div" and node.input[0] != tensor):
                 raise OptimizeError(f"embed_tokens: {op} by a non-constant or non-scalar value; not a row lookup")
-            value = float(np.asarray(c, dtype=np.float64).reshape(-1)[0])
-            if any(p.startswith(("Mul", "Div")) for p in pattern):
-                raise OptimizeError("embed_tokens: more than one scale after the Gather; not a plain row lookup")
-            if op == "Div":
-                if value == 0.0:
-                    raise OptimizeError("embed_tokens: Div by zero")
-                # rows / c, element by element as ONNX Runtime computes it: the table we store
-                scale_op = f"Div({value:g})"
-                table = (table / np.float32(value)).astype(np.float32)
-            else:
-                scale_op = f"Mul({value:g})"
-                scale *= value
-            pattern.append(scale_op)
+            value = float(np.float32(np.asarray(c).reshape(-1)[0]))
+            pattern.append(f"{op}({value:g})")
+            if value != 1.0:
+                ops.append((op, value))
         else:
             raise OptimizeError(f"embed_tokens: {op} after the Gather; not a row lookup")
         tensor = node.output[0]
-    return TokenTable(np.ascontiguousarray(table), scale, " → ".join(pattern))
+    return TokenTable(np.ascontiguousarray(table), ops, " → ".join(pattern))

@@ -205,7 +205,7 @@ class DecoderLayout:
         # the token table, stored once: the embedding lookup reads it, and the LM head too when tied
         table_path = onnx_dir / names["table"]
         info, _, _ = write_token_table(table_path, self.table.table, quantized)
-        embed = build_embed_lookup(info, self.table.scale)
+        embed = build_embed_lookup(info, self.table.ops)
         _save_checked(embed, onnx_dir / names["embed"])
         _save_checked(build_cross_kv(self.weights, opts), onnx_dir / names["cross_kv"])
         _save_checked(build_step(self.weights, opts, info if self.tied else None), onnx_dir / names["step"])
@@ -235,7 +235,7 @@ class DecoderLayout:
             "file": f"onnx/{names['step']}",
             "layout": self.options[precision].describe(),
             "files": {k: f"onnx/{v}" for k, v in names.items()},
-            "token_table": {"shared_with_lm_head": self.tied, "embedding": self.table.pattern, "scale": self.table.scale,
+            "token_table": {"shared_with_lm_head": self.tied, "embedding": self.table.pattern, "scales_after_lookup": [f"{op}({v:g})" for op, v in self.table.ops],
                             "rows": int(self.table.table.shape[0]), "dim": int(self.table.table.shape[1])},
             "max_positions": self.weights.arch.max_positions,
             "against": "onnx/decoder_model_merged.onnx + onnx/embed_tokens.onnx of the input folder (fp32)",
