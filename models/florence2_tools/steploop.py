@@ -58,9 +58,11 @@ def _initializer_bytes(init: onnx.TensorProto, folder: Path, nbytes: int) -> tup
 class TokenRows:
     """Rows of a `[rows, dim]` table read with positioned reads (no session, nothing resident).
 
-    Recognised graphs (`input_ids` → `inputs_embeds`): a lookup core, `Gather` (axis 0) over a
-    float32 table or the per-row int8/uint8 lookup `Gather → Cast → Gather(scales [rows] or [rows, 1])
-    → Mul`, then a tail of single-consumer nodes: `Identity`, `Cast` to float, and `Mul` / `Div` by
+    Recognised graphs (`input_ids` → `inputs_embeds`): a lookup core, either `Gather` (axis 0) over a
+    float32 table, or a quantised lookup `Gather(q) → Cast(float) → [Sub(zero point scalar)] →
+    Mul(Gather(scales))` over int8/uint8 rows `q [rows, dim]` with scales `[rows]` / `[rows, 1]`, or
+    over blocks `q [rows, nb, block]` with scales `[rows, nb, 1]` followed by `Reshape([0, 0, dim])`;
+    then a tail of single-consumer nodes: `Identity`, `Cast` to float, and `Mul` / `Div` by
     a constant scalar (an initializer or a `Constant` node, any operand order for Mul), applied in
     order in float32 exactly as ONNX Runtime computes them. Nothing else may be in the graph.
     """
@@ -74,6 +76,9 @@ class TokenRows:
     #: ("Mul" | "Div", float32 value) after the lookup, in order
     ops: list
     inline: bytes | None = None
+    #: quantised tables: scales [rows, dim / block], and the zero point subtracted before scaling
+    block: int = 0
+    zero: np.float32 = np.float32(0.0)
 
     @staticmethod
     def from_graph(path: Path) -> "TokenRows":
@@ -117,22 +122,59 @@ class TokenRows:
             file, offset, inline = _initializer_bytes(t, path.parent, rows * dim * 4)
             found = TokenRows(file, offset, rows, dim, np.dtype("<f4"), None, [], inline)
         elif len(gathers) == 2:
+            # quantised: Gather(q) → Cast(float) → [Sub(zero point)] → Mul(Gather(scales)) → [Reshape]
             q_g = next((n for n in gathers if n.input[0] in inits and inits[n.input[0]].data_type in (onnx.TensorProto.INT8, onnx.TensorProto.UINT8)), None)
             s_g = next((n for n in gathers if n is not q_g), None)
-            cast = (consumers.get(q_g.output[0]) or [None])[0] if q_g is not None else None
-            mul = (consumers.get(cast.output[0]) or [None])[0] if cast is not None else None
-            if q_g is None or s_g is None or s_g.input[0] not in inits or cast is None or cast.op_type != "Cast" or mul is None or mul.op_type != "Mul" or set(mul.input) != {cast.output[0], s_g.output[0]}:
+            if q_g is None or s_g is None or s_g.input[0] not in inits:
                 raise LayoutError(f"{path.name}: nodes {ops} are not a row lookup")
+            core = [q_g, s_g]
+
+            def only_user(t, op):
+                users = consumers.get(t, [])
+                return users[0] if len(users) == 1 and users[0].op_type == op else None
+
+            cast = only_user(q_g.output[0], "Cast")
+            if cast is None or not any(a.name == "to" and a.i == onnx.TensorProto.FLOAT for a in cast.attribute):
+                raise LayoutError(f"{path.name}: nodes {ops} are not a row lookup")
+            core.append(cast)
+            x, zero = cast.output[0], np.float32(0.0)
+            sub = only_user(x, "Sub")
+            if sub is not None:
+                z = const(sub.input[1]) if sub.input[0] == x else None
+                if z is None or z.size != 1:
+                    raise LayoutError(f"{path.name}: the zero point is not a constant scalar")
+                zero, x = np.float32(z.reshape(-1)[0]), sub.output[0]
+                core.append(sub)
+            mul = only_user(x, "Mul")
+            if mul is None or set(mul.input) != {x, s_g.output[0]}:
+                raise LayoutError(f"{path.name}: the dequantising Mul does not combine the rows with their scales")
+            core.append(mul)
+            end = mul.output[0]
             t, sc = inits[q_g.input[0]], inits[s_g.input[0]]
-            rows, dim = int(t.dims[0]), int(t.dims[1])
-            if len(t.dims) != 2 or int(np.prod(sc.dims)) != rows or sc.data_type != onnx.TensorProto.FLOAT:
-                raise LayoutError(f"{path.name}: per-row table {list(t.dims)} with scales {list(sc.dims)}")
+            dims = [int(d) for d in t.dims]
+            rows = dims[0]
+            if len(dims) == 2:
+                dim, block = dims[1], dims[1]
+                want = [[rows], [rows, 1]]
+            elif len(dims) == 3:
+                dim, block = dims[1] * dims[2], dims[2]
+                want = [[rows, dims[1], 1]]
+                reshape = only_user(end, "Reshape")
+                shape = const(reshape.input[1]) if reshape is not None else None
+                if shape is None or [int(v) for v in shape.reshape(-1)] != [0, 0, dim]:
+                    raise LayoutError(f"{path.name}: blocks of a row are not merged by Reshape([0, 0, {dim}])")
+                core.append(reshape)
+                end = reshape.output[0]
+            else:
+                raise LayoutError(f"{path.name}: quantised table of rank {len(dims)}")
+            if [int(d) for d in sc.dims] not in want or sc.data_type != onnx.TensorProto.FLOAT:
+                raise LayoutError(f"{path.name}: quantised table {dims} with scales {list(sc.dims)}")
+            nscales = rows * (dim // block)
             file, offset, inline = _initializer_bytes(t, path.parent, rows * dim)
-            sfile, soffset, sinline = _initializer_bytes(sc, path.parent, rows * 4)
-            scales = np.frombuffer(sinline, "<f4") if sinline is not None else np.fromfile(sfile, "<f4", count=rows, offset=soffset)
+            sfile, soffset, sinline = _initializer_bytes(sc, path.parent, nscales * 4)
+            scales = np.frombuffer(sinline, "<f4") if sinline is not None else np.fromfile(sfile, "<f4", count=nscales, offset=soffset)
             dtype = np.dtype(np.int8 if t.data_type == onnx.TensorProto.INT8 else np.uint8)
-            core, end = [q_g, cast, s_g, mul], mul.output[0]
-            found = TokenRows(file, offset, rows, dim, dtype, scales.astype(np.float32).reshape(-1).copy(), [], inline)
+            found = TokenRows(file, offset, rows, dim, dtype, scales.astype(np.float32).reshape(rows, dim // block).copy(), [], inline, block, zero)
         else:
             raise LayoutError(f"{path.name}: nodes {ops} are not a row lookup")
         tail = 0
@@ -176,7 +218,10 @@ class TokenRows:
                 raw = self.inline[at: at + self._row_bytes]
             row = np.frombuffer(raw, self.dtype)
             if self.scales is not None:
-                v = row.astype(np.float32) * self.scales[i]
+                v = row.astype(np.float32)
+                if self.zero != 0.0:
+                    v = v - self.zero
+                v = (v.reshape(-1, self.block) * self.scales[i][:, None]).reshape(-1)
             else:
                 v = row.astype(np.float32)
             for op, c in self.ops:

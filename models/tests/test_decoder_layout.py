@@ -206,13 +206,17 @@ def test_one_token_table_for_the_embedding_and_the_lm_head(tiny, suffix):
     (st,), (et,) = s_big.values(), e_big.values()
     assert st.data_location == et.data_location == onnx.TensorProto.EXTERNAL
     assert _external(st) == _external(et)
-    assert list(st.dims) == list(et.dims) == [vocab, d]  # row-major rows: row t is token t
+    assert list(st.dims) == list(et.dims) and int(np.prod(st.dims)) == vocab * d and st.dims[0] == vocab  # row t is token t
     table_file = tiny / "onnx" / _external(st)["location"]
     assert table_file.name == f"token_table{suffix}.onnx_data"
     size = table_file.stat().st_size
     assert size < 1.1 * vocab * d * (4 if not suffix else 1) + vocab * 4 + 65536
     lm = [n for n in step.graph.node if st.name in n.input]
-    assert len(lm) == 1 and lm[0].op_type == ("Gemm" if not suffix else "QGemm") and {a.name: a.i for a in lm[0].attribute}["transB"] == 1
+    attrs = {a.name: a.i for a in lm[0].attribute}
+    if suffix:  # 8-bit blocks [vocab, d / block, block]: MatMulNBits' own layout, rows contiguous
+        assert len(lm) == 1 and lm[0].op_type == "MatMulNBits" and attrs["bits"] == 8 and attrs["N"] == vocab and attrs["K"] == d
+    else:
+        assert len(lm) == 1 and lm[0].op_type == "Gemm" and attrs["transB"] == 1
     # the rows core reads from the file equal ONNX Runtime running the graph
     rows = steploop.TokenRows.from_graph(tiny / f"onnx/embed_tokens{suffix}.onnx")
     ids = np.array([[0, 1, 2, 3, 50268, 51268, 51288, 4242]], np.int64)
@@ -313,8 +317,10 @@ def test_lm_head_not_tied_to_the_table_keeps_its_own_weights(tmp_path):
     report = optimize.optimize(src, out, ["fp32", "int8"], [], threads=1, force=False)
     entry = report["graphs"]["onnx/decoder_step.onnx"]
     assert entry["token_table"]["shared_with_lm_head"] is False and entry["max_abs_diff"] <= 1e-4
-    step = onnx.load(str(out / "onnx/decoder_step.onnx"), load_external_data=False)
-    assert not any(i.data_location == onnx.TensorProto.EXTERNAL for i in step.graph.initializer)
+    for sfx in ("", "_int8"):
+        step = onnx.load(str(out / f"onnx/decoder_step{sfx}.onnx"), load_external_data=False)
+        files = {_external(i)["location"] for i in step.graph.initializer if i.data_location == onnx.TensorProto.EXTERNAL}
+        assert files == {f"decoder_step{sfx}.onnx_data"}  # its own LM head, not the embedding table
 
 
 def test_a_decoder_that_does_not_fit_the_config_is_refused(tmp_path):
@@ -336,7 +342,8 @@ def test_an_embedding_that_is_not_a_row_lookup_is_refused(tmp_path):
 
 # ---- the embedding-row reader on the committed fixtures ---------------------------------------------
 ACCEPTED = ["f32.onnx", "f32_external.onnx", "per_row_int8.onnx", "per_row_uint8.onnx", "scaled.onnx", "scaled_one_constant.onnx",
-            "scaled_first_operand.onnx", "per_row_int8_scaled.onnx", "identity_cast_div.onnx", "two_scales.onnx"]
+            "scaled_first_operand.onnx", "per_row_int8_scaled.onnx", "identity_cast_div.onnx", "two_scales.onnx", "blocks_uint8.onnx",
+            "blocks_uint8_external.onnx"]
 REFUSED = {"offset.onnx": "Add after the lookup", "per_column_scale.onnx": "non-scalar", "axis1.onnx": "axis other than 0"}
 
 

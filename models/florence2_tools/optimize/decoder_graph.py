@@ -18,10 +18,14 @@ Files (`{sfx}` is the precision suffix: "" for fp32, "_int8"), the contract in d
   - `self_attention="scatter"`: `ScatterND` of the new k, v row into the bound buffer (the kernel
     skips its copy when input and output are the same memory), then attention over a `Slice` of the
     filled prefix (measured against GQA; docs/benchmarks.md).
-- `token_table{sfx}.onnx_data`: the [vocab, D] table (float32, or per-row int8 + one float scale per
-  row), stored once. `embed_tokens{sfx}.onnx` is a lookup over it (the graphs core reads row by
-  row from the file), and the step graph's LM head reads the same bytes: `Gemm(transB=1)` (fp32) or
-  `DynamicQuantizeLinear → com.microsoft.QGemm(transB=1)` with per-row scales (int8).
+- `token_table{sfx}.onnx_data`: the [vocab, D] table, stored once: float32, or (int8) 8-bit blocks
+  of 128 (q + 128, one float scale per block: `MatMulNBits`' layout; per-row int8 when D has no
+  such block). `embed_tokens{sfx}.onnx` is a lookup over it (rows read from the file), and the step
+  graph's LM head reads the same bytes: `Gemm(transB=1)` (fp32) or `com.microsoft.MatMulNBits`
+  (8 bits, int8 compute; ONNX Runtime keeps one prepacked copy, where `QGemm` kept two).
+- `decoder_step{sfx}.onnx_data`, `decoder_cross_kv{sfx}.onnx_data`: the graphs' other weights, each
+  at a 64 KiB-aligned offset, so ONNX Runtime maps them from the file instead of parsing them into
+  its heap.
 
 Everything else is fused by construction: no `If`, no shape arithmetic besides the batch size of
 `seqlens_k`, q/k/v of the self-attention in one GEMM (int8: one dynamic quantisation), BiasGelu
@@ -76,43 +80,72 @@ class DecoderOptions:
 
 @dataclass
 class TableFile:
-    """Where the shared token table lives: `location` (relative to the graphs), offsets and shapes."""
+    """Where the shared token table lives: `location` (relative to the graphs), offsets and shapes.
+
+    `kind`: "f32" (float32 [rows, dim]); "rows_int8" (int8 [rows, dim] and one float scale per row);
+    "blocks_uint8" (uint8 [rows, dim / block, block] holding q + 128, and one float scale per block,
+    [rows, dim / block]: the 8-bit layout of `MatMulNBits`)."""
 
     location: str
     rows: int
     dim: int
-    quantized: bool
+    kind: str
     table_offset: int
     table_bytes: int
     scale_offset: int = 0
     scale_bytes: int = 0
+    block: int = 0
 
 
 def _pad(n: int) -> int:
     return (-n) % ALIGN
 
 
-def write_token_table(path: Path, table: np.ndarray, quantized: bool) -> tuple[TableFile, np.ndarray, np.ndarray | None]:
-    """Writes the table (and its per-row scales when int8) to `path`; returns its layout and the
-    stored values (int8 rows and float32 scales [rows], or the float32 table)."""
+def table_block(dim: int, largest: int = 128) -> int:
+    """The 8-bit block of an int8 token table: the largest power of two ≤ `largest` (and ≥ 16, as
+    MatMulNBits needs) dividing `dim`; 0 if there is none (then rows of int8 with one scale each)."""
+    b = largest
+    while b >= 16:
+        if dim % b == 0:
+            return b
+        b //= 2
+    return 0
+
+
+def quantize_blocks(table: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 per block of `block` columns, stored + 128: (uint8 [rows, dim/block, block],
+    float32 scales [rows, dim/block])."""
+    rows, dim = table.shape
+    blocks = np.asarray(table, np.float32).reshape(rows, dim // block, block)
+    peak = np.abs(blocks).max(axis=2)
+    scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    q = (np.clip(np.rint(blocks / scale[..., None]), -127, 127) + 128).astype(np.uint8)
+    return q, scale
+
+
+def write_token_table(path: Path, table: np.ndarray, quantized: bool) -> TableFile:
+    """Writes the table (int8: with its scales, 64 KiB-aligned) to `path`; returns its layout."""
     from ..embed_quant import quantize_rows
 
     rows, dim = table.shape
-    if quantized:
-        q, scales = quantize_rows(table)
-        scales = scales.reshape(-1)
-        tb = q.tobytes()
-        sb = scales.astype("<f4").tobytes()
+    if not quantized:
+        t = np.ascontiguousarray(table, dtype="<f4")
         with open(path, "wb") as f:
-            f.write(tb)
-            f.write(b"\0" * _pad(len(tb)))
-            f.write(sb)
-        info = TableFile(path.name, rows, dim, True, 0, len(tb), len(tb) + _pad(len(tb)), len(sb))
-        return info, q, scales
-    t = np.ascontiguousarray(table, dtype="<f4")
+            f.write(t.tobytes())
+        return TableFile(path.name, rows, dim, "f32", 0, t.nbytes)
+    block = table_block(dim)
+    if block:
+        q, scales = quantize_blocks(table, block)
+        kind = "blocks_uint8"
+    else:
+        q, scales = quantize_rows(table)
+        kind = "rows_int8"
+    tb, sb = q.tobytes(), scales.astype("<f4").tobytes()
     with open(path, "wb") as f:
-        f.write(t.tobytes())
-    return TableFile(path.name, rows, dim, False, 0, t.nbytes), t, None
+        f.write(tb)
+        f.write(b"\0" * _pad(len(tb)))
+        f.write(sb)
+    return TableFile(path.name, rows, dim, kind, 0, len(tb), len(tb) + _pad(len(tb)), len(sb), block)
 
 
 def external(name: str, data_type: int, dims: list[int], location: str, offset: int, length: int) -> onnx.TensorProto:
@@ -128,25 +161,66 @@ def external(name: str, data_type: int, dims: list[int], location: str, offset: 
     return t
 
 
+def externalize(model: onnx.ModelProto, data_path: Path, threshold: int = 65536) -> int:
+    """Moves every inline initializer of at least `threshold` bytes to `data_path`, each at a 64 KiB
+    aligned offset, in graph order (so ONNX Runtime maps them from the file instead of parsing them
+    into its heap, and frees them once they are prepacked). Returns how many moved (none: no file)."""
+    offset = moved = 0
+    with open(data_path, "wb") as f:
+        for t in model.graph.initializer:
+            if t.data_location == TensorProto.EXTERNAL or not t.HasField("raw_data") or len(t.raw_data) < threshold:
+                continue
+            data = t.raw_data
+            f.write(b"\0" * _pad(offset))
+            offset += _pad(offset)
+            f.write(data)
+            t.ClearField("raw_data")
+            t.data_location = TensorProto.EXTERNAL
+            for k, v in (("location", data_path.name), ("offset", str(offset)), ("length", str(len(data)))):
+                e = t.external_data.add()
+                e.key, e.value = k, v
+            offset += len(data)
+            moved += 1
+    if not moved:
+        data_path.unlink()
+    return moved
+
+
 def build_embed_lookup(info: TableFile, ops: list[tuple[str, float]]) -> onnx.ModelProto:
-    """`embed_tokens{sfx}.onnx` over the shared table: `Gather` (fp32) or the per-row int8 lookup
-    `Gather → Cast → Gather(scales) → Mul` that core reads from the file, then the stock graph's
-    scalar scales (`ops`, none for Florence-2) in their order."""
+    """`embed_tokens{sfx}.onnx` over the shared table, then the stock graph's scalar scales (`ops`,
+    none for Florence-2) in their order. The lookup, by table kind:
+
+    - f32: `Gather(table, input_ids)`;
+    - rows_int8: `Gather(q) → Cast → Mul(Gather(row_scale [rows, 1]))` (as models/quantize.py writes);
+    - blocks_uint8: `Gather(q [rows, nb, block]) → Cast → Sub(128) → Mul(Gather(scale [rows, nb, 1]))
+      → Reshape([0, 0, dim])`, i.e. `(q − 128) · scale[row, j / block]`, the values MatMulNBits
+      (8 bits, default zero point 128) multiplies by.
+    """
     g = GraphBuilder("florence2_embed_tokens")
     g.input("input_ids", I64, ["batch_size", "sequence_length"])
-    if info.quantized:
-        g.initializers.append(external("token_table.int8", INT8, [info.rows, info.dim], info.location, info.table_offset, info.table_bytes))
-        g.initializers.append(external("token_table.row_scale", TensorProto.FLOAT, [info.rows, 1], info.location, info.scale_offset, info.scale_bytes))
+    V, D = info.rows, info.dim
+    if info.kind == "rows_int8":
+        g.initializers.append(external("token_table.int8", INT8, [V, D], info.location, info.table_offset, info.table_bytes))
+        g.initializers.append(external("token_table.row_scale", TensorProto.FLOAT, [V, 1], info.location, info.scale_offset, info.scale_bytes))
         rows = g.node("Gather", ["token_table.int8", "input_ids"], "gather_rows", axis=0)
         rows_f = g.node("Cast", [rows], "cast", to=TensorProto.FLOAT)
         s = g.node("Gather", ["token_table.row_scale", "input_ids"], "gather_scale", axis=0)
         out = g.node("Mul", [rows_f, s], "dequantize")
+    elif info.kind == "blocks_uint8":
+        nb = D // info.block
+        g.initializers.append(external("token_table.q8", TensorProto.UINT8, [V, nb, info.block], info.location, info.table_offset, info.table_bytes))
+        g.initializers.append(external("token_table.block_scale", TensorProto.FLOAT, [V, nb, 1], info.location, info.scale_offset, info.scale_bytes))
+        rows = g.node("Gather", ["token_table.q8", "input_ids"], "gather_rows", axis=0)
+        rows_f = g.node("Cast", [rows], "cast", to=TensorProto.FLOAT)
+        centred = g.node("Sub", [rows_f, g.init("zero_point", np.array(128.0, np.float32))], "centre")
+        s = g.node("Gather", ["token_table.block_scale", "input_ids"], "gather_scale", axis=0)
+        out = g.node("Reshape", [g.node("Mul", [centred, s], "dequantize"), g.const_i64([0, 0, D])], "rows")
     else:
-        g.initializers.append(external("token_table", TensorProto.FLOAT, [info.rows, info.dim], info.location, info.table_offset, info.table_bytes))
+        g.initializers.append(external("token_table", TensorProto.FLOAT, [V, D], info.location, info.table_offset, info.table_bytes))
         out = g.node("Gather", ["token_table", "input_ids"], "gather_rows", axis=0)
     for op, value in ops:
         out = g.node(op, [out, g.init("embed_scale", np.array(value, np.float32))], "embed_scale")
-    g.output(out, "inputs_embeds", F32, ["batch_size", "sequence_length", info.dim])
+    g.output(out, "inputs_embeds", F32, ["batch_size", "sequence_length", D])
     return g.model(PRODUCER, "Token embeddings: rows of the token table shared with the decoder's LM head (docs/decoder-layout.md).")
 
 
@@ -294,12 +368,29 @@ class StepBuilder(_Builder):
         return self.linear(f, layer.fc2, f"l{i}.fc2")
 
     def lm_head(self, x: str) -> str:
+        """Logits [B, vocab] from the table stored once (`token_table`): fp32 `Gemm(transB=1)`;
+        int8 `MatMulNBits` (8-bit blocks, int8 compute) or, for a width with no 8-bit block,
+        `DynamicQuantizeLinear → QGemm(transB=1)` over per-row int8."""
         g, D = self.g, self.D
         h = self.reshape(x, [-1, D], "lm_rows")  # [B, D]
         lm = self.w.lm_head
-        t = self.table
         V = lm.w.shape[1]
-        if self.o.quant == "dynamic":
+        t = self.table
+        if t is None:  # the LM head is not the embedding table: its own copy, same layouts
+            kind = "f32" if self.o.quant != "dynamic" else ("blocks_uint8" if table_block(D) else "rows_int8")
+        else:
+            kind = t.kind
+        if kind == "blocks_uint8":
+            bs = t.block if t is not None else table_block(D)
+            if t is not None:
+                g.initializers.append(external("token_table.q8", TensorProto.UINT8, [V, D // bs, bs], t.location, t.table_offset, t.table_bytes))
+                g.initializers.append(external("token_table.block_scale", TensorProto.FLOAT, [V * (D // bs)], t.location, t.scale_offset, t.scale_bytes))
+                wq, ws = "token_table.q8", "token_table.block_scale"
+            else:
+                q, s = quantize_blocks(lm.w.T, bs)
+                wq, ws = g.init("lm_head.q8", q), g.init("lm_head.block_scale", s.reshape(-1))
+            y = g.node("MatMulNBits", [h, wq, ws], "lm_head", domain=MS, K=D, N=V, bits=8, block_size=bs, accuracy_level=4)
+        elif kind == "rows_int8":
             if t is not None:
                 g.initializers.append(external("token_table.int8", INT8, [V, D], t.location, t.table_offset, t.table_bytes))
                 g.initializers.append(external("token_table.scale", TensorProto.FLOAT, [V], t.location, t.scale_offset, t.scale_bytes))
@@ -309,19 +400,19 @@ class StepBuilder(_Builder):
 
                 q, s = quantize_rows(lm.w.T)
                 wq, ws = g.init("lm_head.int8", q), g.init("lm_head.scale", s.reshape(-1))
-            wz = g.init("lm_head.zero", np.zeros(V, np.int8))
             hq, hs, hz = g.node("DynamicQuantizeLinear", [h], "lm_quant", n_out=3)
-            y = g.node("QGemm", [hq, hs, hz, wq, ws, wz], "lm_head", domain=MS, transB=1)
-            if lm.b is not None:
-                y = g.node("Add", [y, g.init("final_logits_bias", lm.b)], "lm_bias")
-            return y
-        if t is not None:
-            g.initializers.append(external("token_table", TensorProto.FLOAT, [V, D], t.location, t.table_offset, t.table_bytes))
-            w = "token_table"
+            y = g.node("QGemm", [hq, hs, hz, wq, ws, g.init("lm_head.zero", np.zeros(V, np.int8))], "lm_head", domain=MS, transB=1)
         else:
-            w = g.init("lm_head.w_t", np.ascontiguousarray(lm.w.T))
-        ins = [h, w] + ([g.init("final_logits_bias", lm.b)] if lm.b is not None else [])
-        return g.node("Gemm", ins, "lm_head", transB=1)
+            if t is not None:
+                g.initializers.append(external("token_table", TensorProto.FLOAT, [V, D], t.location, t.table_offset, t.table_bytes))
+                w = "token_table"
+            else:
+                w = g.init("lm_head.w_t", np.ascontiguousarray(lm.w.T))
+            ins = [h, w] + ([g.init("final_logits_bias", lm.b)] if lm.b is not None else [])
+            return g.node("Gemm", ins, "lm_head", transB=1)
+        if lm.b is not None:
+            y = g.node("Add", [y, g.init("final_logits_bias", lm.b)], "lm_bias")
+        return y
 
     def build(self, max_length: int | str = "max_length") -> onnx.ModelProto:
         g, D, H, hd, L = self.g, self.D, self.H, self.hd, self.L

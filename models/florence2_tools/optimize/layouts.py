@@ -25,7 +25,7 @@ import numpy as np
 import onnx
 
 from .decoder_check import compare as decoder_compare
-from .decoder_graph import DecoderOptions, build_cross_kv, build_embed_lookup, build_step, write_token_table
+from .decoder_graph import DecoderOptions, build_cross_kv, build_embed_lookup, build_step, externalize, write_token_table
 from .decoder_weights import TextArch, extract_decoder, read_token_table
 from .errors import OptimizeError
 from .folder import SUFFIX, graph_path
@@ -191,7 +191,8 @@ class DecoderLayout:
 
     def files(self, precision: str) -> dict[str, str]:
         sfx = SUFFIX[precision]
-        return {"step": f"decoder_step{sfx}.onnx", "cross_kv": f"decoder_cross_kv{sfx}.onnx", "embed": f"embed_tokens{sfx}.onnx", "table": f"token_table{sfx}.onnx_data"}
+        return {"step": f"decoder_step{sfx}.onnx", "cross_kv": f"decoder_cross_kv{sfx}.onnx", "embed": f"embed_tokens{sfx}.onnx", "table": f"token_table{sfx}.onnx_data",
+                "step_data": f"decoder_step{sfx}.onnx_data", "cross_kv_data": f"decoder_cross_kv{sfx}.onnx_data"}
 
     def write(self, ctx: Context, precision: str, out_folder: Path) -> list[Path]:
         if precision not in self.precisions:
@@ -204,12 +205,12 @@ class DecoderLayout:
             p.unlink(missing_ok=True)  # never write through a hard link to the input folder
         # the token table, stored once: the embedding lookup reads it, and the LM head too when tied
         table_path = onnx_dir / names["table"]
-        info, _, _ = write_token_table(table_path, self.table.table, quantized)
+        info = write_token_table(table_path, self.table.table, quantized)
         embed = build_embed_lookup(info, self.table.ops)
         _save_checked(embed, onnx_dir / names["embed"])
-        _save_checked(build_cross_kv(self.weights, opts), onnx_dir / names["cross_kv"])
-        _save_checked(build_step(self.weights, opts, info if self.tied else None), onnx_dir / names["step"])
-        return [onnx_dir / names[k] for k in ("step", "cross_kv", "embed", "table")]
+        _save_checked(build_cross_kv(self.weights, opts), onnx_dir / names["cross_kv"], onnx_dir / names["cross_kv_data"])
+        _save_checked(build_step(self.weights, opts, info if self.tied else None), onnx_dir / names["step"], onnx_dir / names["step_data"])
+        return [p for p in (onnx_dir / names[k] for k in ("step", "cross_kv", "embed", "table", "step_data", "cross_kv_data")) if p.exists()]
 
     def check(self, ctx: Context, precision: str, out_folder: Path) -> dict:
         names = self.files(precision)
@@ -235,7 +236,7 @@ class DecoderLayout:
             "file": f"onnx/{names['step']}",
             "layout": self.options[precision].describe(),
             "files": {k: f"onnx/{v}" for k, v in names.items()},
-            "token_table": {"shared_with_lm_head": self.tied, "embedding": self.table.pattern, "scales_after_lookup": [f"{op}({v:g})" for op, v in self.table.ops],
+            "token_table": {"kind": info_kind(out_folder / "onnx" / names["embed"]), "shared_with_lm_head": self.tied, "embedding": self.table.pattern, "scales_after_lookup": [f"{op}({v:g})" for op, v in self.table.ops],
                             "rows": int(self.table.table.shape[0]), "dim": int(self.table.table.shape[1])},
             "max_positions": self.weights.arch.max_positions,
             "against": "onnx/decoder_model_merged.onnx + onnx/embed_tokens.onnx of the input folder (fp32)",
@@ -245,10 +246,25 @@ class DecoderLayout:
         }
 
 
-def _save_checked(model: onnx.ModelProto, path: Path) -> None:
-    """Saves a graph whose large tensors may already point to external data, then checks the file."""
+def info_kind(embed: Path) -> str:
+    """The token table's storage, from the lookup graph we wrote."""
+    m = onnx.load(str(embed), load_external_data=False)
+    types = {i.data_type: list(i.dims) for i in m.graph.initializer if len(i.dims) >= 2}
+    if onnx.TensorProto.UINT8 in types:
+        return f"8-bit blocks of {types[onnx.TensorProto.UINT8][-1]} (q + 128, a float scale per block)"
+    if onnx.TensorProto.INT8 in types:
+        return "int8 rows (a float scale per row)"
+    return "float32"
+
+
+def _save_checked(model: onnx.ModelProto, path: Path, data: Path | None = None) -> None:
+    """Saves a graph whose large tensors may already point to external data (its other large weights
+    moved to `data`, 64 KiB-aligned), then checks the file."""
     check_allowed(model, str(path.name))
     path.unlink(missing_ok=True)
+    if data is not None:
+        data.unlink(missing_ok=True)
+        externalize(model, data)
     onnx.save(model, str(path))
     onnx.checker.check_model(str(path))
 
