@@ -255,6 +255,23 @@ def test_report_names_the_layout(tiny):
     assert report["graphs"]["onnx/decoder_step.onnx"]["max_abs_diff"] <= 1e-4
 
 
+def test_manifest_presets_carry_the_layout_and_its_data_files(tiny):
+    import manifest
+
+    m = manifest.build_manifest(tiny, "https://models.example.com/tiny-opt/")
+    presets = {p["name"]: p["files"] for p in m["presets"]}
+    for name, sfx in (("mobile-int8", "_int8"), ("fp32", "")):
+        files = presets[name]
+        for f in (f"decoder_step{sfx}.onnx", f"decoder_cross_kv{sfx}.onnx", f"token_table{sfx}.onnx_data", f"embed_tokens{sfx}.onnx"):
+            assert f"onnx/{f}" in files, (name, f)
+        # every external-data file a listed graph reads is listed too
+        for g in (f for f in files if f.endswith(".onnx")):
+            for init in onnx.load(str(tiny / g), load_external_data=False).graph.initializer:
+                if init.data_location == onnx.TensorProto.EXTERNAL:
+                    assert f"onnx/{_external(init)['location']}" in files, (name, g)
+    assert {f["path"] for f in m["files"]} >= set(presets["mobile-int8"]) | set(presets["fp32"])
+
+
 def test_int8_layout_agrees_with_fp32(tiny, tiny_pipeline):
     p = tiny_pipeline
     int8 = steploop.OptimisedDecoder(tiny, "_int8", threads=1)

@@ -283,24 +283,19 @@ class CrossKvBuilder(_Builder):
         x = g.input("encoder_hidden_states", F32, ["batch_size", "encoder_sequence_length", D])
         shared = tuple(g.node("DynamicQuantizeLinear", [x], "quant", n_out=3)) if self.o.quant == "dynamic" else None
         mode = self.o.cross_attention
-        outs = []
-        for kind in ("key", "value"):
-            w = np.concatenate([getattr(layer, f"cross_{kind[0]}").w for layer in self.w.layers], axis=1)
-            b = np.concatenate([getattr(layer, f"cross_{kind[0]}").b for layer in self.w.layers])
-            y = self.linear(x, Linear(w, b), f"cross_{kind}", quantized_input=shared)  # [B, S, L*D]
-            if kind == "key" and mode != "mha":
-                y = g.node("Mul", [y, g.init("key_scale", np.array(self.hd ** -0.5, np.float32))], "key_scale")
-            y = self.reshape(y, [0, 0, L, H, hd], f"{kind}_heads")
-            transposed = (kind == "key" and mode == "matmul") or (kind == "value" and mode == "gemv")
-            perm = [2, 0, 3, 4, 1] if transposed else [2, 0, 3, 1, 4]  # [L, B, H, hd, S] or [L, B, H, S, hd]
-            suffix = f"{kind}_t" if transposed else kind
-            y = g.node("Transpose", [y], f"{kind}_layers", perm=perm)
-            parts = g.node("Split", [y], f"{kind}_split", n_out=L, axis=0) if L > 1 else [y]
-            for i, part in enumerate(parts):
-                outs.append((g.node("Squeeze", [part, g.const_i64([0])], f"{kind}_{i}"), f"cross.{i}.{suffix}", transposed))
-        for tensor, name, transposed in outs:
-            shape = ["batch_size", H, hd, "encoder_sequence_length"] if transposed else ["batch_size", H, "encoder_sequence_length", hd]
-            g.output(tensor, name, F32, shape)
+        # one layer and one of K, V at a time, each written by its last node straight into the bound
+        # output: the intermediates ONNX Runtime keeps in its arena are one layer's, not all of them
+        key_scale = g.init("key_scale", np.array(self.hd ** -0.5, np.float32)) if mode != "mha" else None
+        for i, layer in enumerate(self.w.layers):
+            for kind in ("key", "value"):
+                y = self.linear(x, getattr(layer, f"cross_{kind[0]}"), f"l{i}.cross_{kind}", quantized_input=shared)  # [B, S, D]
+                if kind == "key" and mode != "mha":
+                    y = g.node("Mul", [y, key_scale], f"l{i}.key_scale")
+                y = self.reshape(y, [0, 0, H, hd], f"l{i}.{kind}_heads")
+                transposed = (kind == "key" and mode == "matmul") or (kind == "value" and mode == "gemv")
+                y = g.node("Transpose", [y], f"l{i}.{kind}_t", perm=[0, 2, 3, 1] if transposed else [0, 2, 1, 3])
+                shape = ["batch_size", H, hd, "encoder_sequence_length"] if transposed else ["batch_size", H, "encoder_sequence_length", hd]
+                g.output(y, f"cross.{i}.{kind}_t" if transposed else f"cross.{i}.{kind}", F32, shape)
         m = g.model(PRODUCER, "Florence-2 decoder cross-attention K/V, once per image and prompt (docs/decoder-layout.md).")
         _meta(m, {"florence2.layout": LAYOUT_TAG, "florence2.role": "decoder_cross_kv", "florence2.cross_attention": self.o.cross_attention})
         return m
