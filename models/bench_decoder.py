@@ -25,6 +25,9 @@ before loading (numpy + onnxruntime imported): the decoder side's weights, arena
 
 `profile`: per-operator-type kernel time of one decode of each decoder (ONNX Runtime profiling).
 
+`agreement`: teacher-forced top-1 agreement and logits cosine with the stock fp32 decoder, stock
+int8 next to ours, on the fixture images (stock fp32 vision encoder and encoder; `--tokens` steps).
+
 `variants`: writes the decoder layout's alternatives (self-attention by ScatterND instead of
 GroupQueryAttention, cross-attention by MultiHeadAttention instead of broadcast MatMuls), fp32 and
 int8, each in a folder of its own under `--out`, for `time --variants`.
@@ -303,6 +306,51 @@ def cmd_profile(args) -> None:
             print(f"  {op:28s} {ms / args.tokens:7.3f} ms/token  {100 * ms / total:5.1f} %")
 
 
+def cmd_agreement(args) -> None:
+    """Teacher-forced top-1 agreement and logits cosine with the stock fp32 decoder: stock int8 next to
+    ours (int8 and fp32), on the fixture images through the stock fp32 vision encoder and encoder."""
+    from tokenizers import Tokenizer
+
+    from florence2_tools import preprocess
+    from florence2_tools.tasks import construct_prompt
+
+    images = sorted((Path(__file__).resolve().parents[1] / "tests/fixtures/images").glob("*.png"))[: args.count]
+    enc = steploop.Encoder(Path(args.stock), threads=args.threads)
+    tok = Tokenizer.from_file(str(Path(args.stock) / "tokenizer.json"))
+    pre = preprocess.read_preprocessor(Path(args.stock))
+    ref = StockDecoder(Path(args.stock), "", args.threads)
+    cands = {
+        "stock int8": (StockDecoder(Path(args.stock), "_int8", args.threads), False),
+        "optimised int8": (steploop.OptimisedDecoder(Path(args.opt), "_int8", args.threads), True),
+        "optimised fp32": (steploop.OptimisedDecoder(Path(args.opt), "", args.threads), True),
+    }
+    stats = {k: {"agree": 0, "n": 0, "cos": []} for k in cands}
+    for img in images:
+        pv = preprocess.pixel_values(preprocess.load_rgb(img), pre)
+        for task in args.tasks:
+            ids = np.array([tok.encode(construct_prompt(task)).ids], np.int64)
+            hidden = enc.encode(pv, ids)
+            ref.start(hidden, rows=1)
+            seq, ref_logits = [2], []
+            for _ in range(args.tokens):
+                lg = ref.step([seq[-1]])[0].copy()
+                ref_logits.append(lg)
+                seq.append(int(np.argmax(lg)))
+            for name, (dec, opt) in cands.items():
+                dec.start(hidden, rows=1, capacity=args.tokens) if opt else dec.start(hidden, rows=1)
+                for t in range(args.tokens):
+                    lg = dec.step([seq[t]])[0]
+                    st = stats[name]
+                    st["agree"] += int(np.argmax(lg) == seq[t + 1])
+                    st["n"] += 1
+                    a, b = ref_logits[t].astype(np.float64), lg.astype(np.float64)
+                    st["cos"].append(float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)))
+    print(f"{len(images)} fixture images x {len(args.tasks)} tasks x {args.tokens} teacher-forced tokens (ids: stock fp32 greedy, no processors)\n")
+    print("| decoder | top-1 agreement with stock fp32 | mean logits cosine | min cosine |\n|---|---|---|---|")
+    for name, st in stats.items():
+        print(f"| {name} | {100 * st['agree'] / st['n']:.1f} % ({st['agree']}/{st['n']}) | {np.mean(st['cos']):.5f} | {min(st['cos']):.5f} |")
+
+
 def cmd_variants(args) -> None:
     from florence2_tools.optimize.decoder_graph import DecoderOptions
     from florence2_tools.optimize.layouts import Context, DecoderLayout
@@ -336,14 +384,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for name in ("time", "memory", "profile", "variants"):
+    for name in ("time", "memory", "profile", "variants", "agreement"):
         p = sub.add_parser(name)
         p.add_argument("--stock", type=Path, required=True, help="the stock folder (decoder_model_merged*.onnx)")
         p.add_argument("--threads", type=int, default=2)
         p.add_argument("--seq", type=int, default=584, help="encoder sequence length (577 image tokens of a 768² image + a 7-token prompt)")
         p.add_argument("--tokens", type=int, default=64)
         p.add_argument("--precision", nargs="+", default=["fp32", "int8"])
-        if name != "variants":
+        if name not in ("variants",):
             p.add_argument("--opt", type=Path, required=True, help="the folder written by optimize.py")
     t = sub.choices["time"]
     t.add_argument("--rounds", type=int, default=5)
@@ -351,10 +399,12 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--bandwidth-gb", type=float, default=1.0)
     t.add_argument("--json", action="store_true")
     sub.choices["profile"].add_argument("--tmp", default="/tmp/bench_decoder_profile")
+    sub.choices["agreement"].add_argument("--count", type=int, default=7)
+    sub.choices["agreement"].add_argument("--tasks", nargs="+", default=["<CAPTION>", "<OD>"])
     sub.choices["variants"].add_argument("--out", type=Path, required=True)
     sub.choices["variants"].add_argument("--names", nargs="*", default=[], help="scatter, cross-matmul-kt, cross-mha, nbits8 (default: all)")
     args = ap.parse_args(argv)
-    {"time": cmd_time, "memory": cmd_memory, "profile": cmd_profile, "variants": cmd_variants}[args.cmd](args)
+    {"time": cmd_time, "memory": cmd_memory, "profile": cmd_profile, "variants": cmd_variants, "agreement": cmd_agreement}[args.cmd](args)
     return 0
 
 
