@@ -120,6 +120,9 @@ def build_manifest(model_dir: Path, base_url: str, model_id: str | None = None,
         for g in graphs:
             if not (model_dir / g).is_file():
                 raise ValueError(f"preset {name!r} needs {g}, which is not in {model_dir}")
+        graphs += decoder_layout_files(model_dir, chosen["decoder_model_merged"])
+        graphs += [c for g in list(graphs) for c in companions(model_dir, g) if c not in graphs]
+        for g in graphs:
             if g not in used:
                 used.append(g)
         description = DESCRIPTIONS.get(name) or ", ".join(f"{stem} {chosen[stem]}" for stem in STEMS)
@@ -137,12 +140,39 @@ def build_manifest(model_dir: Path, base_url: str, model_id: str | None = None,
     optimised = optimised_graphs(model_dir)
     if optimised:
         manifest["note"] = ("Written by models/optimize.py: " + ", ".join(sorted(optimised)) +
-                            " in the florence2-mobile optimised layout (same inputs and outputs as the public graphs).")
+                            " in the florence2-mobile optimised layout (the vision encoder with the public inputs and outputs;"
+                            " the decoder as decoder_step + decoder_cross_kv over one token table, docs/decoder-layout.md,"
+                            " beside the public decoder_model_merged for other clients).")
         for preset in preset_entries:
             mine = [f for f in preset["files"] if f in optimised]
             if mine:
                 preset["description"] += " Optimised layout: " + ", ".join(mine) + "."
     return manifest
+
+
+def companions(model_dir: Path, rel: str) -> list[str]:
+    """The external-data files graph `rel` reads (as onnx/... paths); none if it has none or is not
+    a readable ONNX file."""
+    try:
+        import onnx
+
+        model = onnx.load(str(Path(model_dir) / rel), load_external_data=False)
+    except Exception:  # not an ONNX file (or onnx missing): nothing to add
+        return []
+    out = []
+    for init in model.graph.initializer:
+        for entry in init.external_data:
+            if entry.key == "location":
+                path = str(Path(rel).parent / entry.value)
+                if path not in out:
+                    out.append(path)
+    return out
+
+
+def decoder_layout_files(model_dir: Path, precision: str) -> list[str]:
+    """The optimised decoder's graphs of `precision` (docs/decoder-layout.md), if the folder has both."""
+    files = [graph_path("decoder_step", precision), graph_path("decoder_cross_kv", precision)]
+    return files if all((Path(model_dir) / f).is_file() for f in files) else []
 
 
 def optimised_graphs(model_dir: Path) -> set[str]:

@@ -65,6 +65,12 @@ def _copy_component(model: Path, staging: Staging, component: str, precision: st
     return dst, "dynamic int8 written by models/quantize.py (the input folder had none)"
 
 
+def _input_sha(model: Path, layout) -> str:
+    """SHA-256 of the stock fp32 graph a layout reads (the merged decoder for the decoder layout)."""
+    stem = "decoder_model_merged" if layout.component == "decoder" else layout.component
+    return sha256(graph_path(model, stem, "fp32"))
+
+
 def optimize(model: Path, out: Path, precisions: list[str], check_images: list[Path], threads: int, force: bool) -> dict:
     """Writes OUT; returns the report (also written to OUT/optimize_report.json)."""
     t0 = time.perf_counter()
@@ -92,16 +98,17 @@ def optimize(model: Path, out: Path, precisions: list[str], check_images: list[P
                 staging.put(f, f.name)
         report = {"tool": "models/optimize.py", "input": str(model), "precisions": list(precisions), "graphs": {}}
         fp32_needed = "fp32" in precisions
+        owned = {c for layout in active.values() for c in layout.replaces}
         for precision in precisions:
             for component in COMPONENTS:
-                layout = active.get(component)
-                if layout is None:
-                    dst, how = _copy_component(model, staging, component, precision)
-                    report["graphs"][f"onnx/{dst.name}"] = {"source": how}
+                if component in owned:
                     continue
+                dst, how = _copy_component(model, staging, component, precision)
+                report["graphs"][f"onnx/{dst.name}"] = {"source": how}
+            for name, layout in active.items():
                 t1 = time.perf_counter()
                 for path in layout.write(ctx, precision, staging.path):
-                    report["graphs"][f"onnx/{path.name}"] = {"source": f"optimised {component} layout", "input_sha256": sha256(graph_path(model, component, "fp32"))}
+                    report["graphs"][f"onnx/{path.name}"] = {"source": f"optimised {name} layout", "input_sha256": _input_sha(model, layout)}
                 result = layout.check(ctx, precision, staging.path)
                 entry = report["graphs"][result["file"]]
                 entry.update(result)

@@ -28,7 +28,10 @@ graphs=("$@")
 if [ ${#graphs[@]} -eq 0 ]; then
   "$PY" "$ROOT/models/optimize.py" --model "$ROOT/tests/fixtures/tiny-random" --out "$tmp/opt" \
     --precision fp32 int8 --threads 1 >"$tmp/optimize.log" 2>&1 || { cat "$tmp/optimize.log"; exit 1; }
-  graphs=("$tmp/opt/onnx/vision_encoder.onnx" "$tmp/opt/onnx/vision_encoder_int8.onnx")
+  graphs=()
+  for stem in vision_encoder decoder_step decoder_cross_kv embed_tokens; do
+    graphs+=("$tmp/opt/onnx/$stem.onnx" "$tmp/opt/onnx/${stem}_int8.onnx")
+  done
 fi
 unzip -q "$AAR" 'jni/arm64-v8a/libonnxruntime.so' 'jni/x86_64/libonnxruntime.so' -d "$tmp/aar"
 

@@ -5,9 +5,13 @@ each precision it supports, under the public file name of that precision, so tha
 any onnx-community client load it with no extra flag. `check` compares a written graph with the stock
 fp32 graph on the same inputs.
 
-Today: `VisionLayout` (issue 17). The decoder (issue 18) adds a `DecoderLayout` to `LAYOUTS` with the
-same three methods; it may also write files of its own (e.g. a cross-attention K/V graph) by returning
-more than one path from `write`.
+- `VisionLayout` (issue 17): the vision encoder, same inputs and outputs as the stock graph;
+- `DecoderLayout` (issue 18): the decoder as `decoder_cross_kv` + `decoder_step` over a pre-allocated
+  cache, and `embed_tokens` rewritten over one token table shared with the LM head
+  (docs/decoder-layout.md). The stock `decoder_model_merged*.onnx` stay in the folder (copied), so
+  clients that do not know the layout still load it.
+
+`replaces` names the public components a layout writes itself (optimize.py does not copy those).
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import onnx
 
+from .decoder_check import compare as decoder_compare
+from .decoder_graph import DecoderOptions, build_cross_kv, build_embed_lookup, build_step, externalize, write_token_table
+from .decoder_weights import TextArch, extract_decoder, read_token_table
 from .errors import OptimizeError
-from .folder import graph_path
+from .folder import SUFFIX, graph_path
 from .opset import check_allowed, op_set
 from .selfcheck import compare, probe_pixels, session
 from .vision_graph import VisionOptions, build_vision
@@ -43,6 +51,7 @@ class Layout(Protocol):
 
     component: str
     precisions: tuple[str, ...]
+    replaces: tuple[str, ...]
 
     def prepare(self, ctx: Context) -> None:
         """Reads and validates the stock graph(s) (cheap checks first); raises OptimizeError."""
@@ -68,6 +77,7 @@ class VisionLayout:
 
     component = "vision_encoder"
     precisions = ("fp32", "int8")
+    replaces = ("vision_encoder",)
     #: fp32: max |Δ| ≤ this × max(1, max |stock|); int8: cosine ≥ INT8_MIN_COSINE.
     FP32_TOLERANCE = 1e-4
     INT8_MIN_COSINE = 0.99
@@ -134,8 +144,133 @@ class VisionLayout:
         }
 
 
+class DecoderLayout:
+    """The decoder over a pre-allocated cache (decoder_graph.py), its cross K/V graph, and the token
+    table shared by `embed_tokens` and the LM head."""
+
+    component = "decoder"
+    precisions = ("fp32", "int8")
+    replaces = ("embed_tokens",)
+    #: fp32: max |Δ| of the logits ≤ this × max(1, max |stock|); int8: cosine ≥ INT8_MIN_COSINE.
+    FP32_TOLERANCE = 1e-4
+    INT8_MIN_COSINE = 0.99
+
+    def __init__(self, options: dict[str, DecoderOptions] | None = None):
+        self.options = options or {"fp32": DecoderOptions(quant="none"), "int8": DecoderOptions(quant="dynamic")}
+        self.weights = None
+        self.table = None
+
+    def prepare(self, ctx: Context) -> None:
+        arch = TextArch.from_config(ctx.config)
+        path = graph_path(ctx.model, "decoder_model_merged", "fp32")
+        embed = graph_path(ctx.model, "embed_tokens", "fp32")
+        models = {}
+        for p in (path, embed):
+            try:
+                models[p] = onnx.load(str(p))
+            except Exception as e:  # protobuf raises DecodeError, onnx its own types
+                raise OptimizeError(f"{p}: not a readable ONNX file ({e})") from e
+        stock = models[path]
+        ins = {i.name for i in stock.graph.input}
+        outs = [o.name for o in stock.graph.output]
+        if not {"encoder_hidden_states", "inputs_embeds"} <= ins or not outs or outs[0] != "logits":
+            raise OptimizeError(f"{path} is not a Florence-2 merged decoder: inputs {sorted(ins)}, outputs {outs[:3]}")
+        try:
+            self.weights = extract_decoder(stock, arch)
+        except OptimizeError as e:
+            raise OptimizeError(f"{path}: {e}") from e
+        try:
+            self.table = read_token_table(models[embed])
+        except OptimizeError as e:
+            raise OptimizeError(f"{embed}: {e}") from e
+        lm = self.weights.lm_head.w
+        if self.table.table.shape != (lm.shape[1], lm.shape[0]):
+            raise OptimizeError(f"{embed}: table {self.table.table.shape} does not match the decoder's LM head {lm.shape[::-1]}")
+        #: the LM head is the (transposed) token table: store it once
+        self.tied = bool(np.array_equal(self.table.table, lm.T))
+
+    def files(self, precision: str) -> dict[str, str]:
+        sfx = SUFFIX[precision]
+        return {"step": f"decoder_step{sfx}.onnx", "cross_kv": f"decoder_cross_kv{sfx}.onnx", "embed": f"embed_tokens{sfx}.onnx", "table": f"token_table{sfx}.onnx_data",
+                "step_data": f"decoder_step{sfx}.onnx_data", "cross_kv_data": f"decoder_cross_kv{sfx}.onnx_data"}
+
+    def write(self, ctx: Context, precision: str, out_folder: Path) -> list[Path]:
+        if precision not in self.precisions:
+            raise OptimizeError(f"the decoder layout has no {precision!r} variant (it has {', '.join(self.precisions)})")
+        opts = self.options[precision]
+        names = self.files(precision)
+        onnx_dir = out_folder / "onnx"
+        quantized = opts.quant == "dynamic"
+        for p in (onnx_dir / n for n in names.values()):
+            p.unlink(missing_ok=True)  # never write through a hard link to the input folder
+        # the token table, stored once: the embedding lookup reads it, and the LM head too when tied
+        table_path = onnx_dir / names["table"]
+        info = write_token_table(table_path, self.table.table, quantized)
+        embed = build_embed_lookup(info, self.table.ops)
+        _save_checked(embed, onnx_dir / names["embed"])
+        _save_checked(build_cross_kv(self.weights, opts), onnx_dir / names["cross_kv"], onnx_dir / names["cross_kv_data"])
+        _save_checked(build_step(self.weights, opts, info if self.tied else None), onnx_dir / names["step"], onnx_dir / names["step_data"])
+        return [p for p in (onnx_dir / names[k] for k in ("step", "cross_kv", "embed", "table", "step_data", "cross_kv_data")) if p.exists()]
+
+    def check(self, ctx: Context, precision: str, out_folder: Path) -> dict:
+        names = self.files(precision)
+        stock_decoder = graph_path(ctx.model, "decoder_model_merged", "fp32")
+        stock_embed = graph_path(ctx.model, "embed_tokens", "fp32")
+        start = int(json.loads((ctx.model / "generation_config.json").read_text()).get("decoder_start_token_id", 2)) if (ctx.model / "generation_config.json").is_file() else 2
+        try:
+            row = decoder_compare(stock_decoder, stock_embed, out_folder, SUFFIX[precision], start, ctx.threads)
+        except Exception as e:  # onnxruntime raises several unrelated exception types
+            if isinstance(e, OptimizeError):
+                raise
+            raise OptimizeError(f"ONNX Runtime cannot run the optimised decoder {names['step']}: {e}") from e
+        if precision == "fp32":
+            limit = self.FP32_TOLERANCE * max(1.0, row["max_abs_reference"])
+            if row["max_abs_diff"] > limit:
+                raise OptimizeError(f"self-check failed: {names['step']} differs from the stock decoder by {row['max_abs_diff']:.3g} in the logits (limit {limit:.3g}); the input graph is not the decoder this tool reads")
+        elif row["min_cosine"] < self.INT8_MIN_COSINE:
+            raise OptimizeError(f"self-check failed: {names['step']} has logits cosine {row['min_cosine']:.4f} to the stock fp32 decoder (minimum {self.INT8_MIN_COSINE})")
+        ops = set()
+        for n in ("step", "cross_kv", "embed"):
+            ops |= op_set(onnx.load(str(out_folder / "onnx" / names[n]), load_external_data=False))
+        return {
+            "file": f"onnx/{names['step']}",
+            "layout": self.options[precision].describe(),
+            "files": {k: f"onnx/{v}" for k, v in names.items()},
+            "token_table": {"kind": info_kind(out_folder / "onnx" / names["embed"]), "shared_with_lm_head": self.tied, "embedding": self.table.pattern, "scales_after_lookup": [f"{op}({v:g})" for op, v in self.table.ops],
+                            "rows": int(self.table.table.shape[0]), "dim": int(self.table.table.shape[1])},
+            "max_positions": self.weights.arch.max_positions,
+            "against": "onnx/decoder_model_merged.onnx + onnx/embed_tokens.onnx of the input folder (fp32)",
+            "probes": [row],
+            "max_abs_diff": row["max_abs_diff"],
+            "operators": sorted(f"{d or 'ai.onnx'}:{op}" for d, op in ops),
+        }
+
+
+def info_kind(embed: Path) -> str:
+    """The token table's storage, from the lookup graph we wrote."""
+    m = onnx.load(str(embed), load_external_data=False)
+    types = {i.data_type: list(i.dims) for i in m.graph.initializer if len(i.dims) >= 2}
+    if onnx.TensorProto.UINT8 in types:
+        return f"8-bit blocks of {types[onnx.TensorProto.UINT8][-1]} (q + 128, a float scale per block)"
+    if onnx.TensorProto.INT8 in types:
+        return "int8 rows (a float scale per row)"
+    return "float32"
+
+
+def _save_checked(model: onnx.ModelProto, path: Path, data: Path | None = None) -> None:
+    """Saves a graph whose large tensors may already point to external data (its other large weights
+    moved to `data`, 64 KiB-aligned), then checks the file."""
+    check_allowed(model, str(path.name))
+    path.unlink(missing_ok=True)
+    if data is not None:
+        data.unlink(missing_ok=True)
+        externalize(model, data)
+    onnx.save(model, str(path))
+    onnx.checker.check_model(str(path))
+
+
 def layouts() -> dict[str, Layout]:
-    """The layouts by component stem (issue 18 adds the decoder here)."""
-    return {"vision_encoder": VisionLayout()}
+    """The layouts by name: each writes the components in its `replaces` (and files of its own)."""
+    return {"vision_encoder": VisionLayout(), "decoder": DecoderLayout()}
 
 
