@@ -36,11 +36,12 @@ pub struct LiveResult {
 pub struct LiveStats {
     /// Frames submitted.
     pub submitted: u64,
-    /// Frames whose result was delivered successfully.
+    /// Frames whose successful result was delivered.
     pub processed: u64,
     /// Frames whose run failed (their error was delivered).
     pub failed: u64,
-    /// Frames replaced by a newer one before they were started (or waiting at close).
+    /// Frames never delivered: replaced by a newer one before they were started, waiting or
+    /// running when the session was closed, or finished after it was closed.
     pub dropped: u64,
     /// The most frames held at once (processing plus waiting): at most 2.
     pub max_frames_held: u32,
@@ -218,30 +219,49 @@ fn work(shared: &Shared, model: &Florence2, request: &TaskRequest, mut on_result
         };
         let outcome = model.run(&frame.image, request, &cancel, &mut NoObserver);
         let latency_ms = ms(frame.submitted.elapsed());
-        {
-            let mut state = lock(&shared.state);
-            state.in_flight = false;
-            state.running = None;
-            if state.closed {
-                return;
-            }
-            let stats = &mut state.stats;
-            match &outcome {
-                Ok(_) => stats.processed += 1,
-                Err(_) => stats.failed += 1,
-            }
-            let delivered = stats.processed + stats.failed;
-            state.latency_sum += latency_ms;
-            state.stats.last_latency_ms = latency_ms;
-            state.stats.mean_latency_ms = state.latency_sum / delivered as f64;
-        }
         let result = LiveResult {
             timestamp: frame.timestamp,
             outcome,
             latency_ms,
         };
-        if shared.delivery.deliver(|| on_result(result)).is_none() {
-            return;
+        // Counted under the delivery gate, so a frame is "processed" or "failed" only if its result
+        // is delivered, and every other frame (cancelled by `close`, or finished after it) is
+        // "dropped": every submitted frame is counted exactly once.
+        let delivered = shared.delivery.deliver(|| {
+            if !settle(shared, Some(&result)) {
+                return false;
+            }
+            on_result(result);
+            true
+        });
+        match delivered {
+            Some(true) => {}
+            Some(false) => return,
+            None => {
+                settle(shared, None);
+                return;
+            }
         }
     }
+}
+
+/// Ends the frame in flight: counts it as processed or failed when its `result` is to be
+/// delivered (and the session is open), else as dropped. Returns whether to deliver it.
+fn settle(shared: &Shared, result: Option<&LiveResult>) -> bool {
+    let mut state = lock(&shared.state);
+    state.in_flight = false;
+    state.running = None;
+    let Some(result) = result.filter(|_| !state.closed) else {
+        state.stats.dropped += 1;
+        return false;
+    };
+    match &result.outcome {
+        Ok(_) => state.stats.processed += 1,
+        Err(_) => state.stats.failed += 1,
+    }
+    let delivered = state.stats.processed + state.stats.failed;
+    state.latency_sum += result.latency_ms;
+    state.stats.last_latency_ms = result.latency_ms;
+    state.stats.mean_latency_ms = state.latency_sum / delivered as f64;
+    true
 }

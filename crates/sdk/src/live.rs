@@ -48,11 +48,13 @@ pub struct LiveResult {
 pub struct LiveStats {
     /// Frames submitted.
     pub submitted: i64,
-    /// Frames processed successfully.
+    /// Frames whose successful result was delivered.
     pub processed: i64,
-    /// Frames whose processing failed.
+    /// Frames whose failure was delivered.
     pub failed: i64,
-    /// Frames replaced by a newer one before they were started (or waiting at close).
+    /// Frames never delivered: replaced by a newer one before they started, or waiting, running
+    /// or finishing when the session was closed. `processed + failed + dropped == submitted`
+    /// once the session is closed.
     pub dropped: i64,
     /// The most frames held at once (processing plus waiting): at most 2.
     pub max_frames_held: i32,
