@@ -5314,17 +5314,19 @@ data class LiveStats (
     var `submitted`: kotlin.Long
     , 
     /**
-     * Frames processed successfully.
+     * Frames whose successful result was delivered.
      */
     var `processed`: kotlin.Long
     , 
     /**
-     * Frames whose processing failed.
+     * Frames whose failure was delivered.
      */
     var `failed`: kotlin.Long
     , 
     /**
-     * Frames replaced by a newer one before they were started (or waiting at close).
+     * Frames never delivered: replaced by a newer one before they started, or waiting, running
+     * or finishing when the session was closed. `processed + failed + dropped == submitted`
+     * once the session is closed.
      */
     var `dropped`: kotlin.Long
     , 
