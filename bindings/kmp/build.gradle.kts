@@ -1,9 +1,10 @@
 // Kotlin Multiplatform packaging of the Florence-2 SDK: `androidTarget()` and `jvm()`.
 //
-// UniFFI's Kotlin uses JNA, which exists on the JVM and on Android but not in Kotlin/Native or
-// common code, so the generated bindings and the Flow façade are compiled into both JVM-based
-// targets from the same source folders (nothing is copied). Apps depend on
-// ai.florence2:florence2-kmp from commonMain of their own JVM/Android modules.
+// Source sets: commonMain holds a platform-neutral API (expect class Florence2Model, plain data
+// types) that an app's commonMain can call. UniFFI's Kotlin uses JNA, which exists on the JVM and
+// on Android but not in Kotlin/Native, so the generated bindings, the Kotlin façade and the actual
+// Florence2Model live in jvmAndAndroidMain, shared by androidTarget() and jvm() from the same
+// source folders (nothing is copied). There is no iOS target today: see README.md here.
 //
 // Native libraries:
 //  - android: libflorence2_sdk.so per ABI from scripts/build-android.sh (build/rustJniLibs of
@@ -32,8 +33,26 @@ kotlin {
     jvm()
 
     sourceSets {
-        androidMain {
+        // commonMain: the platform-neutral API (src/commonMain: expect class Florence2Model and
+        // plain data types), usable from an app's own commonMain.
+        commonMain {
+            dependencies {
+                api(libs.kotlinx.coroutines.core)
+            }
+        }
+        // Shared by Android and the desktop JVM: the generated bindings, the façade and the
+        // actual Florence2Model (src/jvmAndAndroidMain). JNA is a compile-time dependency here;
+        // each platform adds its own runtime form of it (the jar, or the AAR with the Android
+        // native libraries).
+        val jvmAndAndroidMain by creating {
+            dependsOn(commonMain.get())
             kotlin.srcDirs(sharedKotlin)
+            dependencies {
+                compileOnly(libs.jna)
+            }
+        }
+        androidMain {
+            dependsOn(jvmAndAndroidMain)
             dependencies {
                 api(libs.onnxruntime.android)
                 implementation("${libs.jna.get().module}:${libs.versions.jna.get()}@aar")
@@ -41,10 +60,9 @@ kotlin {
             }
         }
         jvmMain {
-            kotlin.srcDirs(sharedKotlin)
+            dependsOn(jvmAndAndroidMain)
             dependencies {
                 implementation(libs.jna)
-                api(libs.kotlinx.coroutines.core)
             }
         }
     }

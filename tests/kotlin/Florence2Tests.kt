@@ -413,6 +413,7 @@ fun main() {
     }
 
     kotlinApiTests(model, long) // KotlinApiTests.kt
+    kmpTests() // KmpTests.kt: the KMP common API through its JVM actual
 
     executionProviderTests() // ExecutionProviderTests.kt
     reliabilityTests() // ReliabilityTests.kt

@@ -23,8 +23,20 @@ mkdir -p "$OUT"
 scripts/kotlin-snippets.sh "$OUT/Snippets.kt"
 CP=$JNA:$KT/kotlinx-coroutines-core-jvm.jar:$KT/kotlin-test.jar
 t0=$(date +%s)
+# The KMP module's common API and its JVM/Android actual, compiled as Kotlin Multiplatform does:
+# commonMain declared as common sources (no JVM API may leak into it), expect/actual matched.
+KMP_COMMON=$(find bindings/kmp/src/commonMain -name '*.kt' | sort)
+KMP_ACTUAL=$(find bindings/kmp/src/jvmAndAndroidMain -name '*.kt' | sort)
+# commonMain must use no JVM API (an iOS or JS actual could not compile against it): compile it with
+# the Kotlin/JS compiler, which has no java.*, beside a test-only JS actual.
+# shellcheck disable=SC2086
+"$KOTLIN_HOME/bin/kotlinc-js" -Xmetadata-klib -nopack -ir-output-dir "$OUT/kmp-common-js" -ir-output-name kmp-common \
+  -libraries "$KT/kotlin-stdlib-js.klib" -Xmulti-platform -Xexpect-actual-classes \
+  -Xcommon-sources="$(echo $KMP_COMMON | tr ' ' ',')" $KMP_COMMON tests/kotlin/kmp-js-check/*.kt
 # -nowarn: the generated code has unused-variable warnings we do not own.
+# shellcheck disable=SC2086 # the KMP file lists are word-split on purpose (paths without spaces)
 "$KOTLIN_HOME/bin/kotlinc-jvm" -nowarn -cp "$CP" -d "$OUT/tests.jar" \
+  -Xmulti-platform -Xexpect-actual-classes -Xcommon-sources="$(echo $KMP_COMMON | tr ' ' ',')" $KMP_COMMON $KMP_ACTUAL \
   bindings/kotlin/generated/ai/florence2/*.kt bindings/kotlin/src/ai/florence2/*.kt examples/kotlin/*.kt tests/kotlin/*.kt \
   `# the AAR's Android helper and the CameraX sample's non-Android Kotlin, against Android stubs:` \
   bindings/android/src/main/kotlin/ai/florence2/*.kt examples/android/app/src/main/kotlin/ai/florence2/camera/LiveDetection.kt \
