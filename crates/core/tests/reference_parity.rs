@@ -22,7 +22,7 @@ use reference::{ids_of, read_json, reference_pixel_values};
 
 #[test]
 fn every_reference_sequence_is_reproduced() {
-    check_every_reference_sequence(&fixtures().join("tiny-random"));
+    check_every_reference_sequence(&fixtures().join("tiny-random"), false);
 }
 
 /// The fixture converted by `models/optimize.py` into a temporary folder (fp32 and int8).
@@ -61,14 +61,21 @@ fn optimised_folder_reproduces_every_reference_sequence() {
         std::fs::read(out.join("onnx/vision_encoder.onnx")).unwrap(),
         std::fs::read(fixtures().join("tiny-random/onnx/vision_encoder.onnx")).unwrap()
     );
-    check_every_reference_sequence(&out);
+    check_every_reference_sequence(&out, true);
 }
 
-fn check_every_reference_sequence(model_dir: &Path) {
+/// `step_decoder`: whether the folder's decoder must be the optimised layout (`decoder_step`).
+fn check_every_reference_sequence(model_dir: &Path, step_decoder: bool) {
     let fix = fixtures();
     let reference = read_json(&fix.join("reference/tiny-random.json"));
     let pre = read_json(&model_dir.join("preprocessor_config.json"));
     let model = Florence2::load(model_dir, &LoadOptions::default()).expect("load fixture");
+    assert_eq!(
+        model.uses_decoder_step(),
+        step_decoder,
+        "decoder layout of {}",
+        model_dir.display()
+    );
 
     let mut checked = (0, 0);
     let mut failures = Vec::new();
