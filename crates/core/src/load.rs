@@ -143,7 +143,7 @@ impl Context<'_> {
         let decoder = StepDecoder::new(step, cross, files.step.clone(), self.config);
         Ok((
             TextDecoder::Step {
-                decoder,
+                decoder: Box::new(decoder),
                 embed: own_embed,
             },
             report,

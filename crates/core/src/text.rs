@@ -34,8 +34,8 @@ pub(crate) enum TextDecoder {
     },
     /// The optimised layout (`decoder_cross_kv*` + `decoder_step*`, docs/decoder-layout.md).
     Step {
-        /// Both graphs.
-        decoder: StepDecoder,
+        /// Both graphs (boxed: far larger than the merged variant).
+        decoder: Box<StepDecoder>,
         /// The step's token rows when they come from another `embed_tokens` file than the
         /// prompt's (another precision); `None` shares the prompt's.
         embed: Option<TokenEmbeddings>,
