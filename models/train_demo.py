@@ -5,9 +5,9 @@ on generated pictures of coloured shapes, so the SDK has a model whose answers m
     # train (resumable: run it again with the same --run to continue from the last checkpoint)
     nice .venv-train/bin/python models/train_demo.py train --run models/out/demo-run --steps 3000
 
-    # held-out metrics of a checkpoint (PyTorch) or of an exported folder (onnxruntime, any precision)
+    # held-out metrics of a checkpoint (PyTorch) or of an exported folder (our Rust CLI, any precision)
     .venv-train/bin/python models/train_demo.py eval --run models/out/demo-run --n 500
-    .venv-train/bin/python models/train_demo.py eval-onnx --model models/demo-shapes --n 500
+    .venv/bin/python models/train_demo.py eval-cli --model models/demo-shapes --precision int8 --n 500
 
     # the best checkpoint as a transformers-native folder, then through our exporter
     .venv-train/bin/python models/train_demo.py save --run models/out/demo-run --out models/out/demo-hf
@@ -562,6 +562,78 @@ def cmd_save(args) -> int:
     return 0
 
 
+def cli_metrics(cli: Path, model: Path, items, workdir: Path, precision: str = "fp32", extra: list[str] | None = None) -> dict:
+    """Held-out metrics through our Rust CLI (core's preprocessing, ONNX Runtime, greedy decoding, core's
+    post-processing): `items` are (image, objects, grounding label). Adds the decode time per image
+    (the CLI's own timings) and the largest resident set of the CLI processes."""
+    import resource
+    import subprocess
+    from collections import defaultdict
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    pics = []
+    for i, (img, objs, label) in enumerate(items):
+        p = workdir / f"shapes_{i}.png"
+        img.save(p)
+        pics.append((p, img.size, objs, label))
+
+    def run(task: str, paths: list[Path], text: str | None = None) -> list[dict]:
+        cmd = [str(cli), "run", "--model", str(model), "--task", task, "--num-beams", "1", "--precision", precision, "--json"]
+        cmd += extra or []
+        if text is not None:
+            cmd += ["--text", text]
+        out = subprocess.run(cmd + [str(p) for p in paths], check=True, capture_output=True, text=True).stdout
+        rows = [json.loads(line) for line in out.splitlines() if line.strip().startswith("{")]
+        if len(rows) != len(paths):
+            raise RuntimeError(f"{cmd[:8]}: {len(rows)} results for {len(paths)} images:\n{out[-2000:]}")
+        return rows
+
+    def boxes(row: dict, task: str):
+        res = row["result"][task]
+        return [(str(lab).strip(), tuple(b)) for lab, b in zip(res["labels"], res["bboxes"])]
+
+    m = Metrics()
+    ms: list[float] = []
+    paths = [p for p, *_ in pics]
+    for row, (_, _, objs, _) in zip(run("<OD>", paths), pics):
+        pred = boxes(row, "<OD>")
+        gt = [(o.label, o.box) for o in objs]
+        m.tp += match(pred, gt)
+        m.npred += len(pred)
+        m.ngt += len(gt)
+        for g in gt:
+            same = [iou(q[1], g[1]) for q in pred if q[0] == g[0]]
+            m.ious.append(max(same) if same else 0.0)
+        ms.append(float(row["timings_ms"]["total"]))
+    for row, (_, _, objs, _) in zip(run("<CAPTION>", paths), pics):
+        m.add_caption(str(row["result"]["<CAPTION>"]), objs)
+        ms.append(float(row["timings_ms"]["total"]))
+    by_label = defaultdict(list)
+    for item in pics:
+        by_label[item[3]].append(item)
+    for label, group in sorted(by_label.items()):
+        for row, (_, _, objs, _) in zip(run("<CAPTION_TO_PHRASE_GROUNDING>", [g[0] for g in group], label), group):
+            pred = [(label, b) for _, b in boxes(row, "<CAPTION_TO_PHRASE_GROUNDING>")]
+            gt = [(o.label, o.box) for o in objs if o.label == label]
+            m.gr_ok += int(len(pred) == len(gt) and match(pred, gt) == len(gt))
+            m.gr_n += 1
+            ms.append(float(row["timings_ms"]["total"]))
+    out = m.summary()
+    out["ms_per_answer_median"] = round(float(np.median(ms)), 2)
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    return out
+
+
+def cmd_eval_cli(args) -> int:
+    import tempfile
+
+    items = list(eval_set(args.seed, args.n))
+    with tempfile.TemporaryDirectory() as d:
+        met = cli_metrics(args.cli, args.model, items, Path(d), args.precision, ["--threads", str(args.threads)])
+    print(json.dumps({"model": str(args.model), "precision": args.precision, **met}))
+    return 0
+
+
 def cmd_images(args) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -602,12 +674,19 @@ def main(argv=None) -> int:
     s.add_argument("--run", type=Path, required=True)
     s.add_argument("--which", default="best.pt")
     s.add_argument("--out", type=Path, required=True)
+    c = sub.add_parser("eval-cli", help="held-out metrics of an exported folder through the Rust CLI")
+    c.add_argument("--model", type=Path, required=True)
+    c.add_argument("--cli", type=Path, default=Path("target/release/florence2"))
+    c.add_argument("--precision", default="fp32")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--n", type=int, default=500)
+    c.add_argument("--threads", type=int, default=1)
     im = sub.add_parser("images", help="write pictures of the world with their ground truth")
     im.add_argument("--seed", type=int, default=1)
     im.add_argument("--n", type=int, default=4)
     im.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
-    return {"train": cmd_train, "eval": cmd_eval, "save": cmd_save, "images": cmd_images}[args.cmd](args)
+    return {"train": cmd_train, "eval": cmd_eval, "save": cmd_save, "images": cmd_images, "eval-cli": cmd_eval_cli}[args.cmd](args)
 
 
 if __name__ == "__main__":
