@@ -31,7 +31,7 @@
 //! | `cancel` | [`CancelFlag`]: cancellation and the delivery gate |
 //! | `vision` | the vision half: preprocessing and the vision encoder → [`EncodedImage`] |
 //! | [`request`] | [`TaskRequest`] → [`TaskPlan`], checked before any model runs |
-//! | [`generate`], `decoder` | greedy and beam search over a step model; the ONNX decoder step |
+//! | [`generate`], `decoder`, `decoder_step` | greedy and beam search over a step model; the ONNX decoder step (merged decoder, or the optimised layout) |
 //! | `text` | the text half: text encoder, decode loop, decoding, post-processing |
 //! | [`task`] | the 15 tasks, prompts, `<loc_N>`, parsers, typed results |
 //! | [`run`] | what a call produces ([`TaskRun`], [`Timings`]) and [`TextStream`] |
@@ -54,6 +54,7 @@ mod vision;
 pub mod request;
 pub mod generate;
 mod decoder;
+mod decoder_step;
 mod text;
 pub mod task;
 pub mod run;

@@ -8,6 +8,8 @@ use florence2_preprocess::{DecodeLimits, PreprocessConfig, PreprocessError, Prep
 use ort::session::Session;
 
 use crate::config::{GenerationConfig, ModelConfig};
+use crate::decoder::DecoderLayout;
+use crate::decoder_step::{StepDecoder, check_max_positions, check_metadata};
 use crate::embedding::{EmbeddingLookup, EmbeddingSource, TokenEmbeddings};
 use crate::error::{Error, Result};
 use crate::graph::{ModelGraph, PrecisionPlan};
@@ -15,8 +17,8 @@ use crate::model_files::ModelFiles;
 use crate::provider::{ExecutionProvider, SessionProvider};
 use crate::request::TaskPlanner;
 use crate::runtime::OnnxRuntime;
-use crate::session::{SessionOptions, check_contract, load_session};
-use crate::text::TextGenerator;
+use crate::session::{SessionOptions, StepGraph, check_contract, check_step_contract, load_session};
+use crate::text::{TextDecoder, TextGenerator};
 use crate::tokenizer::PromptTokenizer;
 use crate::vision::VisionEncoder;
 
@@ -96,9 +98,65 @@ impl Context<'_> {
         Ok((session, provider))
     }
 
+    /// The decoder: the optimised layout when the folder holds it (metadata and both graphs'
+    /// contracts checked), else the merged decoder.
+    fn decoder(&self) -> Result<(TextDecoder, SessionProvider)> {
+        let Some(files) = &self.files.decoder_step else {
+            let (session, report) = self.open(ModelGraph::Decoder)?;
+            let layout = DecoderLayout::new(
+                &session,
+                self.config.decoder_layers,
+                self.config.decoder_attention_heads,
+                self.config.decoder_head_dim(),
+                self.config.vocab_size,
+            );
+            return Ok((TextDecoder::Merged { session, layout }, report));
+        };
+        let session_options = &self.options.session;
+        let (step, report) = load_session(&self.runtime, ModelGraph::Decoder, &files.step, session_options)?;
+        check_metadata(&step, &files.step, "decoder_step")?;
+        check_max_positions(&step, &files.step, self.config)?;
+        check_step_contract(&step, StepGraph::Step, &files.step, self.config)?;
+        let (cross, _) = load_session(
+            &self.runtime,
+            ModelGraph::Decoder,
+            &files.cross_kv,
+            session_options,
+        )?;
+        check_metadata(&cross, &files.cross_kv, "decoder_cross_kv")?;
+        check_step_contract(&cross, StepGraph::CrossKv, &files.cross_kv, self.config)?;
+        // The step's token rows come from the `embed_tokens` of the decoder's precision; when that
+        // is the prompt's embedding file too, the text generator shares one.
+        let own_embed = if files.embed_tokens == self.files.graph(ModelGraph::EmbedTokens) {
+            None
+        } else {
+            if !files.embed_tokens.is_file() {
+                return Err(Error::ModelFileMissing {
+                    graph: ModelGraph::EmbedTokens,
+                    precision: self.options.precision.get(ModelGraph::Decoder),
+                    path: files.embed_tokens.clone(),
+                    available: Vec::new(),
+                });
+            }
+            Some(self.embeddings_at(&files.embed_tokens)?.0)
+        };
+        let decoder = StepDecoder::new(step, cross, files.step.clone(), self.config);
+        Ok((
+            TextDecoder::Step {
+                decoder: Box::new(decoder),
+                embed: own_embed,
+            },
+            report,
+        ))
+    }
+
     /// The token embeddings: read from the file when the graph is a plain lookup, else a session.
     fn embeddings(&self) -> Result<(TokenEmbeddings, EmbeddingSource, SessionProvider)> {
-        let path = self.files.graph(ModelGraph::EmbedTokens);
+        self.embeddings_at(self.files.graph(ModelGraph::EmbedTokens))
+    }
+
+    /// [`Context::embeddings`] of the `embed_tokens` file at `path`.
+    fn embeddings_at(&self, path: &Path) -> Result<(TokenEmbeddings, EmbeddingSource, SessionProvider)> {
         match TokenEmbeddings::plan_table(path, self.options.embeddings) {
             Ok(table) => {
                 TokenEmbeddings::check_table(&table, path, self.config.d_model, self.config.vocab_size)?;
@@ -109,7 +167,13 @@ impl Context<'_> {
                 Ok((TokenEmbeddings::Table(table), source, report))
             }
             Err(reason) => {
-                let (session, report) = self.open(ModelGraph::EmbedTokens)?;
+                let (session, report) = load_session(
+                    &self.runtime,
+                    ModelGraph::EmbedTokens,
+                    path,
+                    &self.options.session,
+                )?;
+                check_contract(&session, ModelGraph::EmbedTokens, path, self.config)?;
                 Ok((
                     TokenEmbeddings::Session(session),
                     EmbeddingSource::Session { reason },
@@ -125,7 +189,7 @@ struct Sessions {
     vision: (Session, SessionProvider),
     embed: (TokenEmbeddings, EmbeddingSource, SessionProvider),
     encoder: (Session, SessionProvider),
-    decoder: (Session, SessionProvider),
+    decoder: (TextDecoder, SessionProvider),
 }
 
 /// Loads and checks a model folder (see [`crate::Florence2::load`]).
@@ -196,7 +260,7 @@ pub(crate) fn load(folder: &Path, options: &LoadOptions) -> Result<Loaded> {
 /// else is resident, which lowers the process's peak (docs/memory.md). Then the vision graph,
 /// then the smaller text graphs (this order measured lowest).
 fn load_in_sequence(context: &Context<'_>) -> Result<Sessions> {
-    let decoder = context.open(ModelGraph::Decoder)?;
+    let decoder = context.decoder()?;
     let vision = context.open(ModelGraph::VisionEncoder)?;
     let embed = context.embeddings()?;
     let encoder = context.open(ModelGraph::TextEncoder)?;
@@ -213,7 +277,7 @@ fn load_in_sequence(context: &Context<'_>) -> Result<Sessions> {
 fn load_in_parallel(context: &Context<'_>) -> Result<Sessions> {
     std::thread::scope(|scope| {
         let vision = scope.spawn(|| context.open(ModelGraph::VisionEncoder));
-        let text = context.open(ModelGraph::Decoder).map(|decoder| {
+        let text = context.decoder().map(|decoder| {
             let rest = context
                 .embeddings()
                 .and_then(|embed| Ok((embed, context.open(ModelGraph::TextEncoder)?)));

@@ -9,6 +9,10 @@
 //! The suffix names the precision (`""` fp32, `_fp16`, `_quantized`, `_int8`, `_uint8`, `_q4`,
 //! `_q4f16`, `_bnb4`), as in transformers.js, plus `_static_int8` (calibrated QDQ INT8 written by
 //! `models/quantize.py`), and can be chosen per graph.
+//!
+//! The decoder of a precision is the optimised layout of `models/optimize.py`
+//! (`decoder_step{suffix}.onnx` + `decoder_cross_kv{suffix}.onnx`, docs/decoder-layout.md) when
+//! both files are there, else `decoder_model_merged{suffix}.onnx`.
 
 use std::path::{Path, PathBuf};
 
@@ -28,8 +32,23 @@ pub struct ModelFiles {
     pub preprocessor_config: PathBuf,
     /// `tokenizer.json`.
     pub tokenizer: PathBuf,
-    /// One ONNX file per graph, in [`ModelGraph::ALL`] order.
+    /// One ONNX file per graph, in [`ModelGraph::ALL`] order. For the decoder: the merged
+    /// decoder, or the step graph when the folder holds the optimised layout.
     pub graphs: [PathBuf; 4],
+    /// The optimised decoder layout of the decoder's precision, when the folder holds it.
+    pub decoder_step: Option<DecoderStepFiles>,
+}
+
+/// The files of the optimised decoder layout (docs/decoder-layout.md) for one precision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecoderStepFiles {
+    /// `decoder_step{suffix}.onnx`: one token per row over the in-place cache.
+    pub step: PathBuf,
+    /// `decoder_cross_kv{suffix}.onnx`: the cross-attention K/V, once per request.
+    pub cross_kv: PathBuf,
+    /// `embed_tokens{suffix}.onnx` of the decoder's suffix: the step's token rows (its table is
+    /// the LM head's).
+    pub embed_tokens: PathBuf,
 }
 
 impl ModelFiles {
@@ -48,9 +67,22 @@ impl ModelFiles {
             });
         }
         let onnx_dir = root.join("onnx");
+        let decoder_suffix = plan.get(ModelGraph::Decoder).suffix();
+        let step_file = |stem: &str| onnx_dir.join(format!("{stem}{decoder_suffix}.onnx"));
+        let decoder_step = DecoderStepFiles {
+            step: step_file("decoder_step"),
+            cross_kv: step_file("decoder_cross_kv"),
+            embed_tokens: step_file("embed_tokens"),
+        };
+        let decoder_step =
+            (decoder_step.step.is_file() && decoder_step.cross_kv.is_file()).then_some(decoder_step);
         let mut graphs: Vec<PathBuf> = Vec::with_capacity(4);
         for graph in ModelGraph::ALL {
             let precision = plan.get(graph);
+            if let (ModelGraph::Decoder, Some(files)) = (graph, &decoder_step) {
+                graphs.push(files.step.clone());
+                continue;
+            }
             let path = onnx_dir.join(format!("{}{}.onnx", graph.stem(), precision.suffix()));
             if !path.is_file() {
                 return Err(Error::ModelFileMissing {
@@ -72,6 +104,7 @@ impl ModelFiles {
             preprocessor_config: root.join("preprocessor_config.json"),
             tokenizer: root.join("tokenizer.json"),
             graphs,
+            decoder_step,
         })
     }
 

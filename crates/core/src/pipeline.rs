@@ -111,6 +111,13 @@ impl Florence2 {
         &self.planner
     }
 
+    /// Whether the decoder runs in the optimised layout of `models/optimize.py`
+    /// (`decoder_step` + `decoder_cross_kv`, docs/decoder-layout.md) rather than the stock merged
+    /// decoder. Chosen at load from the folder's files, no option.
+    pub fn uses_decoder_step(&self) -> bool {
+        lock(&self.text).uses_step_decoder()
+    }
+
     /// The resolved files.
     pub fn files(&self) -> &ModelFiles {
         &self.files

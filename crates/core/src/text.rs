@@ -12,6 +12,7 @@ use ort::value::Tensor;
 use crate::cancel::CancelFlag;
 use crate::config::ModelConfig;
 use crate::decoder::{DecoderLayout, EncoderState, OrtStepModel};
+use crate::decoder_step::StepDecoder;
 use crate::embedding::TokenEmbeddings;
 use crate::error::{Error, Result};
 use crate::generate::{self, Generated, SearchOptions, TokenObserver};
@@ -22,14 +23,32 @@ use crate::task::post_process;
 use crate::tokenizer::PromptTokenizer;
 use crate::vision::EncodedImage;
 
-/// Configs, tokenizer and the three text sessions (embeddings, text encoder, merged decoder).
+/// The decoder of a model folder, in one of its two layouts.
+pub(crate) enum TextDecoder {
+    /// The stock merged decoder (`decoder_model_merged*.onnx`).
+    Merged {
+        /// Its session.
+        session: Session,
+        /// Its cache names and sizes.
+        layout: DecoderLayout,
+    },
+    /// The optimised layout (`decoder_cross_kv*` + `decoder_step*`, docs/decoder-layout.md).
+    Step {
+        /// Both graphs (boxed: far larger than the merged variant).
+        decoder: Box<StepDecoder>,
+        /// The step's token rows when they come from another `embed_tokens` file than the
+        /// prompt's (another precision); `None` shares the prompt's.
+        embed: Option<TokenEmbeddings>,
+    },
+}
+
+/// Configs, tokenizer and the text sessions (embeddings, text encoder, decoder).
 pub struct TextGenerator {
     config: ModelConfig,
     planner: Arc<TaskPlanner>,
     embed: TokenEmbeddings,
     encoder: Session,
-    decoder: Session,
-    layout: DecoderLayout,
+    decoder: TextDecoder,
 }
 
 impl std::fmt::Debug for TextGenerator {
@@ -47,23 +66,20 @@ impl TextGenerator {
         planner: Arc<TaskPlanner>,
         embed: TokenEmbeddings,
         encoder: Session,
-        decoder: Session,
+        decoder: TextDecoder,
     ) -> Self {
-        let layout = DecoderLayout::new(
-            &decoder,
-            config.decoder_layers,
-            config.decoder_attention_heads,
-            config.decoder_head_dim(),
-            config.vocab_size,
-        );
         Self {
             config,
             planner,
             embed,
             encoder,
             decoder,
-            layout,
         }
+    }
+
+    /// Whether the decoder is the optimised layout (`decoder_step`) rather than the merged one.
+    pub fn uses_step_decoder(&self) -> bool {
+        matches!(self.decoder, TextDecoder::Step { .. })
     }
 
     /// The tokenizer.
@@ -159,20 +175,37 @@ impl TextGenerator {
             return Err(Error::Cancelled);
         }
         let rows = search.num_beams;
-        let encoder = EncoderState::new(&hidden, seq, self.config.d_model, rows)?;
-        let mut model = OrtStepModel::new(
-            &mut self.decoder,
-            &mut self.embed,
-            &self.layout,
-            encoder,
-            rows,
-            self.config.d_model,
-            run_options,
-        )?;
-        let generated = if rows == 1 {
-            generate::greedy_search(&mut model, search, cancel, observer)
-        } else {
-            generate::beam_search(&mut model, search, cancel, observer)
+        let search_with = |model: &mut dyn generate::StepModel, observer: &mut dyn TokenObserver| {
+            if rows == 1 {
+                generate::greedy_search(model, search, cancel, observer)
+            } else {
+                generate::beam_search(model, search, cancel, observer)
+            }
+        };
+        let generated = match &mut self.decoder {
+            TextDecoder::Merged { session, layout } => {
+                let encoder = EncoderState::new(&hidden, seq, self.config.d_model, rows)?;
+                drop(hidden);
+                let mut model = OrtStepModel::new(
+                    session,
+                    &mut self.embed,
+                    layout,
+                    encoder,
+                    rows,
+                    self.config.d_model,
+                    run_options,
+                )?;
+                search_with(&mut model, observer)
+            }
+            TextDecoder::Step { decoder, embed } => {
+                let embed = embed.as_mut().unwrap_or(&mut self.embed);
+                // The cache holds the request's positions: `max_new_tokens` (the planner has
+                // refused more than the decoder's positions).
+                let mut model = decoder
+                    .start(embed, hidden, seq, rows, search.max_new_tokens, run_options)
+                    .map_err(|e| cancelled_or(e, cancel))?;
+                search_with(&mut model, observer)
+            }
         }
         .map_err(|e| cancelled_or(e, cancel))?;
         let t2 = Instant::now();

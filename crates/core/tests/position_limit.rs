@@ -26,6 +26,18 @@ fn load() -> Florence2 {
     Florence2::load(&fixtures().join("tiny-positions"), &LoadOptions::default()).unwrap()
 }
 
+/// The fixture converted by `models/optimize.py`: its decoder runs as `decoder_step` over a cache
+/// of the request's positions.
+fn load_optimised() -> Florence2 {
+    let model = Florence2::load(
+        &common::optimised_fixture("tiny-positions"),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    assert!(model.uses_decoder_step());
+    model
+}
+
 fn request(case: &serde_json::Value, options: RunOptions) -> TaskRequest {
     let task: Task = case["task"].as_str().unwrap().parse().unwrap();
     TaskRequest::with_text(task, case["text_input"].as_str()).with_options(options)
@@ -33,10 +45,23 @@ fn request(case: &serde_json::Value, options: RunOptions) -> TaskRequest {
 
 #[test]
 fn generation_reaches_the_last_position_exactly_as_transformers_does() {
+    reaches_the_last_position(load());
+}
+
+#[test]
+fn the_optimised_decoder_reaches_the_last_position_exactly_as_transformers_does() {
+    reaches_the_last_position(load_optimised());
+}
+
+#[test]
+fn the_optimised_decoder_refuses_one_token_past_the_limit() {
+    refuses_one_past(load_optimised());
+}
+
+fn reaches_the_last_position(model: Florence2) {
     let fix = fixtures();
     let reference = read_json(&fix.join("reference/tiny-positions.json"));
     let pre = read_json(&fix.join("tiny-positions/preprocessor_config.json"));
-    let model = load();
     assert_eq!(model.config().max_position_embeddings, POSITIONS);
     assert_eq!(model.generation_config().max_length, None);
     assert_eq!(model.generation_config().max_new_tokens, None);
@@ -92,6 +117,10 @@ fn generation_reaches_the_last_position_exactly_as_transformers_does() {
 
 #[test]
 fn one_token_past_the_limit_is_refused_as_transformers_fails_on_it() {
+    refuses_one_past(load());
+}
+
+fn refuses_one_past(model: Florence2) {
     let reference = read_json(&fixtures().join("reference/tiny-positions.json"));
     let probes: Vec<_> = reference["cases"]
         .as_array()
@@ -100,7 +129,6 @@ fn one_token_past_the_limit_is_refused_as_transformers_fails_on_it() {
         .filter_map(|c| c.get("beyond_limit").map(|probe| (c, probe)))
         .collect();
     assert!(!probes.is_empty(), "the reference has no probe past the limit");
-    let model = load();
     for (case, probe) in probes {
         assert_eq!(probe["max_new_tokens"].as_u64(), Some(POSITIONS as u64 + 1));
         let error = probe["error"]

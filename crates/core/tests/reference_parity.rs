@@ -4,8 +4,9 @@
 //! engine from the resize step (the preprocess crate has its own bit-exactness tests).
 //!
 //! The same check runs on the fixture converted by `models/optimize.py` (our optimised vision
-//! layout, loaded with no extra option): the optimised folder must stay token-exact too. It is
-//! written by the tool in the test run (needs the model-tool venv, `scripts/setup.sh`).
+//! and decoder layouts, loaded with no extra option, the decoder driven as `decoder_step`): the
+//! optimised folder must stay token-exact too. It is written by the tool in the test run (needs
+//! the model-tool venv, `scripts/setup.sh`; see `common::optimised_fixture`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,8 +14,7 @@ mod common;
 #[path = "common/reference.rs"]
 mod reference;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use common::fixtures;
 use florence2_core::{CancelFlag, FinishReason, Florence2, LoadOptions, RunOptions};
@@ -22,38 +22,12 @@ use reference::{ids_of, read_json, reference_pixel_values};
 
 #[test]
 fn every_reference_sequence_is_reproduced() {
-    check_every_reference_sequence(&fixtures().join("tiny-random"));
-}
-
-/// The fixture converted by `models/optimize.py` into a temporary folder (fp32 and int8).
-fn optimised_fixture() -> (tempfile::TempDir, PathBuf) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let python = std::env::var_os("FLORENCE2_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "the model-tool venv is missing ({}): run scripts/setup.sh",
-        python.display()
-    );
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let out = dir.path().join("tiny-random-optimized");
-    let status = Command::new(python)
-        .arg(root.join("models/optimize.py"))
-        .arg("--model")
-        .arg(fixtures().join("tiny-random"))
-        .arg("--out")
-        .arg(&out)
-        .args(["--precision", "fp32", "int8", "--threads", "1"])
-        .status()
-        .unwrap();
-    assert!(status.success(), "models/optimize.py failed");
-    (dir, out)
+    check_every_reference_sequence(&fixtures().join("tiny-random"), false);
 }
 
 #[test]
 fn optimised_folder_reproduces_every_reference_sequence() {
-    let (_dir, out) = optimised_fixture();
+    let out = common::optimised_fixture("tiny-random");
     // The folder really holds our layout: a graph written by optimize.py, not a copy of the stock one.
     let report = std::fs::read_to_string(out.join("optimize_report.json")).unwrap();
     assert!(report.contains("optimised vision_encoder layout"), "{report}");
@@ -61,14 +35,21 @@ fn optimised_folder_reproduces_every_reference_sequence() {
         std::fs::read(out.join("onnx/vision_encoder.onnx")).unwrap(),
         std::fs::read(fixtures().join("tiny-random/onnx/vision_encoder.onnx")).unwrap()
     );
-    check_every_reference_sequence(&out);
+    check_every_reference_sequence(&out, true);
 }
 
-fn check_every_reference_sequence(model_dir: &Path) {
+/// `step_decoder`: whether the folder's decoder must be the optimised layout (`decoder_step`).
+fn check_every_reference_sequence(model_dir: &Path, step_decoder: bool) {
     let fix = fixtures();
     let reference = read_json(&fix.join("reference/tiny-random.json"));
     let pre = read_json(&model_dir.join("preprocessor_config.json"));
     let model = Florence2::load(model_dir, &LoadOptions::default()).expect("load fixture");
+    assert_eq!(
+        model.uses_decoder_step(),
+        step_decoder,
+        "decoder layout of {}",
+        model_dir.display()
+    );
 
     let mut checked = (0, 0);
     let mut failures = Vec::new();

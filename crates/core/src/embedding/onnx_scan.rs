@@ -31,7 +31,7 @@ pub struct GraphSummary {
 }
 
 /// One node: operator, inputs, outputs and its integer attributes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NodeSummary {
     /// Operator type, e.g. `Gather`.
     pub op_type: String,
@@ -43,6 +43,9 @@ pub struct NodeSummary {
     pub outputs: Vec<String>,
     /// Integer attributes (`axis`, `to`, ...); other attribute kinds are listed with `None`.
     pub attributes: Vec<(String, Option<i64>)>,
+    /// A `Constant` node's value: its `value` tensor (payload located as an initializer's), or
+    /// its `value_float` as a float32 scalar.
+    pub value: Option<InitializerSummary>,
 }
 
 impl NodeSummary {
@@ -168,7 +171,10 @@ fn read_node<R: Read + Seek>(wire: &mut Wire<R>, end: u64) -> Result<NodeSummary
             (7, 2) => node.domain = wire.string(end)?,
             (5, 2) => {
                 let sub = wire.message_end(end)?;
-                let attribute = read_attribute(wire, sub)?;
+                let (attribute, value) = read_attribute(wire, sub)?;
+                if value.is_some() && matches!(attribute.0.as_str(), "value" | "value_float") {
+                    node.value = value;
+                }
                 push_bounded(&mut node.attributes, attribute, "attributes")?;
             }
             _ => wire.skip(kind, end)?,
@@ -178,13 +184,22 @@ fn read_node<R: Read + Seek>(wire: &mut Wire<R>, end: u64) -> Result<NodeSummary
     Ok(node)
 }
 
-fn read_attribute<R: Read + Seek>(wire: &mut Wire<R>, end: u64) -> Result<(String, Option<i64>), String> {
+/// An attribute's name and integer value, and its tensor (`t`) or float (`f`) as a tensor.
+type Attribute = ((String, Option<i64>), Option<InitializerSummary>);
+
+fn read_attribute<R: Read + Seek>(wire: &mut Wire<R>, end: u64) -> Result<Attribute, String> {
     let (mut name, mut int, mut kind_tag) = (String::new(), None, 0u64);
+    let (mut float, mut tensor) = (None, None);
     while wire.pos < end {
         let (field, kind) = wire.key()?;
         match (field, kind) {
             (1, 2) => name = wire.string(end)?,
+            (2, 5) => float = Some(f32::from_bits(wire.fixed32()?)),
             (3, 0) => int = Some(wire.varint()? as i64),
+            (5, 2) => {
+                let sub = wire.message_end(end)?;
+                tensor = Some(read_tensor(wire, sub)?);
+            }
             (20, 0) => kind_tag = wire.varint()?,
             _ => wire.skip(kind, end)?,
         }
@@ -192,7 +207,18 @@ fn read_attribute<R: Read + Seek>(wire: &mut Wire<R>, end: u64) -> Result<(Strin
     wire.expect_at(end)?;
     // AttributeProto.type 2 = INT; older files may leave the type out and only set `i`.
     let value = if kind_tag == 2 || kind_tag == 0 { int } else { None };
-    Ok((name, value))
+    // AttributeProto.type 1 = FLOAT (`f`), 4 = TENSOR (`t`).
+    let constant = match (kind_tag, tensor, float) {
+        (4 | 0, Some(t), _) => Some(t),
+        (1, _, Some(f)) | (0, None, Some(f)) => Some(InitializerSummary {
+            name: String::new(),
+            data_type: 1,
+            dims: Vec::new(),
+            data: TensorData::Floats(vec![f]),
+        }),
+        _ => None,
+    };
+    Ok(((name, value), constant))
 }
 
 fn read_value_info<R: Read + Seek>(wire: &mut Wire<R>, end: u64) -> Result<(String, i32), String> {

@@ -1,15 +1,22 @@
 //! Token embeddings read row by row from the `embed_tokens` file, for the graphs that are only a
 //! table lookup.
 //!
-//! Recognised graphs (every Florence-2 variant this project exports or onnx-community publishes
-//! as a plain lookup; anything else keeps its ONNX Runtime session):
+//! A graph is read from the file when it is a lookup **core** followed by a **tail** and holds
+//! nothing else (`Constant` nodes aside); anything else keeps its ONNX Runtime session
+//! (docs/decoder-layout.md, "Embedding rows from the file"). Cores:
 //!
 //! | graph | table | per element |
 //! |---|---|---|
 //! | `Gather(weight, input_ids)` | float32 `[V, D]` | copy |
 //! | `Gather` → `Cast(to=float)` | float16 | widen (exact) |
-//! | `Gather(q)` → `Cast` → `Mul(·, Gather(scale, input_ids))` | int8/uint8 `[V, D]`, float32 scale `[V, 1]` | `q · scale[row]` |
+//! | `Gather(q)` → `Cast` → `[Sub(z)]` → `Mul(·, Gather(scale, input_ids))` | int8/uint8 `[V, D]`, float32 scale `[V]` / `[V, 1]` | `(q − z) · scale[row]` |
+//! | the same over blocks, then `Reshape([0, 0, D])` | int8/uint8 `[V, nb, bs]`, scales `[V, nb, 1]` (the optimised int8 token table) | `(q − z) · scale[row, j / bs]` |
 //! | `DequantizeLinear(q, s, z)` → `Gather` → `QuantizeLinear(s, z)` → `DequantizeLinear(s, z)` | int8/uint8 `[V, D]`, scalar `s`, `z` | `(q − z) · s`, requantised as ONNX Runtime does |
+//!
+//! The tail is a chain of single-consumer `Identity`, `Cast(to=float)`, `Mul` by a constant
+//! float scalar (either operand; an initializer or a `Constant` node) and `Div` by one (divisor
+//! second), applied in order in float32: the same IEEE operations ONNX Runtime performs, so rows
+//! stay bit-exact (transformers' own exports scale the lookup by a `Constant` 1.0).
 //!
 //! Each lookup reads `D` elements per token with one positioned read, so the table stays in the
 //! file (the OS page cache) instead of the process's resident memory.
@@ -34,8 +41,15 @@ pub(crate) enum Decode {
     F32,
     /// float16, widened.
     F16,
-    /// int8/uint8 times the row's own scale (`scales[row]`).
-    PerRow { signed: bool, scales: Vec<f32> },
+    /// int8/uint8 rows in blocks of `block` elements, each with its own scale:
+    /// `(q − zero) · scales[row · blocks + j / block]` (a row's blocks are consecutive; one block
+    /// per row for the per-row tables).
+    PerRow {
+        signed: bool,
+        scales: Vec<f32>,
+        block: usize,
+        zero: f32,
+    },
     /// int8/uint8 through `DequantizeLinear` → `QuantizeLinear` → `DequantizeLinear` with one
     /// scale and zero point.
     PerTensorQdq {
@@ -55,6 +69,15 @@ impl Decode {
     }
 }
 
+/// A float32 operation by a constant scalar after the lookup (the "tail").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Scale {
+    /// `v · c`.
+    Mul(f32),
+    /// `v / c`.
+    Div(f32),
+}
+
 /// A recognised lookup graph: where the `[rows, dim]` table is and how to decode it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct TablePlan {
@@ -68,33 +91,242 @@ pub(crate) struct TablePlan {
     pub dim: usize,
     /// Element decoding.
     pub decode: Decode,
+    /// Scalar operations applied after decoding, in order.
+    pub tail: Vec<Scale>,
 }
 
-/// Recognises one of the lookup graphs in `graph` (scanned from `path`). `Err` says why the graph
-/// is not a plain lookup; the caller then keeps an ONNX Runtime session for it.
+/// The nodes of a graph, apart from `Constant`s, with who consumes what.
+struct Graph<'g> {
+    summary: &'g GraphSummary,
+    path: &'g Path,
+    nodes: Vec<&'g NodeSummary>,
+}
+
+impl<'g> Graph<'g> {
+    fn init(&self, name: &str) -> Option<&'g InitializerSummary> {
+        self.summary.initializers.iter().find(|i| i.name == name)
+    }
+
+    /// A tensor known before the graph runs: an initializer or a `Constant` node's value.
+    fn constant(&self, name: &str) -> Option<&'g InitializerSummary> {
+        self.init(name).or_else(|| {
+            self.summary
+                .nodes
+                .iter()
+                .find(|n| n.op_type == "Constant" && n.outputs.first().map(String::as_str) == Some(name))
+                .and_then(|n| n.value.as_ref())
+        })
+    }
+
+    /// A constant float32 scalar (one element, any rank).
+    fn scalar(&self, name: &str) -> Result<f32, String> {
+        let c = self
+            .constant(name)
+            .ok_or_else(|| format!("{name} is not a constant"))?;
+        if c.data_type != FLOAT || c.dims.iter().product::<i64>() != 1 {
+            return Err(format!(
+                "{name} is not a float scalar (type {}, shape {:?})",
+                c.data_type, c.dims
+            ));
+        }
+        Ok(read_f32s(c, self.path, 1)?[0])
+    }
+
+    /// The only node reading `tensor`, if there is exactly one and it is a `op`.
+    fn only_user(&self, tensor: &str, op: &str) -> Option<&'g NodeSummary> {
+        let mut users = self.nodes.iter().filter(|n| n.inputs.iter().any(|i| i == tensor));
+        match (users.next(), users.next()) {
+            (Some(n), None) if n.op_type == op => Some(n),
+            _ => None,
+        }
+    }
+
+    fn users(&self, tensor: &str) -> Vec<&'g NodeSummary> {
+        self.nodes
+            .iter()
+            .copied()
+            .filter(|n| n.inputs.iter().any(|i| i == tensor))
+            .collect()
+    }
+}
+
+/// Recognises a row lookup in `graph` (scanned from `path`): a lookup **core** followed by a
+/// **tail** of scalar operations, and nothing else (docs/decoder-layout.md, "Embedding rows from
+/// the file"). `Err` says why the graph is not a row lookup; the caller then keeps an ONNX
+/// Runtime session for it.
 pub(crate) fn plan(graph: &GraphSummary, path: &Path) -> Result<TablePlan, String> {
     let (ids, output) = lookup_io(graph)?;
-    let init = |name: &str| graph.initializers.iter().find(|i| i.name == name);
-    let ops: Vec<&str> = graph.nodes.iter().map(|n| n.op_type.as_str()).collect();
-    let (table, decode) = match (ops.as_slice(), &graph.nodes[..]) {
-        (["Gather"], [gather]) => {
-            let table = gathered_table(gather, ids, output, &init)?;
-            (table, element_decode(table, &[FLOAT])?)
-        }
-        (["Gather", "Cast"], [gather, cast]) => {
-            let table = gathered(gather, ids, &init)?;
-            check_cast(cast, first(&gather.outputs)?, output)?;
-            (table, element_decode(table, &[FLOAT16])?)
-        }
-        (["Gather", "Cast", "Gather", "Mul"], [rows, cast, scales, mul]) => {
-            per_row_lookup([rows, cast, scales, mul], ids, output, &init, path)?
-        }
-        (["DequantizeLinear", "Gather", "QuantizeLinear", "DequantizeLinear"], [dq, gather, q, dq_out]) => {
-            qdq_lookup([dq, gather, q, dq_out], ids, output, &init, path)?
-        }
-        (other, _) => return Err(format!("nodes {other:?} are not one of the lookup graphs")),
+    let g = Graph {
+        summary: graph,
+        path,
+        nodes: graph.nodes.iter().filter(|n| n.op_type != "Constant").collect(),
     };
-    table_plan(table, decode, path)
+    let ops: Vec<&str> = g.nodes.iter().map(|n| n.op_type.as_str()).collect();
+    let not_lookup = || format!("nodes {ops:?} are not one of the lookup graphs");
+    let gathers: Vec<&NodeSummary> = g
+        .nodes
+        .iter()
+        .copied()
+        .filter(|n| n.op_type == "Gather" && n.inputs.get(1).map(String::as_str) == Some(ids))
+        .collect();
+    for gather in &gathers {
+        check_gather_axis(gather)?;
+    }
+    let init = |name: &str| g.init(name);
+    // The core: (table, decode, nodes used, the tensor it ends at).
+    let (table, decode, mut used, mut end) = match (g.nodes.first(), gathers.as_slice()) {
+        (Some(dq), _) if dq.op_type == "DequantizeLinear" && g.nodes.len() >= 4 => {
+            let [dq, gather, q, dq_out] = [g.nodes[0], g.nodes[1], g.nodes[2], g.nodes[3]];
+            let end = first(&dq_out.outputs)?.clone();
+            let (table, decode) = qdq_lookup([dq, gather, q, dq_out], ids, &end, &init, path)?;
+            (table, decode, 4, end)
+        }
+        (_, [gather]) => {
+            let table = gathered(gather, ids, &init)?;
+            let rows = first(&gather.outputs)?;
+            match table.data_type {
+                FLOAT => (table, Decode::F32, 1, rows.clone()),
+                FLOAT16 => {
+                    let cast = g
+                        .only_user(rows, "Cast")
+                        .ok_or("a float16 table must be widened by a Cast")?;
+                    check_cast(cast, rows, first(&cast.outputs)?)?;
+                    (table, Decode::F16, 2, first(&cast.outputs)?.clone())
+                }
+                t => return Err(format!("table {} has element type {t}", table.name)),
+            }
+        }
+        (_, [a, b]) => quantized_core(&g, [a, b], ids)?,
+        _ => return Err(not_lookup()),
+    };
+    // The tail: single-consumer scalar operations up to the graph's output.
+    let mut tail = Vec::new();
+    while end != *output {
+        let users = g.users(&end);
+        let [node] = users.as_slice() else {
+            return Err(format!("{end} feeds {} nodes; {}", users.len(), not_lookup()));
+        };
+        let other: Vec<&String> = node.inputs.iter().filter(|i| **i != end).collect();
+        match node.op_type.as_str() {
+            "Identity" => {}
+            "Cast" if node.int_attribute("to")? == Some(i64::from(FLOAT)) => {}
+            "Mul" => match other.as_slice() {
+                [c] => tail.push(Scale::Mul(
+                    g.scalar(c).map_err(|e| format!("Mul after the lookup: {e}"))?,
+                )),
+                _ => return Err(not_lookup()),
+            },
+            "Div" if node.inputs.first() == Some(&end) && other.len() == 1 => tail.push(Scale::Div(
+                g.scalar(other[0])
+                    .map_err(|e| format!("Div after the lookup: {e}"))?,
+            )),
+            op => return Err(format!("{op} after the lookup; {}", not_lookup())),
+        }
+        used += 1;
+        end = first(&node.outputs)?.clone();
+    }
+    if used != g.nodes.len() {
+        return Err(format!("{}: more than a lookup", not_lookup()));
+    }
+    let mut plan = table_plan(table, decode, path)?;
+    plan.tail = tail;
+    Ok(plan)
+}
+
+/// `Gather(q) → Cast(to=FLOAT) → [Sub(z)] → Mul(·, Gather(scales))`, over rows `q [V, D]` with
+/// scales `[V]` / `[V, 1]`, or blocks `q [V, nb, bs]` with scales `[V, nb, 1]` then
+/// `Reshape([0, 0, nb·bs])`.
+fn quantized_core<'g>(
+    g: &Graph<'g>,
+    gathers: [&'g NodeSummary; 2],
+    ids: &str,
+) -> Result<(&'g InitializerSummary, Decode, usize, String), String> {
+    let init = |name: &str| g.init(name);
+    let is_q = |n: &NodeSummary| {
+        n.inputs
+            .first()
+            .and_then(|t| init(t))
+            .is_some_and(|t| matches!(t.data_type, INT8 | UINT8))
+    };
+    let (q_gather, s_gather) = match gathers {
+        [a, b] if is_q(a) => (a, b),
+        [a, b] if is_q(b) => (b, a),
+        _ => return Err("two lookups, neither of an int8/uint8 table".into()),
+    };
+    let table = gathered(q_gather, ids, &init)?;
+    let scale = gathered(s_gather, ids, &init)?;
+    let rows_out = first(&q_gather.outputs)?;
+    let cast = g
+        .only_user(rows_out, "Cast")
+        .ok_or("the quantised rows are not cast to float")?;
+    check_cast(cast, rows_out, first(&cast.outputs)?)?;
+    let mut used = 4;
+    let mut x = first(&cast.outputs)?.clone();
+    let mut zero = 0.0f32;
+    if let Some(sub) = g.only_user(&x, "Sub") {
+        if sub.inputs.first() != Some(&x) {
+            return Err("the zero point is subtracted from the wrong side".into());
+        }
+        let z = sub.inputs.get(1).ok_or("Sub without a zero point")?;
+        zero = g.scalar(z).map_err(|e| format!("zero point: {e}"))?;
+        x = first(&sub.outputs)?.clone();
+        used += 1;
+    }
+    let mul = g.only_user(&x, "Mul").ok_or("the dequantising Mul is missing")?;
+    if !same_set(&mul.inputs, &[&x, first(&s_gather.outputs)?]) {
+        return Err("Mul does not combine the cast rows with their scales".into());
+    }
+    let mut end = first(&mul.outputs)?.clone();
+    let signed = quantized_signedness(table)?;
+    let rows = usize_dim(table.dims.first())?;
+    let (dim, block, want): (usize, usize, Vec<Vec<i64>>) = match table.dims.as_slice() {
+        [_, d] => {
+            let r = rows as i64;
+            (
+                usize_dim(Some(d))?,
+                usize_dim(Some(d))?,
+                vec![vec![r], vec![r, 1]],
+            )
+        }
+        [_, nb, bs] => {
+            let (nb_u, bs_u) = (usize_dim(Some(nb))?, usize_dim(Some(bs))?);
+            let dim = nb_u * bs_u;
+            let reshape = g
+                .only_user(&end, "Reshape")
+                .ok_or("the blocks of a row are not merged by a Reshape")?;
+            let shape = reshape
+                .inputs
+                .get(1)
+                .and_then(|n| g.constant(n))
+                .ok_or("the Reshape's shape is not a constant")?;
+            if read_i64s(shape, g.path, 3).ok() != Some(vec![0, 0, dim as i64]) {
+                return Err(format!(
+                    "the blocks of a row are not merged by Reshape([0, 0, {dim}])"
+                ));
+            }
+            end = first(&reshape.outputs)?.clone();
+            used += 1;
+            (dim, bs_u, vec![vec![rows as i64, *nb, 1]])
+        }
+        other => return Err(format!("quantised table of shape {other:?}")),
+    };
+    if scale.data_type != FLOAT || !want.contains(&scale.dims) {
+        return Err(format!(
+            "scales {:?} of type {} for a quantised table {:?}",
+            scale.dims, scale.data_type, table.dims
+        ));
+    }
+    if block == 0 || dim % block != 0 {
+        return Err(format!("blocks of {block} in rows of {dim}"));
+    }
+    let scales = read_f32s(scale, g.path, rows * (dim / block))?;
+    let decode = Decode::PerRow {
+        signed,
+        scales,
+        block,
+        zero,
+    };
+    Ok((table, decode, used, end))
 }
 
 /// The graph's one input (`input_ids`, int64) and one output (`inputs_embeds`), and only
@@ -127,38 +359,6 @@ fn lookup_io(graph: &GraphSummary) -> Result<(&String, &String), String> {
         ));
     }
     Ok((ids_name, output))
-}
-
-/// `Gather(q)` → `Cast` → `Mul(·, Gather(scale, input_ids))`: int8/uint8 rows with a float32
-/// scale per row (our `quantize.py` format).
-fn per_row_lookup<'g>(
-    [rows_gather, cast, scale_gather, mul]: [&NodeSummary; 4],
-    ids: &str,
-    output: &str,
-    init: &impl Fn(&str) -> Option<&'g InitializerSummary>,
-    path: &Path,
-) -> Result<(&'g InitializerSummary, Decode), String> {
-    let table = gathered(rows_gather, ids, init)?;
-    check_cast(cast, first(&rows_gather.outputs)?, first(&cast.outputs)?)?;
-    let scale = gathered(scale_gather, ids, init)?;
-    if first(&mul.outputs)? != output
-        || !same_set(
-            &mul.inputs,
-            &[first(&cast.outputs)?, first(&scale_gather.outputs)?],
-        )
-    {
-        return Err("Mul does not combine the cast rows with their scales".into());
-    }
-    let signed = quantized_signedness(table)?;
-    let rows = usize_dim(table.dims.first())?;
-    if scale.data_type != FLOAT || scale.dims != [rows as i64, 1] {
-        return Err(format!(
-            "row scales {:?} of type {}, expected float [{rows}, 1]",
-            scale.dims, scale.data_type
-        ));
-    }
-    let scales = read_f32s(scale, path, rows)?;
-    Ok((table, Decode::PerRow { signed, scales }))
 }
 
 /// `DequantizeLinear(q, s, z)` → `Gather` → `QuantizeLinear(s, z)` → `DequantizeLinear(s, z)`:
@@ -227,8 +427,10 @@ fn qdq_lookup<'g>(
 /// Where the `[rows, dim]` table's bytes are, once its shape is checked.
 fn table_plan(table: &InitializerSummary, decode: Decode, graph_path: &Path) -> Result<TablePlan, String> {
     let rows = usize_dim(table.dims.first())?;
-    let dim = usize_dim(table.dims.get(1))?;
-    if table.dims.len() != 2 || rows == 0 || dim == 0 {
+    let dim = table.dims[1..]
+        .iter()
+        .try_fold(1usize, |acc, d| Ok::<_, String>(acc * usize_dim(Some(d))?))?;
+    if !(2..=3).contains(&table.dims.len()) || rows == 0 || dim == 0 {
         return Err(format!(
             "table {} has shape {:?}, expected [rows, dim]",
             table.name, table.dims
@@ -245,6 +447,7 @@ fn table_plan(table: &InitializerSummary, decode: Decode, graph_path: &Path) -> 
         rows,
         dim,
         decode,
+        tail: Vec::new(),
     })
 }
 
@@ -283,18 +486,6 @@ fn gathered<'g>(
     }
 }
 
-fn gathered_table<'g>(
-    gather: &NodeSummary,
-    ids: &str,
-    out: &str,
-    init: &impl Fn(&str) -> Option<&'g InitializerSummary>,
-) -> Result<&'g InitializerSummary, String> {
-    if gather.outputs.first().map(String::as_str) != Some(out) {
-        return Err("Gather's output is not the graph's output".into());
-    }
-    gathered(gather, ids, init)
-}
-
 fn check_cast(cast: &NodeSummary, input: &str, output: &str) -> Result<(), String> {
     if cast.int_attribute("to")? != Some(i64::from(FLOAT))
         || cast.inputs.first().map(String::as_str) != Some(input)
@@ -303,15 +494,6 @@ fn check_cast(cast: &NodeSummary, input: &str, output: &str) -> Result<(), Strin
         return Err("Cast is not a widening to float of the gathered rows".into());
     }
     Ok(())
-}
-
-fn element_decode(table: &InitializerSummary, allowed: &[i32]) -> Result<Decode, String> {
-    match table.data_type {
-        t if !allowed.contains(&t) => Err(format!("table {} has element type {t}", table.name)),
-        FLOAT => Ok(Decode::F32),
-        FLOAT16 => Ok(Decode::F16),
-        t => Err(format!("table {} has element type {t}", table.name)),
-    }
 }
 
 fn quantized_signedness(table: &InitializerSummary) -> Result<bool, String> {
@@ -382,6 +564,18 @@ fn read_f32s(init: &InitializerSummary, graph_path: &Path, n: usize) -> Result<V
     Ok(bytes
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+/// Reads `n` int64 values of a small initializer (inline raw bytes).
+fn read_i64s(init: &InitializerSummary, graph_path: &Path, n: usize) -> Result<Vec<i64>, String> {
+    if init.data_type != INT64 || init.dims.iter().product::<i64>() != n as i64 {
+        return Err(format!("{} is not {n} int64 values", init.name));
+    }
+    let bytes = read_small(init, graph_path, n * 8)?;
+    Ok(bytes
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
         .collect())
 }
 
@@ -469,6 +663,12 @@ impl EmbeddingTable {
                 .and_then(|_| self.file.read_exact(&mut self.row))
                 .map_err(|e| format!("reading row {row} of {}: {e}", self.plan.path.display()))?;
             decode_row(&self.plan.decode, row, &self.row, dst);
+            for op in &self.plan.tail {
+                match *op {
+                    Scale::Mul(c) => dst.iter_mut().for_each(|v| *v *= c),
+                    Scale::Div(c) => dst.iter_mut().for_each(|v| *v /= c),
+                }
+            }
         }
         Ok(())
     }
@@ -487,10 +687,22 @@ pub(crate) fn decode_row(decode: &Decode, row: usize, src: &[u8], dst: &mut [f32
                 *d = half::f16::from_le_bytes([c[0], c[1]]).to_f32();
             }
         }
-        Decode::PerRow { signed, scales } => {
-            let scale = scales.get(row).copied().unwrap_or(f32::NAN);
-            for (d, &b) in dst.iter_mut().zip(src) {
-                *d = quantized(b, *signed) as f32 * scale;
+        Decode::PerRow {
+            signed,
+            scales,
+            block,
+            zero,
+        } => {
+            let blocks = dst.len() / (*block).max(1);
+            let row_scales = scales.get(row * blocks..(row + 1) * blocks).unwrap_or(&[]);
+            for ((d, s), scale) in dst
+                .chunks_mut((*block).max(1))
+                .zip(src.chunks((*block).max(1)))
+                .zip(row_scales)
+            {
+                for (d, &b) in d.iter_mut().zip(s) {
+                    *d = (quantized(b, *signed) as f32 - zero) * scale;
+                }
             }
         }
         Decode::PerTensorQdq {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use ort::session::{RunOptions, Session};
 use ort::value::Tensor;
 
-use super::table::{Decode, plan};
+use super::table::{Decode, Scale, plan};
 use super::{EmbeddingLookup, EmbeddingSource, TokenEmbeddings, scan};
 use crate::runtime::OnnxRuntime;
 
@@ -67,6 +67,14 @@ fn every_pattern_matches_onnx_runtime_bit_for_bit() {
         "per_row_uint8.onnx",
         "qdq_uint8.onnx",
         "qdq_int8_raw.onnx",
+        "scaled.onnx",
+        "scaled_one_constant.onnx",
+        "scaled_first_operand.onnx",
+        "per_row_int8_scaled.onnx",
+        "identity_cast_div.onnx",
+        "two_scales.onnx",
+        "blocks_uint8.onnx",
+        "blocks_uint8_external.onnx",
     ] {
         let path = fixture(name);
         let expected = ort_embeddings(&path, &ids);
@@ -106,7 +114,7 @@ fn each_fixture_is_planned_as_its_pattern() {
     );
     assert_eq!(kind("f16.onnx").decode, Decode::F16);
     assert!(
-        matches!(kind("per_row_int8.onnx").decode, Decode::PerRow { signed: true, ref scales } if scales.len() == VOCAB)
+        matches!(kind("per_row_int8.onnx").decode, Decode::PerRow { signed: true, ref scales, block: DIM, zero: 0.0 } if scales.len() == VOCAB)
     );
     assert!(matches!(
         kind("per_row_uint8.onnx").decode,
@@ -128,6 +136,25 @@ fn each_fixture_is_planned_as_its_pattern() {
             ..
         }
     ));
+    // The optimised int8 token table: blocks of 8, zero point 128, tables in external data.
+    for name in ["blocks_uint8.onnx", "blocks_uint8_external.onnx"] {
+        assert!(
+            matches!(kind(name).decode, Decode::PerRow { signed: false, ref scales, block: 8, zero: 128.0 } if scales.len() == VOCAB * DIM / 8),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        kind("blocks_uint8_external.onnx").path,
+        fixture("blocks_uint8_external.data")
+    );
+    // Scalar tails, in order.
+    assert_eq!(kind("scaled.onnx").tail, vec![Scale::Mul(2.0)]);
+    assert_eq!(kind("scaled_one_constant.onnx").tail, vec![Scale::Mul(1.0)]);
+    assert_eq!(
+        kind("two_scales.onnx").tail,
+        vec![Scale::Mul(0.1), Scale::Mul(7.0)]
+    );
+    assert_eq!(kind("identity_cast_div.onnx").tail, vec![Scale::Div(3.0)]);
 }
 
 /// Graphs that are more than a lookup, or are not the embedding contract, keep a session.
@@ -137,7 +164,8 @@ fn other_graphs_are_left_to_a_session() {
         Ok(_) => panic!("{} must not be read as a plain table", path.display()),
         Err(reason) => reason.expect("a reason"),
     };
-    assert!(refused(&fixture("scaled.onnx")).contains("not one of the lookup graphs"));
+    assert!(refused(&fixture("offset.onnx")).contains("Add after the lookup"));
+    assert!(refused(&fixture("per_column_scale.onnx")).contains("not a float scalar"));
     assert!(refused(&fixture("axis1.onnx")).contains("axis 1"));
     let broken = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/broken");
     assert!(refused(&broken.join("embed_tokens_wrong_name.onnx")).contains("expected input_ids"));

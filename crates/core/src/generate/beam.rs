@@ -12,7 +12,6 @@ use crate::error::{Error, Result};
 
 const NEG: f32 = -1.0e9;
 
-#[derive(Clone)]
 struct Hypothesis {
     ids: Vec<u32>,
     score: f32,
@@ -22,59 +21,96 @@ struct Hypothesis {
 /// A continuation: its running score, the beam it extends, its token.
 type Candidate = (f32, usize, u32);
 
-/// The state of one beam search between steps.
+/// The state of one beam search between steps. Every buffer is allocated when the search starts
+/// (sequences with room for `max_length` tokens, double-buffered where a step rebuilds them), so
+/// a step allocates nothing.
 struct Beams<'o> {
     options: &'o SearchOptions,
     /// Beam width.
     k: usize,
     /// `1 + max_new_tokens`.
     max_length: usize,
-    /// The running sequences (decoder start token included) and their scores.
+    /// The running sequences (decoder start token included) and their scores; `next_*` are
+    /// rebuilt by each step and swapped in.
     running: Vec<Vec<u32>>,
+    next_running: Vec<Vec<u32>>,
     running_scores: Vec<f32>,
+    next_scores: Vec<f32>,
     /// The best `k` hypotheses so far (placeholders with score `NEG` until filled).
     finished: Vec<Hypothesis>,
+    next_finished: Vec<Hypothesis>,
     /// Whether a running beam can still beat a finished one.
     improvable: bool,
     /// Length of the running sequences.
     cur_len: usize,
-    /// Scratch: one row of log-probabilities, the best continuations of a step.
+    /// Scratch: one row of log-probabilities, the best continuations of a step, whether each
+    /// ends its sequence, merge and sort orders.
     row: Vec<f32>,
     candidates: Vec<Candidate>,
+    hits: Vec<bool>,
+    merged: Vec<(f32, usize)>,
+    order: Vec<usize>,
+    /// The newest token of each running beam, and which previous beam each continues.
+    last: Vec<u32>,
+    sources: Vec<usize>,
 }
 
 /// Tokens before the generated ones (the decoder start token).
 const PROMPT_LEN: usize = 1;
 
+/// Descending score, ties to the lower index (the order of a stable sort, without allocating).
+fn by_score(a: &(f32, usize), b: &(f32, usize)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
 impl<'o> Beams<'o> {
     fn new(options: &'o SearchOptions, vocab: usize) -> Self {
         let k = options.num_beams.max(1);
-        let start = vec![options.decoder_start_token_id];
+        let max_length = options.max_new_tokens + 1;
+        let sequence = |with_start: bool| {
+            let mut ids = Vec::with_capacity(max_length + 1);
+            if with_start {
+                ids.push(options.decoder_start_token_id);
+            }
+            ids
+        };
+        let hypotheses = || {
+            (0..k)
+                .map(|_| Hypothesis {
+                    ids: sequence(true),
+                    score: NEG,
+                    finished: false,
+                })
+                .collect()
+        };
         Self {
             options,
             k,
-            max_length: options.max_new_tokens + 1,
-            running: vec![start.clone(); k],
+            max_length,
+            running: (0..k).map(|_| sequence(true)).collect(),
+            next_running: (0..k).map(|_| sequence(false)).collect(),
             // Only the first beam is live at first: the others would duplicate it.
             running_scores: (0..k).map(|i| if i == 0 { 0.0 } else { NEG }).collect(),
-            finished: vec![
-                Hypothesis {
-                    ids: start,
-                    score: NEG,
-                    finished: false
-                };
-                k
-            ],
+            next_scores: vec![0.0; k],
+            finished: hypotheses(),
+            next_finished: hypotheses(),
             improvable: true,
             cur_len: 1,
             row: vec![0.0; vocab],
-            candidates: Vec::with_capacity(2 * k),
+            candidates: Vec::with_capacity(2 * k + 1),
+            hits: Vec::with_capacity(2 * k),
+            merged: Vec::with_capacity(3 * k),
+            order: Vec::with_capacity(2 * k),
+            last: vec![options.decoder_start_token_id; k],
+            sources: (0..k).collect(),
         }
     }
 
-    /// The newest token of each running beam.
-    fn last_tokens(&self) -> Vec<u32> {
-        self.running.iter().map(|s| s[s.len() - 1]).collect()
+    /// The newest token of each running beam, into `last`.
+    fn update_last_tokens(&mut self) {
+        for (slot, s) in self.last.iter_mut().zip(&self.running) {
+            *slot = s[s.len() - 1];
+        }
     }
 
     /// The best `2k` continuations over all beams: log-softmax of each beam's logits, the
@@ -92,25 +128,27 @@ impl<'o> Beams<'o> {
                 push_top(&mut self.candidates, 2 * self.k, (lp + base, b, token));
             }
         }
-    }
-
-    /// Whether each candidate ends its sequence (EOS, or the length limit).
-    fn hits(&self) -> Vec<bool> {
-        self.candidates
-            .iter()
-            .map(|&(_, _, tok)| tok == self.options.eos_token_id || self.cur_len + 1 >= self.max_length)
-            .collect()
+        // Whether each candidate ends its sequence (EOS, or the length limit).
+        self.hits.clear();
+        for &(_, _, tok) in &self.candidates {
+            self.hits
+                .push(tok == self.options.eos_token_id || self.cur_len + 1 >= self.max_length);
+        }
     }
 
     /// Merges the candidates that just ended (ranked among the first `k`) into the finished
     /// hypotheses, scored `sum_logprobs / generated_len ^ length_penalty`.
-    fn collect_finished(&mut self, hits: &[bool]) {
+    fn collect_finished(&mut self) {
         let options = self.options;
         let all_finished = self.finished.iter().all(|h| h.finished);
         let penalty = ((self.cur_len + 1 - PROMPT_LEN) as f32).powf(options.length_penalty);
-        let mut merged = self.finished.clone();
-        for (j, &(score, b, tok)) in self.candidates.iter().enumerate() {
-            let just_finished = hits[j] && j < self.k;
+        let just_finished = |hits: &[bool], j: usize| hits[j] && j < self.k;
+        // Entries 0..k are the finished hypotheses, k + j the candidate j.
+        self.merged.clear();
+        for (i, h) in self.finished.iter().enumerate() {
+            self.merged.push((h.score, i));
+        }
+        for (j, &(score, _, _)) in self.candidates.iter().enumerate() {
             let mut s = score / penalty;
             if all_finished && options.early_stopping {
                 s += NEG;
@@ -118,47 +156,60 @@ impl<'o> Beams<'o> {
             if !self.improvable {
                 s += NEG;
             }
-            if !just_finished {
+            if !just_finished(&self.hits, j) {
                 s += NEG;
             }
-            let mut ids = self.running[b].clone();
-            ids.push(tok);
-            merged.push(Hypothesis {
-                ids,
-                score: s,
-                finished: just_finished,
-            });
+            self.merged.push((s, self.k + j));
         }
-        let mut idx: Vec<usize> = (0..merged.len()).collect();
-        idx.sort_by(|&a, &b| merged[b].score.total_cmp(&merged[a].score).then(a.cmp(&b)));
-        self.finished = idx.into_iter().take(self.k).map(|i| merged[i].clone()).collect();
+        self.merged.sort_unstable_by(by_score);
+        for (slot, &(score, index)) in self.next_finished.iter_mut().zip(&self.merged) {
+            slot.ids.clear();
+            slot.score = score;
+            if let Some(old) = self.finished.get(index) {
+                slot.ids.extend_from_slice(&old.ids);
+                slot.finished = old.finished;
+            } else {
+                let j = index - self.k;
+                let (_, b, tok) = self.candidates[j];
+                slot.ids.extend_from_slice(&self.running[b]);
+                slot.ids.push(tok);
+                slot.finished = just_finished(&self.hits, j);
+            }
+        }
+        std::mem::swap(&mut self.finished, &mut self.next_finished);
     }
 
-    /// The best `k` unfinished continuations run on; returns which previous beam each extends.
-    fn advance(&mut self, hits: &[bool]) -> Vec<usize> {
-        let candidates = &self.candidates;
-        let masked = |j: usize| candidates[j].0 + if hits[j] { NEG } else { 0.0 };
-        let mut order: Vec<usize> = (0..candidates.len()).collect();
-        order.sort_by(|&a, &b| masked(b).total_cmp(&masked(a)).then(a.cmp(&b)));
-        let next: Vec<usize> = order.into_iter().take(self.k).collect();
-        let sources: Vec<usize> = next.iter().map(|&j| candidates[j].1).collect();
-        self.running = next
-            .iter()
-            .map(|&j| {
-                let (_, b, tok) = candidates[j];
-                let mut s = self.running[b].clone();
-                s.push(tok);
-                s
-            })
-            .collect();
-        self.running_scores = next.iter().map(|&j| masked(j)).collect();
+    /// The best `k` unfinished continuations run on; `sources` says which previous beam each
+    /// extends.
+    fn advance(&mut self) {
+        let masked = |candidates: &[Candidate], hits: &[bool], j: usize| {
+            candidates[j].0 + if hits[j] { NEG } else { 0.0 }
+        };
+        self.merged.clear();
+        for j in 0..self.candidates.len() {
+            self.merged.push((masked(&self.candidates, &self.hits, j), j));
+        }
+        self.merged.sort_unstable_by(by_score);
+        self.order.clear();
+        self.order
+            .extend(self.merged.iter().take(self.k).map(|&(_, j)| j));
+        for (i, &j) in self.order.iter().enumerate() {
+            let (_, b, tok) = self.candidates[j];
+            let next = &mut self.next_running[i];
+            next.clear();
+            next.extend_from_slice(&self.running[b]);
+            next.push(tok);
+            self.next_scores[i] = masked(&self.candidates, &self.hits, j);
+            self.sources[i] = b;
+        }
+        std::mem::swap(&mut self.running, &mut self.next_running);
+        std::mem::swap(&mut self.running_scores, &mut self.next_scores);
         self.cur_len += 1;
-        sources
     }
 
     /// Whether the search goes on (transformers' `_check_early_stop_heuristic` and the early
     /// stopping rule).
-    fn goes_on(&mut self, hits: &[bool]) -> bool {
+    fn goes_on(&mut self) -> bool {
         let options = self.options;
         let best_possible =
             self.running_scores[0] / ((self.cur_len - PROMPT_LEN) as f32).powf(options.length_penalty);
@@ -173,7 +224,7 @@ impl<'o> Beams<'o> {
             .any(|h| best_possible > if h.finished { worst_finished } else { NEG });
         self.improvable = self.improvable && any_better;
         let open_beam = !(self.finished.iter().all(|h| h.finished) && options.early_stopping);
-        let can_continue = !hits.iter().all(|&h| h);
+        let can_continue = !self.hits.iter().all(|&h| h);
         self.improvable && open_beam && can_continue
     }
 
@@ -194,7 +245,8 @@ impl<'o> Beams<'o> {
     }
 }
 
-/// Beam search for one input; returns the best finished hypothesis.
+/// Beam search for one input; returns the best finished hypothesis. After the first step it
+/// allocates nothing (every buffer is sized when the search starts).
 pub fn beam_search(
     model: &mut dyn StepModel,
     options: &SearchOptions,
@@ -202,20 +254,20 @@ pub fn beam_search(
     observer: &mut dyn TokenObserver,
 ) -> Result<Generated> {
     let mut beams = Beams::new(options, model.vocab_size());
-    let mut reorder: Option<Vec<usize>> = None;
     let mut steps = 0usize;
     loop {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        let logits = model.step(&beams.last_tokens(), reorder.as_deref())?;
+        beams.update_last_tokens();
+        let reorder = (steps > 0).then_some(beams.sources.as_slice());
+        let logits = model.step(&beams.last, reorder)?;
         steps += 1;
         beams.rank_continuations(logits);
-        let hits = beams.hits();
-        beams.collect_finished(&hits);
-        reorder = Some(beams.advance(&hits));
+        beams.collect_finished();
+        beams.advance();
         deliver_step(cancel, observer, &beams.running[0])?;
-        if !beams.goes_on(&hits) {
+        if !beams.goes_on() {
             break;
         }
     }

@@ -38,6 +38,7 @@ impl Expect {
 const F32: &[TensorElementType] = &[TensorElementType::Float32];
 const I64: &[TensorElementType] = &[TensorElementType::Int64];
 const BOOL: &[TensorElementType] = &[TensorElementType::Bool];
+const I32: &[TensorElementType] = &[TensorElementType::Int32];
 const KV: &[TensorElementType] = &[TensorElementType::Float32, TensorElementType::Float16];
 
 fn contract(graph: ModelGraph, config: &ModelConfig) -> (Vec<Expect>, Vec<Expect>) {
@@ -85,18 +86,86 @@ fn contract(graph: ModelGraph, config: &ModelConfig) -> (Vec<Expect>, Vec<Expect
     }
 }
 
+/// A graph of the optimised decoder layout (docs/decoder-layout.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepGraph {
+    /// `decoder_cross_kv*.onnx`: encoder states → every layer's cross K and Vᵀ.
+    CrossKv,
+    /// `decoder_step*.onnx`: one token per row over the in-place cache.
+    Step,
+}
+
+fn step_contract(graph: StepGraph, config: &ModelConfig) -> (Vec<Expect>, Vec<Expect>) {
+    let d = config.d_model;
+    let heads = config.decoder_attention_heads;
+    let hd = config.decoder_head_dim();
+    let cross = |i: usize| {
+        [
+            Expect::new(format!("cross.{i}.key"), F32, 4)
+                .with_dim(1, heads)
+                .with_dim(3, hd),
+            Expect::new(format!("cross.{i}.value_t"), F32, 4)
+                .with_dim(1, heads)
+                .with_dim(2, hd),
+        ]
+    };
+    match graph {
+        StepGraph::CrossKv => (
+            vec![Expect::new("encoder_hidden_states", F32, 3).with_dim(2, d)],
+            (0..config.decoder_layers).flat_map(cross).collect(),
+        ),
+        StepGraph::Step => {
+            let mut inputs = vec![
+                Expect::new("inputs_embeds", F32, 3).with_dim(1, 1).with_dim(2, d),
+                Expect::new("past_sequence_length", I32, 1).with_dim(0, 1),
+            ];
+            let mut outputs = vec![Expect::new("logits", F32, 2).with_dim(1, config.vocab_size)];
+            for i in 0..config.decoder_layers {
+                for kv in ["key", "value"] {
+                    let cache = |name: String| Expect::new(name, F32, 4).with_dim(1, heads).with_dim(3, hd);
+                    inputs.push(cache(format!("past.{i}.{kv}")));
+                    outputs.push(cache(format!("present.{i}.{kv}")));
+                }
+                inputs.extend(cross(i).into_iter().map(|e| e.with_dim(0, 1)));
+            }
+            (inputs, outputs)
+        }
+    }
+}
+
 /// Checks a loaded session's inputs and outputs: names, element types, ranks, and the sizes the
 /// config implies. Extra inputs are refused (we could not feed them); extra outputs are allowed.
 pub fn check_contract(session: &Session, graph: ModelGraph, path: &Path, config: &ModelConfig) -> Result<()> {
+    let (inputs, outputs) = contract(graph, config);
+    check_expectations(session, graph, path, &inputs, &outputs)
+}
+
+/// [`check_contract`] for a graph of the optimised decoder layout (reported as the decoder).
+pub fn check_step_contract(
+    session: &Session,
+    graph: StepGraph,
+    path: &Path,
+    config: &ModelConfig,
+) -> Result<()> {
+    let (inputs, outputs) = step_contract(graph, config);
+    check_expectations(session, ModelGraph::Decoder, path, &inputs, &outputs)
+}
+
+fn check_expectations(
+    session: &Session,
+    graph: ModelGraph,
+    path: &Path,
+    inputs: &[Expect],
+    outputs: &[Expect],
+) -> Result<()> {
     let fail = |detail: String| Error::Contract {
         graph,
         path: path.to_path_buf(),
         detail,
     };
-    let (inputs, outputs) = contract(graph, config);
     for (kind, expected, actual) in [
-        ("input", &inputs, session.inputs()),
-        ("output", &outputs, session.outputs()),
+        ("input", inputs, session.inputs()),
+        ("output", outputs, session.outputs()),
     ] {
         for exp in expected.iter() {
             let Some(outlet) = actual.iter().find(|o| o.name() == exp.name) else {

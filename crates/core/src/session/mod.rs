@@ -9,7 +9,7 @@ use std::path::Path;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 
-pub use contract::check_contract;
+pub use contract::{StepGraph, check_contract, check_step_contract};
 use providers::{register, thread_plan};
 
 use crate::error::{Error, Result};
