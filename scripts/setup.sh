@@ -11,10 +11,15 @@ Sets up a fresh Debian 12 machine (run as root, or with everything from apt alre
   apt      libjna-java (JNA for running Kotlin bindings on the JVM), python3-venv if missing,
            clang and llvm (compile ring's C for the Android check, which has no NDK),
            nasm, libc6-dev-{arm64,armel,i386,amd64}-cross, libjpeg-turbo-progs, libturbojpeg0
-           (JPEG decoder build and Android check, JPEG test corpus)
-  rustup   Android targets aarch64/armv7/x86_64/i686-linux-android; rustfmt and clippy
+           (JPEG decoder build and Android check, JPEG test corpus),
+           qemu-user, gcc-aarch64-linux-gnu, libstdc++6-arm64-cross (ARM tests under emulation,
+           scripts/test-arm64.sh)
+  rustup   Android targets aarch64/armv7/x86_64/i686-linux-android, aarch64-unknown-linux-gnu;
+           rustfmt and clippy
   .cache/onnxruntime/   libonnxruntime.so.1.31.1 from the PyPI onnxruntime wheel, plus
                         libonnxruntime.so.1 and libonnxruntime.so symlinks
+  .cache/onnxruntime-aarch64/  the same for Linux aarch64 (manylinux_2_28_aarch64 wheel), for
+                        the ARM tests under qemu
   .cache/kotlin/        kotlinc 2.4.20 (npm package kotlin-compiler)
   .cache/onnxruntime-android/  Microsoft's ONNX Runtime 1.29.0 Android AAR (npm package
                         com.github.asus4.onnxruntime), for the Android symbol check
@@ -48,8 +53,12 @@ mkdir -p "$CACHE"
 ORT_VERSION=1.31.1
 # The manylinux x86_64 cp311 wheel; pip checks this hash.
 ORT_WHEEL_SHA256=5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f
+# The manylinux aarch64 cp311 wheel of the same release (scripts/test-arm64.sh runs it under qemu).
+ORT_AARCH64_WHEEL_SHA256=da05378364c44d4407e463982d2bf8d5e4cfea873283757e48beeb41df97b7f3
 KOTLIN_VERSION=2.4.20
 ANDROID_TARGETS=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android i686-linux-android)
+# Linux on 64-bit ARM: the workspace's tests built for it run under qemu-user (scripts/test-arm64.sh).
+ARM_TEST_TARGET=aarch64-unknown-linux-gnu
 # Microsoft's official ONNX Runtime Android AAR (1.29.0, the C API level our `api-29` build needs),
 # as shipped inside this npm package (Maven is not reachable from the build machines). Used by the
 # symbol check in tests/android/. Both hashes are pinned.
@@ -75,8 +84,11 @@ command -v llvm-ar >/dev/null 2>&1 || apt_packages+=(llvm)
 # compiling its C in the no-NDK Android checks (scripts/android-libc-headers.sh); cjpeg and
 # libturbojpeg to write the JPEG test corpus (models/florence2_tools/image_corpus.py).
 command -v nasm >/dev/null 2>&1 || apt_packages+=(nasm)
+# qemu-user and the aarch64 cross gcc: scripts/test-arm64.sh links the tests for Linux aarch64 and
+# runs them emulated (the cross glibc in libc6-dev-arm64-cross is qemu's sysroot; ONNX Runtime
+# needs the cross libstdc++).
 for p in libc6-dev-arm64-cross libc6-dev-armel-cross libc6-dev-i386-cross libc6-dev-amd64-cross \
-  libjpeg-turbo-progs libturbojpeg0; do
+  libjpeg-turbo-progs libturbojpeg0 qemu-user gcc-aarch64-linux-gnu libstdc++6-arm64-cross; do
   dpkg -s "$p" >/dev/null 2>&1 || apt_packages+=("$p")
 done
 if ((${#apt_packages[@]})); then
@@ -95,7 +107,7 @@ fi
 command -v rustup >/dev/null || die "rustup not found: install Rust (>= 1.92) with rustup first"
 installed_targets=$(rustup target list --installed)
 missing_targets=()
-for t in "${ANDROID_TARGETS[@]}"; do
+for t in "${ANDROID_TARGETS[@]}" "$ARM_TEST_TARGET"; do
   grep -qx "$t" <<<"$installed_targets" || missing_targets+=("$t")
 done
 if ((${#missing_targets[@]})); then
@@ -103,7 +115,7 @@ if ((${#missing_targets[@]})); then
   rustup target add "${missing_targets[@]}"
   note "rustup: added ${missing_targets[*]}"
 else
-  note "rustup: Android targets present"
+  note "rustup: Android and $ARM_TEST_TARGET targets present"
 fi
 installed_components=$(rustup component list --installed)
 for c in rustfmt clippy; do
@@ -122,36 +134,47 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 
-# ---------------------------------------------------------------- ONNX Runtime (desktop library from the PyPI wheel)
-ORT_DIR="$CACHE/onnxruntime"
-ORT_LIB="$ORT_DIR/libonnxruntime.so.$ORT_VERSION"
-if [ -f "$ORT_LIB" ] && [ "$(cat "$ORT_DIR/VERSION" 2>/dev/null)" = "$ORT_VERSION" ]; then
-  note "onnxruntime: $ORT_VERSION already in .cache/onnxruntime"
-else
-  [ "$(uname -m)" = x86_64 ] || die "the pinned onnxruntime wheel is x86_64; on $(uname -m) set ORT_DYLIB_PATH to a local libonnxruntime"
-  step "pip download onnxruntime==$ORT_VERSION"
-  WHEEL_DIR="$CACHE/ortwheel"
-  mkdir -p "$WHEEL_DIR"
-  printf 'onnxruntime==%s --hash=sha256:%s\n' "$ORT_VERSION" "$ORT_WHEEL_SHA256" >"$WHEEL_DIR/requirements.txt"
+# ---------------------------------------------------------------- ONNX Runtime (desktop libraries from the PyPI wheels)
+# ort_from_wheel <platform tag> <sha256> <dir> <label>: libonnxruntime.so.$ORT_VERSION out of the
+# onnxruntime wheel for that platform (pip checks the pinned hash), with its two symlinks.
+ort_from_wheel() {
+  local platform=$1 sha=$2 dir=$3 label=$4 lib wheel_dir wheel
+  lib="$dir/libonnxruntime.so.$ORT_VERSION"
+  if [ -f "$lib" ] && [ "$(cat "$dir/VERSION" 2>/dev/null)" = "$ORT_VERSION" ]; then
+    note "onnxruntime ($label): $ORT_VERSION already in ${dir#"$ROOT/"}"
+    return
+  fi
+  step "pip download onnxruntime==$ORT_VERSION ($platform)"
+  wheel_dir="$CACHE/ortwheel-$platform"
+  rm -rf "$wheel_dir"
+  mkdir -p "$wheel_dir"
+  printf 'onnxruntime==%s --hash=sha256:%s\n' "$ORT_VERSION" "$sha" >"$wheel_dir/requirements.txt"
   "$PY" -m pip download --quiet --no-deps --require-hashes --only-binary=:all: \
-    --platform manylinux_2_28_x86_64 --python-version 3.11 \
-    -d "$WHEEL_DIR" -r "$WHEEL_DIR/requirements.txt"
-  wheel=$(ls "$WHEEL_DIR"/onnxruntime-"$ORT_VERSION"-cp311-cp311-manylinux_2_28_x86_64.whl)
-  mkdir -p "$ORT_DIR"
-  "$PY" - "$wheel" "$ORT_LIB" <<'EOF'
+    --platform "$platform" --python-version 3.11 \
+    -d "$wheel_dir" -r "$wheel_dir/requirements.txt"
+  wheel=$(ls "$wheel_dir"/onnxruntime-"$ORT_VERSION"-cp311-cp311-"$platform".whl)
+  mkdir -p "$dir"
+  "$PY" - "$wheel" "$lib" <<'EOF_PY'
 import shutil, sys, zipfile
 wheel, dest = sys.argv[1], sys.argv[2]
 member = "onnxruntime/capi/" + dest.rsplit("/", 1)[1]
 with zipfile.ZipFile(wheel) as z, z.open(member) as src, open(dest + ".part", "wb") as out:
     shutil.copyfileobj(src, out)
-EOF
-  mv "$ORT_LIB.part" "$ORT_LIB"
-  ln -sfn "libonnxruntime.so.$ORT_VERSION" "$ORT_DIR/libonnxruntime.so.1"
-  ln -sfn "libonnxruntime.so.1" "$ORT_DIR/libonnxruntime.so"
-  echo "$ORT_VERSION" >"$ORT_DIR/VERSION"
-  rm -rf "$WHEEL_DIR" # pip's own cache keeps the wheel
-  note "onnxruntime: extracted $ORT_VERSION into .cache/onnxruntime"
+EOF_PY
+  mv "$lib.part" "$lib"
+  ln -sfn "libonnxruntime.so.$ORT_VERSION" "$dir/libonnxruntime.so.1"
+  ln -sfn "libonnxruntime.so.1" "$dir/libonnxruntime.so"
+  echo "$ORT_VERSION" >"$dir/VERSION"
+  rm -rf "$wheel_dir" # pip's own cache keeps the wheel
+  note "onnxruntime ($label): extracted $ORT_VERSION into ${dir#"$ROOT/"}"
+}
+if [ "$(uname -m)" = x86_64 ]; then
+  ort_from_wheel manylinux_2_28_x86_64 "$ORT_WHEEL_SHA256" "$CACHE/onnxruntime" "host"
+elif [ ! -f "$CACHE/onnxruntime/libonnxruntime.so.$ORT_VERSION" ]; then
+  die "the pinned onnxruntime wheel is x86_64; on $(uname -m) set ORT_DYLIB_PATH to a local libonnxruntime"
 fi
+# Linux aarch64 build of the same release: the ARM tests load it under qemu (scripts/test-arm64.sh).
+ort_from_wheel manylinux_2_28_aarch64 "$ORT_AARCH64_WHEEL_SHA256" "$CACHE/onnxruntime-aarch64" "aarch64"
 
 # ---------------------------------------------------------------- Kotlin compiler (npm)
 KOTLIN_DIR="$CACHE/kotlin"

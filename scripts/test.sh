@@ -78,6 +78,12 @@ run "staticlib florence2-sdk (aarch64-linux-android)" \
 # slow link-only check).
 run "android checks (ONNX Runtime AAR symbols, AAR checker self-test, optimised graphs' operators)" \
   bash -c 'tests/android/check-ort-aar.sh && tests/android/selftest.sh && tests/android/check-optimized-ops.sh'
+# The ARM code run on (emulated) ARM, and the Android build path without an NDK (issue 19): the
+# preprocess suite (NEON vs scalar) and a fragile subset of the fixture parity with ONNX Runtime's
+# aarch64 kernels under qemu-user; then every step of scripts/build-android.sh that needs no NDK
+# or Gradle. Both run even if the other fails.
+run "ARM tests under qemu-aarch64, build-android.sh --host-check" \
+  bash -c 'rc=0; scripts/test-arm64.sh || rc=1; scripts/build-android.sh --host-check || rc=1; exit $rc'
 
 elapsed=$(($(date +%s) - START))
 if ((${#FAILED[@]})); then

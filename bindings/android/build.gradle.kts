@@ -6,6 +6,8 @@
 // build/generated/uniffi/. Run directly (`gradle assembleRelease`) it uses the committed bindings in
 // bindings/kotlin/generated and whatever build/rustJniLibs holds, and refuses to package an AAR
 // without native libraries.
+import org.jetbrains.kotlin.gradle.dsl.JvmTarget
+
 plugins {
     alias(libs.plugins.android.library)
     alias(libs.plugins.kotlin.android)
@@ -68,14 +70,19 @@ android {
 }
 
 kotlin {
-    jvmToolchain(17)
+    // Java 17 bytecode from whichever JDK >= 17 runs Gradle (Android Studio bundles JDK 21):
+    // jvmToolchain(17) would require an installed JDK 17 and fails without a toolchain resolver.
+    compilerOptions {
+        jvmTarget.set(JvmTarget.JVM_17)
+    }
 }
 
 dependencies {
     // ONNX Runtime's libonnxruntime.so for every ABI; the Rust code opens it at run time
     // (ort load-dynamic). Its Java API is not used, but comes along.
     api(libs.onnxruntime.android)
-    // JNA with libjnidispatch.so per ABI: the AAR variant, not the desktop jar.
+    // JNA with libjnidispatch.so per ABI: the AAR variant, not the desktop jar. JNA >= 5.17.0:
+    // older libjnidispatch.so files are not 16 KB-aligned and fail to load on 16 KB-page devices.
     implementation("${libs.jna.get().module}:${libs.versions.jna.get()}@aar")
     // suspend functions and the Flow façade.
     api(libs.kotlinx.coroutines.android)

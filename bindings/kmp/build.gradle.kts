@@ -12,6 +12,8 @@
 //  - jvm: the desktop libflorence2_sdk.so/.dylib/.dll and libonnxruntime are found at run time
 //    (`-Djna.library.path=...`, ORT_DYLIB_PATH or Florence2Options.onnxRuntimePath); see
 //    bindings/README.md.
+import org.jetbrains.kotlin.gradle.dsl.JvmTarget
+
 plugins {
     alias(libs.plugins.kotlin.multiplatform)
     alias(libs.plugins.android.library)
@@ -25,12 +27,19 @@ val rustJniLibsDir: String =
 val sharedKotlin = listOf(generatedKotlinDir, "../kotlin/src")
 
 kotlin {
-    jvmToolchain(17)
-
+    // Java 17 bytecode from whichever JDK >= 17 runs Gradle (Android Studio bundles JDK 21):
+    // jvmToolchain(17) would require an installed JDK 17 and fails without a toolchain resolver.
     androidTarget {
         publishLibraryVariants("release")
+        compilerOptions {
+            jvmTarget.set(JvmTarget.JVM_17)
+        }
     }
-    jvm()
+    jvm {
+        compilerOptions {
+            jvmTarget.set(JvmTarget.JVM_17)
+        }
+    }
 
     sourceSets {
         // commonMain: the platform-neutral API (src/commonMain: expect class Florence2Model and

@@ -2,7 +2,10 @@
 # Layout check of a florence2-android AAR (what scripts/build-android.sh assembles, or the
 # layout-only AAR of tests/android/link-check.sh).
 #
-#   tests/android/check-aar-layout.sh [--abis arm64-v8a,x86_64] [--allow-unstripped] <florence2.aar>
+#   tests/android/check-aar-layout.sh [--abis arm64-v8a,x86_64] [--allow-unstripped] [--host-libs] <florence2.aar>
+#
+# --host-libs: the .so files are Linux host builds (scripts/build-android.sh --host-check), so
+# glibc's libraries are accepted as NEEDED in place of Android's.
 #
 # Checks: AndroidManifest.xml; classes.jar holding the ai.florence2 API (generated bindings +
 # façade); proguard.txt (the consumer R8 rules for JNA/UniFFI); for every ABI asked for,
@@ -16,13 +19,15 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/android/lib.sh"
 
 ABIS=arm64-v8a,armeabi-v7a,x86_64,x86
+ALLOWED_NEEDED=" libc.so libm.so libdl.so liblog.so libandroid.so "
 STRIPPED=1
 AAR=
 while [ $# -gt 0 ]; do
   case $1 in
     --abis) ABIS=$2; shift 2 ;;
     --allow-unstripped) STRIPPED=0; shift ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    --host-libs) ALLOWED_NEEDED="$ALLOWED_NEEDED libc.so.6 libm.so.6 libgcc_s.so.1 ld-linux-x86-64.so.2 "; shift ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) AAR=$1; shift ;;
   esac
 done
@@ -39,14 +44,13 @@ echo "AAR layout of $(basename "$AAR") (ABIs: $ABIS)"
 if [ -f "$tmp/aar/classes.jar" ]; then
   classes=$(unzip -Z1 "$tmp/aar/classes.jar")
   for c in ai/florence2/Florence2.class ai/florence2/Florence2Options.class ai/florence2/ImageInput.class \
-    ai/florence2/ExecutionProvider.class ai/florence2/Florence2FlowsKt.class; do
+    ai/florence2/ExecutionProvider.class ai/florence2/Florence2Kt.class; do
     grep -qx "$c" <<<"$classes" && pass "classes.jar: $c" || fail "classes.jar: $c is missing"
   done
 else
   fail "classes.jar is missing"
 fi
 
-ALLOWED_NEEDED=" libc.so libm.so libdl.so liblog.so libandroid.so "
 IFS=, read -r -a abis <<<"$ABIS"
 for abi in "${abis[@]}"; do
   so=$tmp/aar/jni/$abi/libflorence2_sdk.so
@@ -67,7 +71,8 @@ for abi in "${abis[@]}"; do
   [ -z "$bad_needed" ] && pass "$abi: needs only Android system libraries" || fail "$abi: needs$bad_needed"
   grep -q TEXTREL <<<"$dynamic" && fail "$abi: has text relocations" || pass "$abi: no text relocations"
   if [ "$STRIPPED" -eq 1 ]; then
-    "$READELF" -SW "$so" | grep -q ' \.symtab ' && fail "$abi: not stripped (.symtab present)" || pass "$abi: stripped"
+    sections=$("$READELF" -SW "$so") # not piped: grep -q would end readelf early (pipefail)
+    grep -q ' \.symtab ' <<<"$sections" && fail "$abi: not stripped (.symtab present)" || pass "$abi: stripped"
   fi
   case $abi in
     arm64-v8a | x86_64)

@@ -1,6 +1,7 @@
-# Shared helpers of the tests/android checks (sourced). ELF inspection with GNU readelf (any
-# architecture) or llvm-readelf.
-READELF=$(command -v readelf || command -v llvm-readelf || true)
+# Shared helpers of the tests/android checks (sourced). ELF inspection with $READELF if set (e.g.
+# the NDK's llvm-readelf, as scripts/build-android.sh passes), else GNU readelf (any architecture)
+# or llvm-readelf (macOS has no readelf).
+READELF=${READELF:-$(command -v readelf || command -v llvm-readelf || true)}
 [ -n "$READELF" ] || { echo "tests/android: readelf (binutils) or llvm-readelf is needed" >&2; exit 2; }
 
 FAILURES=0

@@ -53,7 +53,7 @@ make_aar() { # make_aar <dir> <page size> <strip:0|1>
     -o "$dir/jni/x86_64/libflorence2_sdk.so" "$tmp/sdk.c"
   [ "$3" -eq 1 ] && strip "$dir/jni/x86_64/libflorence2_sdk.so"
   mkdir -p "$dir/classes/ai/florence2"
-  for c in Florence2 Florence2Options ImageInput ExecutionProvider Florence2FlowsKt; do
+  for c in Florence2 Florence2Options ImageInput ExecutionProvider Florence2Kt; do
     : >"$dir/classes/ai/florence2/$c.class"
   done
   (cd "$dir/classes" && zip -qr ../classes.jar ai) && rm -rf "$dir/classes"

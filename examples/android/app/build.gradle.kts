@@ -1,3 +1,5 @@
+import org.jetbrains.kotlin.gradle.dsl.JvmTarget
+
 plugins {
     alias(libs.plugins.android.application)
     alias(libs.plugins.kotlin.android)
@@ -32,7 +34,11 @@ android {
 }
 
 kotlin {
-    jvmToolchain(17)
+    // Java 17 bytecode from whichever JDK >= 17 runs Gradle (Android Studio bundles JDK 21):
+    // jvmToolchain(17) would require an installed JDK 17 and fails without a toolchain resolver.
+    compilerOptions {
+        jvmTarget.set(JvmTarget.JVM_17)
+    }
 }
 
 dependencies {
