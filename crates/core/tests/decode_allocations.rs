@@ -1,5 +1,5 @@
-//! Heap allocations per decode step, counted by a global allocator (Rust allocations only: ONNX
-//! Runtime's own C++ allocations do not pass through it). Prints the figures (run with
+//! Heap allocations per decode step, counted by a global allocator per thread (Rust allocations
+//! only: ONNX Runtime's own C++ allocations do not pass through it). Prints the figures (run with
 //! `--nocapture`).
 //!
 //! - The stock merged decoder: its self-attention cache grows by one position per step, so ONNX
@@ -17,7 +17,7 @@ mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 use florence2_core::{CancelFlag, Florence2, LoadOptions, RunOptions};
 use ort::memory::Allocator;
@@ -26,16 +26,33 @@ use ort::value::Tensor;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Allocations made by this thread. Per thread, because the other tests of this binary run
+    /// at the same time on their own threads: a process-wide count picked up their allocations
+    /// whenever the scheduler overlapped them (a busy machine made it likely). Decoding runs
+    /// on the calling thread, and ONNX Runtime's own threads allocate through C++, not here.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
 
+fn count() {
+    // `try_with`: the thread-local may already be gone while a thread shuts down.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+fn allocations_so_far() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; counting touches only a
+// const-initialised thread-local (no allocation, no re-entrancy).
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: forwarding the caller's layout to the system allocator.
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: forwarding the caller's layout to the system allocator.
         unsafe { System.alloc_zeroed(layout) }
     }
@@ -44,7 +61,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: forwarding a block that `System` allocated.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -69,7 +86,7 @@ fn allocations_per_step(model: &Florence2, beams: usize) -> (Vec<usize>, usize) 
     let mut n = 0usize;
     let mut observer = |_: &[u32]| {
         if n < counts.len() {
-            counts[n] = ALLOCATIONS.load(Ordering::Relaxed);
+            counts[n] = allocations_so_far();
             n += 1;
         }
         true
@@ -141,11 +158,11 @@ fn bare_run_binding_allocations(folder: &Path, rows: usize) -> usize {
     }
     drop(session.run_binding(&binding).unwrap());
     let runs = 5;
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations_so_far();
     for _ in 0..runs {
         drop(session.run_binding(&binding).unwrap());
     }
-    let total = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let total = allocations_so_far() - before;
     assert_eq!(total % runs, 0, "run_binding allocates the same every run");
     total / runs
 }
