@@ -145,8 +145,13 @@ host_check() {
     bad "NDK tool lookup accepted an empty folder"
 
   echo "==> 1. release-android for the host ($host), same link flags and strip setting as step 1"
-  rustflags_for "$host"
-  cargo build --locked -q -p florence2-sdk --lib --profile release-android --target "$host"
+  # In a subshell: the host's link flags must not leak into the later host builds (uniffi-bindgen,
+  # gen-bindings.sh's debug library), which would otherwise rebuild from scratch with them and
+  # evict the test suite's cached artefacts.
+  (
+    rustflags_for "$host"
+    cargo build --locked -q -p florence2-sdk --lib --profile release-android --target "$host"
+  )
   lib=$TARGET_DIR/$host/release-android/$SO
   mkdir -p "$work/unstripped/x86_64"
   cp "$lib" "$work/unstripped/x86_64/$SO"
