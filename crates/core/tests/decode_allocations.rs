@@ -16,8 +16,8 @@
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::Path;
 use std::cell::Cell;
+use std::path::Path;
 
 use florence2_core::{CancelFlag, Florence2, LoadOptions, RunOptions};
 use ort::memory::Allocator;
