@@ -18,6 +18,8 @@
 #   cli-before  with --cli-before PATH: another `florence2` build (e.g. before an optimisation)
 #   cli-opt, kotlin-opt  our CLI / SDK on the folder written by models/optimize.py (--optimized DIR,
 #               default MODEL-opt): stock and optimised layouts side by side in one run
+#   cli-low, kotlin-low, cli-opt-low, kotlin-opt-low  the same in the low-memory mode
+#               (`--memory low`, Florence2Options.memoryMode = LOW; docs/memory.md)
 # Every round also measures this CPU's int8 and fp32 GEMM rates (models/bench_gemm.py; --no-gemm skips).
 # The quiet-machine table of the optimised layout (issue 17), one line:
 #   scripts/bench.sh --runs 5 --precision int8,fp32 --contenders cli,cli-opt,kotlin,kotlin-opt,tjs,ort --section optimized
@@ -58,7 +60,7 @@ PY=$ROOT/.venv/bin/python
 [ -n "$CLI_BEFORE" ] && CONTENDERS="cli-before,$CONTENDERS"
 has() { [[ ",$CONTENDERS," == *",$1,"* ]]; }
 OPT_MODEL=${OPT_MODEL:-$MODEL-opt}
-if has cli-opt || has kotlin-opt; then
+if has cli-opt || has kotlin-opt || has cli-opt-low || has kotlin-opt-low; then
   [ -f "$OPT_MODEL/optimize_report.json" ] || { echo "no optimised folder at $OPT_MODEL: .venv/bin/python models/optimize.py --model $MODEL --out $OPT_MODEL" >&2; exit 2; }
   OPT_MODEL=$(realpath "$OPT_MODEL")
 fi
@@ -76,17 +78,17 @@ Image.open(src).convert("RGB").resize((w, h), Image.BICUBIC).save(dst)
 PY
 
 # --- builds and installs (not timed) ---------------------------------------------------------------
-if has cli || has cli-opt; then cargo build --release --locked -q -p florence2-cli; fi
+if has cli || has cli-opt || has cli-low || has cli-opt-low; then cargo build --release --locked -q -p florence2-cli; fi
 KOTLIN_HOME=${KOTLIN_HOME:-$ROOT/.cache/kotlin/kotlinc}
 KT=$KOTLIN_HOME/lib
 KCP=${JNA_JAR:-/usr/share/java/jna.jar}:$KT/kotlinx-coroutines-core-jvm.jar
 KJAR=$WORK/kotlin-bench.jar
-if has kotlin || has kotlin-opt; then
+if has kotlin || has kotlin-opt || has kotlin-low || has kotlin-opt-low; then
   cargo build --release --locked -q -p florence2-sdk
-  # The generated bindings alone (the hand-written Flow façade is not used here).
-  if [ ! -f "$KJAR" ] || [ -n "$(find scripts/bench/kotlin bindings/kotlin/generated -name '*.kt' -newer "$KJAR")" ]; then
+  # The generated bindings and the hand-written façade (`Florence2`, which the harness drives).
+  if [ ! -f "$KJAR" ] || [ -n "$(find scripts/bench/kotlin bindings/kotlin/generated bindings/kotlin/src -name '*.kt' -newer "$KJAR")" ]; then
     "$KOTLIN_HOME/bin/kotlinc-jvm" -nowarn -cp "$KCP" -d "$KJAR" \
-      bindings/kotlin/generated/ai/florence2/*.kt scripts/bench/kotlin/*.kt
+      bindings/kotlin/generated/ai/florence2/*.kt bindings/kotlin/src/ai/florence2/*.kt scripts/bench/kotlin/*.kt
   fi
 fi
 TJS=$ROOT/.cache/bench/transformersjs
@@ -111,6 +113,10 @@ command_for() { # contender precision
     cli-before) echo "env ORT_DYLIB_PATH=$ROOT/.cache/onnxruntime/libonnxruntime.so $CLI_BEFORE run --model $MODEL --task $TASK --num-beams 1 --max-new-tokens $TOKENS --threads $THREADS --precision $2 --json $IMAGE" ;;
     kotlin) echo "env ORT_DYLIB_PATH=$ROOT/.cache/onnxruntime/libonnxruntime.so java -Djna.library.path=$ROOT/target/release -cp $KJAR:$KT/kotlin-stdlib.jar:$KCP ai.florence2.bench.Florence2BenchKt $MODEL $IMAGE $TASK $TOKENS $THREADS $2" ;;
     kotlin-opt) echo "env ORT_DYLIB_PATH=$ROOT/.cache/onnxruntime/libonnxruntime.so java -Djna.library.path=$ROOT/target/release -cp $KJAR:$KT/kotlin-stdlib.jar:$KCP ai.florence2.bench.Florence2BenchKt $OPT_MODEL $IMAGE $TASK $TOKENS $THREADS $2" ;;
+    cli-low) echo "$(command_for cli "$2") --memory low" ;;
+    cli-opt-low) echo "$(command_for cli-opt "$2") --memory low" ;;
+    kotlin-low) echo "$(command_for kotlin "$2") low" ;;
+    kotlin-opt-low) echo "$(command_for kotlin-opt "$2") low" ;;
     tjs) echo "node $TJS/run.mjs $MODEL $IMAGE $TASK $TOKENS $THREADS $2" ;;
     ort) echo "$PY models/bench_ortloop.py --model $MODEL --image $IMAGE --task $TASK --max-new-tokens $TOKENS --threads $THREADS --precision $2" ;;
     torch) [ "$2" = fp32 ] && echo "$PY models/bench_torch.py --model $MODEL --image $IMAGE --task $TASK --max-new-tokens $TOKENS --threads $THREADS" ;;

@@ -24,6 +24,10 @@ NAMES = {
     "cli-opt": "our CLI, optimised layout",
     "kotlin": "our SDK, Kotlin/JVM",
     "kotlin-opt": "our SDK, Kotlin/JVM, optimised layout",
+    "cli-low": "our CLI, low-memory mode",
+    "cli-opt-low": "our CLI, optimised layout, low-memory mode",
+    "kotlin-low": "our SDK, Kotlin/JVM, low-memory mode",
+    "kotlin-opt-low": "our SDK, Kotlin/JVM, optimised layout, low-memory mode",
     "tjs": "transformers.js 4.3.1 (onnxruntime-node)",
     "ort": "Python onnxruntime loop",
     "torch": "transformers 5.23 (PyTorch) generate",
@@ -37,8 +41,8 @@ METRICS = [
     ("e2e_ms", "end to end ms"),
     ("peak_rss_mb", "peak RSS MB"),
 ]
-OURS = ("cli-opt", "kotlin-opt", "cli", "kotlin")
-OPTIMISED = ("cli-opt", "kotlin-opt")
+OURS = ("cli-opt-low", "kotlin-opt-low", "cli-low", "kotlin-low", "cli-opt", "kotlin-opt", "cli", "kotlin")
+OPTIMISED = ("cli-opt", "kotlin-opt", "cli-low", "kotlin-low", "cli-opt-low", "kotlin-opt-low")
 
 
 def gemm_rates(results: Path) -> str:
@@ -177,7 +181,15 @@ def main() -> int:
             out.append("|---" * (len(METRICS) + 1) + "|")
             for o in ours:
                 # the optimised layout is also compared with the same front end on the stock layout
-                stock = {"cli-opt": "cli", "kotlin-opt": "kotlin"}.get(o)
+                # and the low-memory mode with the standard mode of the same front end and folder
+                stock = {
+                    "cli-opt": "cli",
+                    "kotlin-opt": "kotlin",
+                    "cli-low": "cli",
+                    "kotlin-low": "kotlin",
+                    "cli-opt-low": "cli-opt",
+                    "kotlin-opt-low": "kotlin-opt",
+                }.get(o)
                 for p in ([stock] if stock in runs else []) + peers:
                     cells = []
                     for k, _ in METRICS:

@@ -21,6 +21,17 @@ fun executionProviderTests() {
         assertEquals(released[0], released[2])
     }
 
+    test("memoryMode LOW changes memory only: the same tokens over three images; LOW + keepVisionMemory is InvalidInput") {
+        val images = listOf(chelsea, ImageInput.FilePath(image("coffee_600x400.png")), chelsea)
+        val standard = Florence2.create(MODEL, short).use { m -> images.map { m.caption(it).generatedIds } }
+        val low = Florence2.create(MODEL, short.copy(memoryMode = MemoryMode.LOW)).use { m -> images.map { m.caption(it).generatedIds } }
+        assertEquals(standard, low)
+        val e = assertThrowsSuspend(Florence2Exception.InvalidInput::class.java) {
+            Florence2.create(MODEL, short.copy(memoryMode = MemoryMode.LOW, keepVisionMemory = true)).close()
+        }
+        assertTrue(e.message!!.contains("memory_mode"), e.message)
+    }
+
     test("execution provider: CPU (default and explicit) is requested and active for every graph") {
         for (options in listOf(short, short.copy(executionProvider = ExecutionProvider.CPU))) {
             Florence2.create(MODEL, options).use { m ->

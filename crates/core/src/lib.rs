@@ -59,6 +59,7 @@ mod text;
 pub mod task;
 pub mod run;
 mod load;
+mod memory;
 pub mod pipeline;
 pub mod live;
 
@@ -71,7 +72,8 @@ pub use generate::{FinishReason, Generated, ListenerError, TokenObserver};
 pub use graph::{ModelGraph, Precision, PrecisionPlan, UnknownPrecision};
 pub use live::{LiveResult, LiveSession, LiveStats};
 pub use load::LoadOptions;
-pub use pipeline::Florence2;
+pub use memory::MemoryMode;
+pub use pipeline::{Florence2, ResidentHalves};
 pub use provider::{
     ExecutionProvider, NnapiOptions, ProviderFallback, ProviderOptions, SessionProvider, XnnpackOptions,
 };

@@ -13,14 +13,15 @@ use crate::decoder_step::{StepDecoder, check_max_positions, check_metadata};
 use crate::embedding::{EmbeddingLookup, EmbeddingSource, TokenEmbeddings};
 use crate::error::{Error, Result};
 use crate::graph::{ModelGraph, PrecisionPlan};
+use crate::memory::MemoryMode;
 use crate::model_files::ModelFiles;
 use crate::provider::{ExecutionProvider, SessionProvider};
 use crate::request::TaskPlanner;
 use crate::runtime::OnnxRuntime;
 use crate::session::{SessionOptions, StepGraph, check_contract, check_step_contract, load_session};
-use crate::text::{TextDecoder, TextGenerator};
+use crate::text::{ReopenText, TextDecoder, TextGenerator, TextParts};
 use crate::tokenizer::PromptTokenizer;
-use crate::vision::VisionEncoder;
+use crate::vision::{ReopenVision, VisionEncoder};
 
 /// How to load a model.
 #[derive(Debug, Clone)]
@@ -52,6 +53,12 @@ pub struct LoadOptions {
     /// is exact with transformers; `Fast` suits camera frames (about half the preprocessing time,
     /// about one grey level of deviation; see `florence2_preprocess`).
     pub resize_mode: ResizeMode,
+    /// How much memory the loaded model keeps resident ([`MemoryMode::Standard`] by default;
+    /// [`MemoryMode::Low`] never keeps the vision and text halves resident together, at the cost
+    /// of loading them again for every image). `Low` cannot be combined with `parallel_load`
+    /// (which holds both halves' load transients at once) nor with `release_vision_memory` off
+    /// (the vision half is unloaded after each image anyway).
+    pub memory_mode: MemoryMode,
 }
 
 impl Default for LoadOptions {
@@ -65,7 +72,44 @@ impl Default for LoadOptions {
             release_vision_memory: true,
             image_limits: DecodeLimits::default(),
             resize_mode: ResizeMode::Reference,
+            memory_mode: MemoryMode::Standard,
         }
+    }
+}
+
+impl LoadOptions {
+    /// Rejects options that contradict each other or that no session could honour, before
+    /// anything is loaded.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the option.
+    pub fn validate(&self) -> Result<()> {
+        self.session.validate()?;
+        if self.image_limits.max_pixels() == 0 {
+            return Err(Error::InvalidOption {
+                option: "max_image_pixels",
+                detail: "0 would refuse every image".into(),
+            });
+        }
+        if self.memory_mode == MemoryMode::Low {
+            if self.parallel_load {
+                return Err(Error::InvalidOption {
+                    option: "memory_mode",
+                    detail: "the low-memory mode loads one half of the model at a time; \
+                             parallel_load would load both at once (turn one of them off)"
+                        .into(),
+                });
+            }
+            if !self.release_vision_memory {
+                return Err(Error::InvalidOption {
+                    option: "memory_mode",
+                    detail: "the low-memory mode unloads the vision graph after each image; \
+                             keeping its memory (release_vision_memory off) contradicts it"
+                        .into(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -81,21 +125,40 @@ pub(crate) struct Loaded {
     pub providers: Vec<SessionProvider>,
 }
 
-/// What the graphs of a model folder need besides their files.
-struct Context<'a> {
+/// What the graphs of a model folder need besides their files: everything to open any graph
+/// again later (the low-memory mode reloads a half on demand).
+struct Loader {
     runtime: OnnxRuntime,
-    files: &'a ModelFiles,
-    config: &'a ModelConfig,
-    options: &'a LoadOptions,
+    files: ModelFiles,
+    config: ModelConfig,
+    options: LoadOptions,
 }
 
-impl Context<'_> {
+impl Loader {
     /// Opens one graph and checks it against the contract.
     fn open(&self, graph: ModelGraph) -> Result<(Session, SessionProvider)> {
         let path = self.files.graph(graph);
         let (session, provider) = load_session(&self.runtime, graph, path, &self.options.session)?;
-        check_contract(&session, graph, path, self.config)?;
+        check_contract(&session, graph, path, &self.config)?;
         Ok((session, provider))
+    }
+
+    /// The vision graph, opened and checked.
+    fn vision_session(&self) -> Result<Session> {
+        Ok(self.open(ModelGraph::VisionEncoder)?.0)
+    }
+
+    /// The text half's graphs, opened and checked (decoder first: the largest load transient
+    /// while the least is resident).
+    fn text_parts(&self) -> Result<TextParts> {
+        let (decoder, _) = self.decoder()?;
+        let (embed, _, _) = self.embeddings()?;
+        let (encoder, _) = self.open(ModelGraph::TextEncoder)?;
+        Ok(TextParts {
+            embed,
+            encoder,
+            decoder,
+        })
     }
 
     /// The decoder: the optimised layout when the folder holds it (metadata and both graphs'
@@ -115,8 +178,8 @@ impl Context<'_> {
         let session_options = &self.options.session;
         let (step, report) = load_session(&self.runtime, ModelGraph::Decoder, &files.step, session_options)?;
         check_metadata(&step, &files.step, "decoder_step")?;
-        check_max_positions(&step, &files.step, self.config)?;
-        check_step_contract(&step, StepGraph::Step, &files.step, self.config)?;
+        check_max_positions(&step, &files.step, &self.config)?;
+        check_step_contract(&step, StepGraph::Step, &files.step, &self.config)?;
         let (cross, _) = load_session(
             &self.runtime,
             ModelGraph::Decoder,
@@ -124,7 +187,7 @@ impl Context<'_> {
             session_options,
         )?;
         check_metadata(&cross, &files.cross_kv, "decoder_cross_kv")?;
-        check_step_contract(&cross, StepGraph::CrossKv, &files.cross_kv, self.config)?;
+        check_step_contract(&cross, StepGraph::CrossKv, &files.cross_kv, &self.config)?;
         // The step's token rows come from the `embed_tokens` of the decoder's precision; when that
         // is the prompt's embedding file too, the text generator shares one.
         let own_embed = if files.embed_tokens == self.files.graph(ModelGraph::EmbedTokens) {
@@ -140,7 +203,7 @@ impl Context<'_> {
             }
             Some(self.embeddings_at(&files.embed_tokens)?.0)
         };
-        let decoder = StepDecoder::new(step, cross, files.step.clone(), self.config);
+        let decoder = StepDecoder::new(step, cross, files.step.clone(), &self.config);
         Ok((
             TextDecoder::Step {
                 decoder: Box::new(decoder),
@@ -155,7 +218,7 @@ impl Context<'_> {
         self.embeddings_at(self.files.graph(ModelGraph::EmbedTokens))
     }
 
-    /// [`Context::embeddings`] of the `embed_tokens` file at `path`.
+    /// [`Loader::embeddings`] of the `embed_tokens` file at `path`.
     fn embeddings_at(&self, path: &Path) -> Result<(TokenEmbeddings, EmbeddingSource, SessionProvider)> {
         match TokenEmbeddings::plan_table(path, self.options.embeddings) {
             Ok(table) => {
@@ -173,7 +236,7 @@ impl Context<'_> {
                     path,
                     &self.options.session,
                 )?;
-                check_contract(&session, ModelGraph::EmbedTokens, path, self.config)?;
+                check_contract(&session, ModelGraph::EmbedTokens, path, &self.config)?;
                 Ok((
                     TokenEmbeddings::Session(session),
                     EmbeddingSource::Session { reason },
@@ -184,23 +247,44 @@ impl Context<'_> {
     }
 }
 
-/// The sessions of a model, with their provider reports.
+/// The sessions of a model after `load`, with their provider reports.
 struct Sessions {
-    vision: (Session, SessionProvider),
-    embed: (TokenEmbeddings, EmbeddingSource, SessionProvider),
-    encoder: (Session, SessionProvider),
-    decoder: (TextDecoder, SessionProvider),
+    vision: Session,
+    /// `None` when the text half was checked and unloaded (low-memory mode).
+    text: Option<TextParts>,
+    /// Whether the decoder is the optimised layout.
+    step_decoder: bool,
+    embedding_source: EmbeddingSource,
+    /// In pipeline order: vision, embeddings, text encoder, decoder.
+    providers: Vec<SessionProvider>,
+}
+
+impl Sessions {
+    /// Assembles the loaded graphs.
+    fn new(
+        vision: (Session, SessionProvider),
+        embed: (TokenEmbeddings, EmbeddingSource, SessionProvider),
+        encoder: (Session, SessionProvider),
+        decoder: (TextDecoder, SessionProvider),
+    ) -> Self {
+        let step_decoder = matches!(decoder.0, TextDecoder::Step { .. });
+        Self {
+            vision: vision.0,
+            text: Some(TextParts {
+                embed: embed.0,
+                encoder: encoder.0,
+                decoder: decoder.0,
+            }),
+            step_decoder,
+            embedding_source: embed.1,
+            providers: vec![vision.1, embed.2, encoder.1, decoder.1],
+        }
+    }
 }
 
 /// Loads and checks a model folder (see [`crate::Florence2::load`]).
 pub(crate) fn load(folder: &Path, options: &LoadOptions) -> Result<Loaded> {
-    options.session.validate()?;
-    if options.image_limits.max_pixels() == 0 {
-        return Err(Error::InvalidOption {
-            option: "max_image_pixels",
-            detail: "0 would refuse every image".into(),
-        });
-    }
+    options.validate()?;
     let runtime = OnnxRuntime::init(options.onnx_runtime.as_deref())?;
     let files = ModelFiles::resolve(folder, &options.precision)?;
     let config = ModelConfig::load(&files.config)?;
@@ -213,28 +297,40 @@ pub(crate) fn load(folder: &Path, options: &LoadOptions) -> Result<Loaded> {
             path: files.preprocessor_config.clone(),
             detail: e.to_string(),
         })?;
-    let context = Context {
+    let loader = Loader {
         runtime,
-        files: &files,
-        config: &config,
-        options,
+        files,
+        config,
+        options: options.clone(),
     };
+    let swap_halves = options.memory_mode.swaps_halves();
     let sessions = if options.parallel_load {
-        load_in_parallel(&context)?
+        load_in_parallel(&loader)?
+    } else if swap_halves {
+        load_halves_apart(&loader)?
     } else {
-        load_in_sequence(&context)?
+        load_in_sequence(&loader)?
     };
+    let (files, config) = (loader.files.clone(), loader.config.clone());
     let Sessions {
-        vision: (vision, vision_report),
-        embed: (embed, embedding_source, embed_report),
-        encoder: (encoder, encoder_report),
-        decoder: (decoder, decoder_report),
+        vision,
+        text,
+        step_decoder,
+        embedding_source,
+        providers,
     } = sessions;
+    // The halves reopen their graphs through the loader (low-memory mode only).
+    let loader = swap_halves.then(|| Arc::new(loader));
+    let reopen_vision = loader
+        .clone()
+        .map(|loader| -> ReopenVision { Arc::new(move || loader.vision_session()) });
+    let reopen_text = loader.map(|loader| -> ReopenText { Arc::new(move || loader.text_parts()) });
     let vision = VisionEncoder::new(
         vision,
         preprocessor,
         config.d_model,
         options.release_vision_memory,
+        reopen_vision,
     );
     let [_, h, w] = vision.preprocessor().output_shape();
     let planner = Arc::new(TaskPlanner::new(
@@ -243,7 +339,13 @@ pub(crate) fn load(folder: &Path, options: &LoadOptions) -> Result<Loaded> {
         generation,
         config.image_tokens(h, w),
     ));
-    let text = TextGenerator::new(config.clone(), Arc::clone(&planner), embed, encoder, decoder);
+    let text = TextGenerator::new(
+        config.clone(),
+        Arc::clone(&planner),
+        text,
+        step_decoder,
+        reopen_text,
+    );
     Ok(Loaded {
         files,
         vision,
@@ -251,7 +353,7 @@ pub(crate) fn load(folder: &Path, options: &LoadOptions) -> Result<Loaded> {
         planner,
         config,
         embedding_source,
-        providers: vec![vision_report, embed_report, encoder_report, decoder_report],
+        providers,
     })
 }
 
@@ -259,28 +361,43 @@ pub(crate) fn load(folder: &Path, options: &LoadOptions) -> Result<Loaded> {
 /// protobuf + initialisers + prepacked weights), so the largest graph is loaded while nothing
 /// else is resident, which lowers the process's peak (docs/memory.md). Then the vision graph,
 /// then the smaller text graphs (this order measured lowest).
-fn load_in_sequence(context: &Context<'_>) -> Result<Sessions> {
-    let decoder = context.decoder()?;
-    let vision = context.open(ModelGraph::VisionEncoder)?;
-    let embed = context.embeddings()?;
-    let encoder = context.open(ModelGraph::TextEncoder)?;
+fn load_in_sequence(loader: &Loader) -> Result<Sessions> {
+    let decoder = loader.decoder()?;
+    let vision = loader.open(ModelGraph::VisionEncoder)?;
+    let embed = loader.embeddings()?;
+    let encoder = loader.open(ModelGraph::TextEncoder)?;
+    Ok(Sessions::new(vision, embed, encoder, decoder))
+}
+
+/// The low-memory mode: the text graphs are opened and checked (decoder first), then unloaded
+/// before the vision graph is opened; the vision half stays loaded for the first image.
+fn load_halves_apart(loader: &Loader) -> Result<Sessions> {
+    let decoder = loader.decoder()?;
+    let embed = loader.embeddings()?;
+    let encoder = loader.open(ModelGraph::TextEncoder)?;
+    let step_decoder = matches!(decoder.0, TextDecoder::Step { .. });
+    let (embedding_source, embed_report) = (embed.1, embed.2);
+    let (encoder_report, decoder_report) = (encoder.1, decoder.1);
+    drop((decoder.0, embed.0, encoder.0));
+    let (vision, vision_report) = loader.open(ModelGraph::VisionEncoder)?;
     Ok(Sessions {
         vision,
-        embed,
-        encoder,
-        decoder,
+        text: None,
+        step_decoder,
+        embedding_source,
+        providers: vec![vision_report, embed_report, encoder_report, decoder_report],
     })
 }
 
 /// The vision graph on its own thread while the text graphs load. Errors are reported in the
 /// sequential order (decoder, vision, embeddings, text encoder).
-fn load_in_parallel(context: &Context<'_>) -> Result<Sessions> {
+fn load_in_parallel(loader: &Loader) -> Result<Sessions> {
     std::thread::scope(|scope| {
-        let vision = scope.spawn(|| context.open(ModelGraph::VisionEncoder));
-        let text = context.decoder().map(|decoder| {
-            let rest = context
+        let vision = scope.spawn(|| loader.open(ModelGraph::VisionEncoder));
+        let text = loader.decoder().map(|decoder| {
+            let rest = loader
                 .embeddings()
-                .and_then(|embed| Ok((embed, context.open(ModelGraph::TextEncoder)?)));
+                .and_then(|embed| Ok((embed, loader.open(ModelGraph::TextEncoder)?)));
             (decoder, rest)
         });
         let vision = vision
@@ -289,12 +406,7 @@ fn load_in_parallel(context: &Context<'_>) -> Result<Sessions> {
         let (decoder, rest) = text?;
         let vision = vision?;
         let (embed, encoder) = rest?;
-        Ok(Sessions {
-            vision,
-            embed,
-            encoder,
-            decoder,
-        })
+        Ok(Sessions::new(vision, embed, encoder, decoder))
     })
 }
 

@@ -19,6 +19,7 @@ use crate::embedding::EmbeddingSource;
 use crate::error::{Error, Result};
 use crate::generate::{Generated, NoObserver, SearchOptions, TokenObserver};
 use crate::load::{LoadOptions, load};
+use crate::memory::MemoryMode;
 use crate::model_files::ModelFiles;
 use crate::provider::SessionProvider;
 use crate::request::{RunOptions, TaskInput, TaskPlan, TaskPlanner, TaskRequest};
@@ -39,6 +40,23 @@ pub struct Florence2 {
     providers: Vec<SessionProvider>,
     image_limits: DecodeLimits,
     resize_mode: ResizeMode,
+    memory_mode: MemoryMode,
+}
+
+/// Which halves of a model are loaded right now ([`Florence2::resident_halves`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResidentHalves {
+    /// The vision encoder's session.
+    pub vision: bool,
+    /// The text graphs (embeddings, text encoder, decoder).
+    pub text: bool,
+}
+
+/// The vision half, held for a call; in the low-memory mode with the text half unloaded and held
+/// so that no other call reloads it meanwhile.
+struct VisionPhase<'a> {
+    vision: MutexGuard<'a, VisionEncoder>,
+    _text: Option<MutexGuard<'a, TextGenerator>>,
 }
 
 impl std::fmt::Debug for Florence2 {
@@ -77,7 +95,25 @@ impl Florence2 {
             providers: loaded.providers,
             image_limits: options.image_limits,
             resize_mode: options.resize_mode,
+            memory_mode: options.memory_mode,
         })
+    }
+
+    /// The memory mode the model was loaded with.
+    pub fn memory_mode(&self) -> MemoryMode {
+        self.memory_mode
+    }
+
+    /// Which halves are loaded now. Always both in [`MemoryMode::Standard`]; in
+    /// [`MemoryMode::Low`] at most one: the vision half after `load` and after encoding an image,
+    /// the text half after generating. Waits for a call that holds a half.
+    pub fn resident_halves(&self) -> ResidentHalves {
+        let text = lock(&self.text);
+        let vision = lock(&self.vision);
+        ResidentHalves {
+            vision: vision.is_loaded(),
+            text: text.is_loaded(),
+        }
     }
 
     /// The execution provider each graph's session got, in pipeline order (see
@@ -201,6 +237,17 @@ impl Florence2 {
             }
         };
         let mut runs = Vec::with_capacity(images.len());
+        if self.memory_mode.swaps_halves() {
+            // One half at a time: no pipeline (it would only alternate the halves' loads).
+            for (index, image) in images.iter().enumerate() {
+                let run = self
+                    .encode_for(image, request, plan.clone(), cancel)
+                    .and_then(|(encoded, plan)| self.run_image_plan(&encoded, &plan, cancel, &mut NoObserver))
+                    .map_err(at(index))?;
+                runs.push(run);
+            }
+            return Ok(runs);
+        }
         std::thread::scope(|scope| {
             let (sender, receiver) = std::sync::mpsc::sync_channel(1);
             let plan = &plan;
@@ -279,7 +326,9 @@ impl Florence2 {
         image_size: (u32, u32),
         cancel: &CancelFlag,
     ) -> Result<EncodedImage> {
-        lock(&self.vision).encode_pixels(pixel_values, tensor_size, image_size, cancel)
+        self.vision_phase()
+            .vision
+            .encode_pixels(pixel_values, tensor_size, image_size, cancel)
     }
 
     /// Generates from prompt ids on an encoded image with resolved search settings, without
@@ -343,8 +392,8 @@ impl Florence2 {
         cancel: &CancelFlag,
     ) -> Result<EncodedImage> {
         let decode_ms = ms(started.elapsed());
-        let mut vision = lock(&self.vision);
-        let mut encoded = vision.encode_image(source, mode, cancel)?;
+        let mut phase = self.vision_phase();
+        let mut encoded = phase.vision.encode_image(source, mode, cancel)?;
         encoded.preprocess_ms += decode_ms;
         Ok(encoded)
     }
@@ -363,7 +412,9 @@ impl Florence2 {
         Ok(run)
     }
 
-    /// Runs `job` holding the text half, unless the call was cancelled while it waited.
+    /// Runs `job` holding the text half, unless the call was cancelled while it waited. In the
+    /// low-memory mode the vision half is unloaded first (the text half, holding its lock, is
+    /// reloaded by the job if it was unloaded).
     fn holding_text<T>(
         &self,
         cancel: &CancelFlag,
@@ -373,6 +424,24 @@ impl Florence2 {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
+        if self.memory_mode.swaps_halves() {
+            // Lock order everywhere: text, then vision.
+            lock(&self.vision).unload();
+        }
         job(&mut text)
+    }
+
+    /// The vision half for a call. In the low-memory mode the text half is locked first (lock
+    /// order: text, then vision) and unloaded.
+    fn vision_phase(&self) -> VisionPhase<'_> {
+        let text = self.memory_mode.swaps_halves().then(|| {
+            let mut text = lock(&self.text);
+            text.unload();
+            text
+        });
+        VisionPhase {
+            vision: lock(&self.vision),
+            _text: text,
+        }
     }
 }

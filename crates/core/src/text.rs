@@ -42,13 +42,29 @@ pub(crate) enum TextDecoder {
     },
 }
 
+/// Opens the text graphs again (and checks them), for a model that unloads them between calls.
+pub(crate) type ReopenText = Arc<dyn Fn() -> Result<TextParts> + Send + Sync>;
+
+/// The text half's graphs: embeddings, text encoder, decoder.
+pub(crate) struct TextParts {
+    /// Token embeddings of the prompt (and of the decoder's tokens unless it has its own).
+    pub embed: TokenEmbeddings,
+    /// The text encoder.
+    pub encoder: Session,
+    /// The decoder.
+    pub decoder: TextDecoder,
+}
+
 /// Configs, tokenizer and the text sessions (embeddings, text encoder, decoder).
 pub struct TextGenerator {
     config: ModelConfig,
     planner: Arc<TaskPlanner>,
-    embed: TokenEmbeddings,
-    encoder: Session,
-    decoder: TextDecoder,
+    /// `None` while unloaded (low-memory mode: the vision half runs).
+    parts: Option<TextParts>,
+    /// Whether the decoder is the optimised layout (known while unloaded too).
+    step_decoder: bool,
+    /// Reopens the parts after [`TextGenerator::unload`] (low-memory mode only).
+    reopen: Option<ReopenText>,
 }
 
 impl std::fmt::Debug for TextGenerator {
@@ -64,22 +80,41 @@ impl TextGenerator {
     pub(crate) fn new(
         config: ModelConfig,
         planner: Arc<TaskPlanner>,
-        embed: TokenEmbeddings,
-        encoder: Session,
-        decoder: TextDecoder,
+        parts: Option<TextParts>,
+        step_decoder: bool,
+        reopen: Option<ReopenText>,
     ) -> Self {
         Self {
             config,
             planner,
-            embed,
-            encoder,
-            decoder,
+            parts,
+            step_decoder,
+            reopen,
         }
     }
 
     /// Whether the decoder is the optimised layout (`decoder_step`) rather than the merged one.
     pub fn uses_step_decoder(&self) -> bool {
-        matches!(self.decoder, TextDecoder::Step { .. })
+        self.step_decoder
+    }
+
+    /// Drops the text graphs when they can be reopened (low-memory mode); returns whether it did.
+    pub(crate) fn unload(&mut self) -> bool {
+        self.reopen.is_some() && self.parts.take().is_some()
+    }
+
+    /// Whether the text graphs are loaded.
+    pub(crate) fn is_loaded(&self) -> bool {
+        self.parts.is_some()
+    }
+
+    /// The text graphs opened again by `reopen` (there is none outside the low-memory mode,
+    /// where they are never unloaded).
+    fn reopen(reopen: Option<&ReopenText>) -> Result<TextParts> {
+        let reopen = reopen.ok_or_else(|| Error::InvalidInput {
+            detail: "the text graphs were unloaded and cannot be reopened".into(),
+        })?;
+        reopen()
     }
 
     /// The tokenizer.
@@ -89,12 +124,13 @@ impl TextGenerator {
 
     /// Text encoder over `[image tokens ; prompt embeddings]`: returns `(hidden, sequence length)`.
     fn encode_text(
-        &mut self,
+        config: &ModelConfig,
+        parts: &mut TextParts,
         image: &EncodedImage,
         input_ids: &[i64],
         run_options: &RunOptions,
     ) -> Result<(Vec<f32>, usize)> {
-        let d = self.config.d_model;
+        let d = config.d_model;
         let seq = image.tokens() + input_ids.len();
         if input_ids.is_empty() {
             return Err(Error::InvalidInput {
@@ -102,11 +138,11 @@ impl TextGenerator {
             });
         }
         // Planned against the expected image tokens; an image encoded elsewhere may differ.
-        if seq > self.config.max_position_embeddings {
+        if seq > config.max_position_embeddings {
             return Err(Error::PromptTooLong {
                 prompt_tokens: input_ids.len(),
                 image_tokens: image.tokens(),
-                max_positions: self.config.max_position_embeddings,
+                max_positions: config.max_position_embeddings,
             });
         }
         // `[image tokens ; prompt embeddings]`, the prompt's rows written in place.
@@ -123,7 +159,8 @@ impl TextGenerator {
             });
         }
         embeds[..image_values].copy_from_slice(image.features());
-        self.embed
+        parts
+            .embed
             .embed_into(input_ids, &mut embeds[image_values..], run_options)?;
         let enc_err = |source| Error::Inference {
             graph: ModelGraph::TextEncoder,
@@ -131,7 +168,7 @@ impl TextGenerator {
         };
         let embeds = Tensor::from_array(([1usize, seq, d], embeds)).map_err(enc_err)?;
         let mask = Tensor::from_array(([1usize, seq], vec![1i64; seq])).map_err(enc_err)?;
-        let out = self
+        let out = parts
             .encoder
             .run_with_options(
                 ort::inputs!["inputs_embeds" => embeds, "attention_mask" => mask],
@@ -166,9 +203,20 @@ impl TextGenerator {
             graph: ModelGraph::TextEncoder,
             source,
         })?);
+        // Reopened here if unloaded (low-memory mode): counted in the encoder's time.
         let t0 = Instant::now();
-        let (hidden, seq) = self
-            .encode_text(image, input_ids, &run_options)
+        let config = &self.config;
+        let parts = match &mut self.parts {
+            Some(parts) => parts,
+            None => {
+                let loaded = Self::reopen(self.reopen.as_ref())?;
+                self.parts.insert(loaded)
+            }
+        };
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let (hidden, seq) = Self::encode_text(config, parts, image, input_ids, &run_options)
             .map_err(|e| cancelled_or(e, cancel))?;
         let t1 = Instant::now();
         if cancel.is_cancelled() {
@@ -182,23 +230,23 @@ impl TextGenerator {
                 generate::beam_search(model, search, cancel, observer)
             }
         };
-        let generated = match &mut self.decoder {
+        let generated = match &mut parts.decoder {
             TextDecoder::Merged { session, layout } => {
-                let encoder = EncoderState::new(&hidden, seq, self.config.d_model, rows)?;
+                let encoder = EncoderState::new(&hidden, seq, config.d_model, rows)?;
                 drop(hidden);
                 let mut model = OrtStepModel::new(
                     session,
-                    &mut self.embed,
+                    &mut parts.embed,
                     layout,
                     encoder,
                     rows,
-                    self.config.d_model,
+                    config.d_model,
                     run_options,
                 )?;
                 search_with(&mut model, observer)
             }
             TextDecoder::Step { decoder, embed } => {
-                let embed = embed.as_mut().unwrap_or(&mut self.embed);
+                let embed = embed.as_mut().unwrap_or(&mut parts.embed);
                 // The cache holds the request's positions: `max_new_tokens` (the planner has
                 // refused more than the decoder's positions).
                 let mut model = decoder

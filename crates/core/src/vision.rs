@@ -3,6 +3,7 @@
 //! It is independent of the text half ([`crate::text::TextGenerator`]), so an app (or the SDK's
 //! batch path) can encode the next image while the previous one is still being decoded.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use florence2_preprocess::{ImageSource, Preprocessor, ResizeMode};
@@ -42,9 +43,15 @@ impl EncodedImage {
     }
 }
 
+/// Opens the vision session again (and checks it), for a model that unloads it between calls.
+pub(crate) type ReopenVision = Arc<dyn Fn() -> Result<Session> + Send + Sync>;
+
 /// Preprocessor plus vision-encoder session, with the scratch buffer for `pixel_values`.
 pub struct VisionEncoder {
-    session: Session,
+    /// `None` while unloaded (low-memory mode: the text half runs).
+    session: Option<Session>,
+    /// Reopens the session after [`VisionEncoder::unload`] (low-memory mode only).
+    reopen: Option<ReopenVision>,
     preprocessor: Preprocessor,
     pixels: Vec<f32>,
     d_model: usize,
@@ -69,10 +76,12 @@ impl VisionEncoder {
         preprocessor: Preprocessor,
         d_model: usize,
         release_arena: bool,
+        reopen: Option<ReopenVision>,
     ) -> Self {
         let pixels = vec![0.0; preprocessor.output_len()];
         Self {
-            session,
+            session: Some(session),
+            reopen,
             preprocessor,
             pixels,
             d_model,
@@ -85,6 +94,30 @@ impl VisionEncoder {
     /// failed or cancelled runs alike). Input checks that fail before it count nothing.
     pub fn runs(&self) -> u64 {
         self.runs
+    }
+
+    /// Drops the session (its weights and arena) when it can be reopened (low-memory mode);
+    /// returns whether it did.
+    pub(crate) fn unload(&mut self) -> bool {
+        self.reopen.is_some() && self.session.take().is_some()
+    }
+
+    /// Whether the session is loaded.
+    pub(crate) fn is_loaded(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// The session, reopened first if it was unloaded.
+    fn session(&mut self) -> Result<&mut Session> {
+        if self.session.is_none() {
+            let reopen = self.reopen.as_ref().ok_or_else(|| Error::InvalidInput {
+                detail: "the vision session was unloaded and cannot be reopened".into(),
+            })?;
+            self.session = Some(reopen()?);
+        }
+        self.session.as_mut().ok_or_else(|| Error::InvalidInput {
+            detail: "the vision session is not loaded".into(),
+        })
     }
 
     /// The preprocessor (its output shape and configuration).
@@ -156,10 +189,17 @@ impl VisionEncoder {
                 .map_err(wrap)?;
         }
         let run_options = cancel.track(run_options);
-        self.runs += 1;
+        // Reopened here if unloaded (low-memory mode; counted in the vision time). A cancel
+        // during that load is honoured before the graph starts.
         let t0 = Instant::now();
-        let outputs = self
-            .session
+        self.session()?;
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        self.runs += 1;
+        let d = self.d_model;
+        let session = self.session()?;
+        let outputs = session
             .run_with_options(ort::inputs!["pixel_values" => input], &run_options)
             .map_err(|e| cancelled_or(wrap(e), cancel))?;
         let bad_output = |detail: String| Error::ModelOutput {
@@ -170,7 +210,6 @@ impl VisionEncoder {
             .get("image_features")
             .ok_or_else(|| bad_output("no image_features output".into()))?;
         let (shape, data) = features.try_extract_tensor::<f32>().map_err(wrap)?;
-        let d = self.d_model;
         if shape.len() != 3 || usize::try_from(shape[2]).ok() != Some(d) {
             return Err(bad_output(format!(
                 "image_features has shape {shape:?}, expected [1, N, {d}]"

@@ -56,7 +56,7 @@ pub use florence2::{EncodedImage, Florence2Engine, TaskRequest, TokenListener, T
 pub use graph::{ModelGraph, Precision, PrecisionPlan};
 pub use image::{CropRect, ImageInput, PixelLayout};
 pub use live::{LiveListener, LiveOutcome, LiveResult, LiveSession, LiveStats};
-pub use options::{Florence2Options, OptimizationLevel, ResizeMode, RunOptions};
+pub use options::{Florence2Options, MemoryMode, OptimizationLevel, ResizeMode, RunOptions};
 pub use provider::{ExecutionProvider, NnapiOptions, SessionProvider, XnnpackOptions};
 pub use result::{
     BoundingBox, FinishReason, Point, Polygon, PolygonMask, Quad, TaskOutput, TaskResult, Timings,

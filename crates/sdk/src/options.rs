@@ -91,6 +91,28 @@ impl From<OptimizationLevel> for core::OptimizationLevel {
     }
 }
 
+/// How much memory a loaded model keeps resident, traded against latency per image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum MemoryMode {
+    /// Every graph stays loaded (the default): no load time per image.
+    Standard,
+    /// The vision half and the text half of the model are never loaded together: a call unloads
+    /// the half it does not need and loads its own if it was unloaded. A lower peak
+    /// (docs/memory.md has the figures), paid with the load time of both halves on every new
+    /// image; further tasks on an image encoded earlier (`runEncoded`) reload nothing. Calls run
+    /// one at a time, and `runBatch` encodes its images one after the other.
+    Low,
+}
+
+impl From<MemoryMode> for core::MemoryMode {
+    fn from(mode: MemoryMode) -> Self {
+        match mode {
+            MemoryMode::Standard => Self::Standard,
+            MemoryMode::Low => Self::Low,
+        }
+    }
+}
+
 /// How to load a model: `Florence2Options()` gives sensible defaults.
 #[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
 pub struct Florence2Options {
@@ -146,6 +168,10 @@ pub struct Florence2Options {
     /// of a larger resident set.
     #[uniffi(default = false)]
     pub keep_vision_memory: bool,
+    /// How much memory the model keeps resident (`null`: `STANDARD`). `LOW` cannot be combined
+    /// with `keepVisionMemory = true` (`Florence2Exception.InvalidInput`).
+    #[uniffi(default = None)]
+    pub memory_mode: Option<MemoryMode>,
 }
 
 impl Florence2Options {
@@ -190,6 +216,7 @@ impl Florence2Options {
                 None => limits,
             },
             resize_mode: self.resize_mode.map_or_else(Default::default, Into::into),
+            memory_mode: self.memory_mode.map_or_else(Default::default, Into::into),
             ..core::LoadOptions::default()
         })
     }

@@ -17,8 +17,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use florence2_core::{
-    CancelFlag, Florence2, ImageInput, LoadOptions, OptimizationLevel, Precision, PrecisionPlan, RunOptions,
-    Task, TaskOutput, TaskRequest, task,
+    CancelFlag, Florence2, ImageInput, LoadOptions, MemoryMode, OptimizationLevel, Precision, PrecisionPlan,
+    RunOptions, Task, TaskOutput, TaskRequest, task,
 };
 use serde_json::json;
 
@@ -146,6 +146,11 @@ struct RunArgs {
     /// cores, higher peak memory while loading).
     #[arg(long)]
     parallel_load: bool,
+    /// Memory mode: `standard` (every graph stays loaded) or `low` (the vision and text halves
+    /// are never loaded together: a lower peak, both halves loaded again for every image; see
+    /// docs/memory.md).
+    #[arg(long, default_value = "standard", value_parser = ["standard", "low"])]
+    memory: String,
     /// One JSON object per image per line instead of the human-readable summary.
     #[arg(long)]
     json: bool,
@@ -319,6 +324,7 @@ fn run(args: RunArgs) -> Result<()> {
         onnx_runtime: setup_cache_runtime(),
         release_vision_memory: !args.keep_vision_memory,
         parallel_load: args.parallel_load,
+        memory_mode: args.memory.parse::<MemoryMode>()?,
         ..LoadOptions::default()
     };
     options.session.intra_threads = args.threads;
@@ -368,6 +374,7 @@ fn run(args: RunArgs) -> Result<()> {
                 "tokens_per_second": result.tokens_per_second(),
                 "load_ms": load_ms,
                 "embeddings": embeddings,
+                "memory_mode": args.memory,
                 "memory_mb": memory_mb(),
             });
             println!("{line}");

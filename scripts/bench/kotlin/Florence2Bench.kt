@@ -2,7 +2,8 @@
 // scripts/bench.sh. Prints one JSON line with the keys of the other contenders
 // (load_ms, preprocess_ms, vision_ms, encoder_ms, decode_ms, steps, ms_per_token, e2e_ms, ids).
 //
-//   java ... Florence2BenchKt MODEL_DIR IMAGE TASK MAX_NEW_TOKENS THREADS PRECISION
+//   java ... Florence2BenchKt MODEL_DIR IMAGE TASK MAX_NEW_TOKENS THREADS PRECISION [MEMORY_MODE]
+// MEMORY_MODE: standard (default) or low (Florence2Options.memoryMode, docs/memory.md).
 package ai.florence2.bench
 
 import ai.florence2.*
@@ -10,16 +11,19 @@ import kotlin.system.exitProcess
 import kotlinx.coroutines.runBlocking
 
 fun main(args: Array<String>) {
-    if (args.size != 6) {
-        System.err.println("usage: Florence2BenchKt MODEL_DIR IMAGE TASK MAX_NEW_TOKENS THREADS PRECISION")
+    if (args.size != 6 && args.size != 7) {
+        System.err.println("usage: Florence2BenchKt MODEL_DIR IMAGE TASK MAX_NEW_TOKENS THREADS PRECISION [MEMORY_MODE]")
         exitProcess(2)
     }
     val (modelDir, image, token) = args
-    val tokens = args[3].toUInt()
-    val threads = args[4].toUInt()
+    val tokens = args[3].toInt()
+    val threads = args[4].toInt()
     val precision = Precision.valueOf(args[5].uppercase())
+    val memoryMode = MemoryMode.valueOf(args.getOrElse(6) { "standard" }.uppercase())
     val plan = PrecisionPlan(precision, precision, precision, precision)
-    val options = Florence2Options(precision = plan, threads = threads, maxNewTokens = tokens, numBeams = 1u)
+    val options = Florence2Options(
+        precision = plan, threads = threads, maxNewTokens = tokens, numBeams = 1, memoryMode = memoryMode,
+    )
     runBlocking {
         val t0 = System.nanoTime()
         val model = Florence2.create(modelDir, options)

@@ -5087,6 +5087,12 @@ data class Florence2Options (
      * of a larger resident set.
      */
     var `keepVisionMemory`: kotlin.Boolean = false 
+    , 
+    /**
+     * How much memory the model keeps resident (`null`: `STANDARD`). `LOW` cannot be combined
+     * with `keepVisionMemory = true` (`Florence2Exception.InvalidInput`).
+     */
+    var `memoryMode`: MemoryMode? = null 
     
 ){
     
@@ -5116,6 +5122,7 @@ public object FfiConverterTypeFlorence2Options: FfiConverterRustBuffer<Florence2
             FfiConverterOptionalLong.read(buf),
             FfiConverterOptionalTypeOptimizationLevel.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypeMemoryMode.read(buf),
         )
     }
 
@@ -5132,7 +5139,8 @@ public object FfiConverterTypeFlorence2Options: FfiConverterRustBuffer<Florence2
             FfiConverterOptionalString.allocationSize(value.`onnxRuntimePath`) +
             FfiConverterOptionalLong.allocationSize(value.`maxImagePixels`) +
             FfiConverterOptionalTypeOptimizationLevel.allocationSize(value.`optimizationLevel`) +
-            FfiConverterBoolean.allocationSize(value.`keepVisionMemory`)
+            FfiConverterBoolean.allocationSize(value.`keepVisionMemory`) +
+            FfiConverterOptionalTypeMemoryMode.allocationSize(value.`memoryMode`)
     )
 
     override fun write(value: Florence2Options, buf: ByteBuffer) {
@@ -5149,6 +5157,7 @@ public object FfiConverterTypeFlorence2Options: FfiConverterRustBuffer<Florence2
             FfiConverterOptionalLong.write(value.`maxImagePixels`, buf)
             FfiConverterOptionalTypeOptimizationLevel.write(value.`optimizationLevel`, buf)
             FfiConverterBoolean.write(value.`keepVisionMemory`, buf)
+            FfiConverterOptionalTypeMemoryMode.write(value.`memoryMode`, buf)
     }
 }
 
@@ -7667,6 +7676,53 @@ public object FfiConverterTypeLiveOutcome : FfiConverterRustBuffer<LiveOutcome>{
 
 
 /**
+ * How much memory a loaded model keeps resident, traded against latency per image.
+ */
+
+enum class MemoryMode {
+    
+    /**
+     * Every graph stays loaded (the default): no load time per image.
+     */
+    STANDARD,
+    /**
+     * The vision half and the text half of the model are never loaded together: a call unloads
+     * the half it does not need and loads its own if it was unloaded. A lower peak
+     * (docs/memory.md has the figures), paid with the load time of both halves on every new
+     * image; further tasks on an image encoded earlier (`runEncoded`) reload nothing. Calls run
+     * one at a time, and `runBatch` encodes its images one after the other.
+     */
+    LOW;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMemoryMode: FfiConverterRustBuffer<MemoryMode> {
+    override fun read(buf: ByteBuffer) = try {
+        MemoryMode.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: MemoryMode) = 4UL
+
+    override fun write(value: MemoryMode, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * One of the four graphs of a model.
  */
 
@@ -8720,6 +8776,38 @@ public object FfiConverterOptionalTypeExecutionProvider: FfiConverterRustBuffer<
         } else {
             buf.put(1)
             FfiConverterTypeExecutionProvider.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeMemoryMode: FfiConverterRustBuffer<MemoryMode?> {
+    override fun read(buf: ByteBuffer): MemoryMode? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMemoryMode.read(buf)
+    }
+
+    override fun allocationSize(value: MemoryMode?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMemoryMode.allocationSize(value)
+        }
+    }
+
+    override fun write(value: MemoryMode?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMemoryMode.write(value, buf)
         }
     }
 }
