@@ -202,7 +202,10 @@ class Metrics:
         self.ious: list[float] = []
 
     def add_od(self, text: str, objs: list[Obj], w: int, h: int):
-        pred = parse_boxes(text, w, h)
+        self.add_od_boxes(parse_boxes(text, w, h), objs)
+
+    def add_od_boxes(self, pred, objs: list[Obj]):
+        """Scores predicted (label, box) pairs against the objects (OD precision, recall, IoU)."""
         gt = [(o.label, o.box) for o in objs]
         self.tp += match(pred, gt)
         self.npred += len(pred)
@@ -628,14 +631,7 @@ def cli_metrics(cli: Path, model: Path, items, workdir: Path, precision: str = "
     ms: list[float] = []
     paths = [p for p, *_ in pics]
     for row, (_, _, objs, _) in zip(run("<OD>", paths), pics):
-        pred = boxes(row, "<OD>")
-        gt = [(o.label, o.box) for o in objs]
-        m.tp += match(pred, gt)
-        m.npred += len(pred)
-        m.ngt += len(gt)
-        for g in gt:
-            same = [iou(q[1], g[1]) for q in pred if q[0] == g[0]]
-            m.ious.append(max(same) if same else 0.0)
+        m.add_od_boxes(boxes(row, "<OD>"), objs)
         ms.append(float(row["timings_ms"]["total"]))
     for row, (_, _, objs, _) in zip(run("<CAPTION>", paths), pics):
         m.add_caption(str(row["result"]["<CAPTION>"]), objs)
