@@ -2,16 +2,20 @@
 """The "shapes" demo model: a small Florence-2 (real architecture, real tokenizer) trained from scratch
 on generated pictures of coloured shapes, so the SDK has a model whose answers mean something offline.
 
-    # train (resumable: run it again with the same --run to continue from the last checkpoint)
-    nice .venv-train/bin/python models/train_demo.py train --run models/out/demo-run --steps 3000
+    # train (resumable: run it again with the same --run to continue from the last checkpoint); the
+    # committed model's recipe (models/README.md says why each flag is there):
+    .venv/bin/python models/train_demo.py train --run models/out/demo-run --steps 5000 --vision-pretrain 1000 \
+        --curriculum 300 --unused-column row --loc-init sincos --aux-weight 1.0 --lr 1e-3
 
     # held-out metrics of a checkpoint (PyTorch) or of an exported folder (our Rust CLI, any precision)
-    .venv-train/bin/python models/train_demo.py eval --run models/out/demo-run --n 500
+    .venv/bin/python models/train_demo.py eval --run models/out/demo-run --n 500
     .venv/bin/python models/train_demo.py eval-cli --model models/demo-shapes --precision int8 --n 500
 
     # the best checkpoint as a transformers-native folder, then through our exporter
-    .venv-train/bin/python models/train_demo.py save --run models/out/demo-run --out models/out/demo-hf
-    .venv-train/bin/python models/export.py --checkpoint models/out/demo-hf --out models/out/demo-onnx
+    .venv/bin/python models/train_demo.py save --run models/out/demo-run --out models/out/demo-hf
+    .venv/bin/python models/export.py --checkpoint models/out/demo-hf --out models/out/demo-onnx
+    .venv/bin/python models/quantize.py --model models/out/demo-onnx --precision int8
+    .venv/bin/python models/train_demo.py package --model models/out/demo-onnx --out models/demo-shapes
 
     # pictures of the world (the test and the README use these)
     .venv/bin/python models/train_demo.py images --seed 7 --n 4 --out /tmp/shapes
@@ -278,7 +282,7 @@ def model_preset():
     )
 
 
-def build_model(seed: int):
+def build_model(seed: int, loc_init: str = "random"):
     import torch
     from transformers import Florence2ForConditionalGeneration
 
@@ -299,7 +303,31 @@ def build_model(seed: int):
     with torch.no_grad():
         pe.row_embeddings.weight.normal_(0.0, 0.2)
         pe.column_embeddings.weight.normal_(0.0, 0.2)
+    if loc_init == "sincos":
+        init_loc_rows(model.model.language_model.shared.weight)
     return model
+
+
+def init_loc_rows(table) -> None:
+    """Start the 1000 <loc_N> rows as sines and cosines of N (an init choice; same architecture, the rows
+    stay trainable). With random rows each bin is its own class, seen about once per ten steps, and
+    nothing says bin 412 is next to 413; with these rows a hidden state that is itself a sinusoid of a
+    position p has logits sum_j cos(w_j (p - N)), peaked at N = p: neighbouring bins share what is
+    learned, and the decoder reads the previous coordinate's value from its input row. Frequencies are
+    geometric from 1/4 to 100 cycles over the 1000 bins; the row norm matches the random rows'."""
+    import torch
+
+    d = table.shape[1]
+    half = d // 2
+    n = torch.arange(1000, dtype=torch.float64)[:, None]
+    cycles = torch.logspace(math.log10(0.25), 2.0, half, dtype=torch.float64)[None, :]
+    ang = 2 * math.pi * n * cycles / 1000.0
+    rows = torch.zeros(1000, d, dtype=torch.float64)
+    rows[:, 0 : 2 * half : 2] = torch.cos(ang)
+    rows[:, 1 : 2 * half : 2] = torch.sin(ang)
+    rows *= float(table[:LOC0].detach().norm(dim=1).mean()) / math.sqrt(half)
+    with torch.no_grad():
+        table[LOC0 : LOC0 + 1000] = rows.to(table.dtype)
 
 
 def load_tokenizer():
@@ -363,6 +391,7 @@ class Trainer:
         """Vision once per picture, then `repeat` prompts per picture -> encoder states and mask."""
         torch = self.torch
         img = self.model.model.get_image_features(pv).pooler_output  # [B, N, D]
+        self.image_features = img
         img = img.repeat_interleave(repeat, dim=0)
         L = max(len(p) for p in prompts)
         ids = torch.full((len(prompts), L), 1, dtype=torch.long)
@@ -426,6 +455,63 @@ class Trainer:
         return [[t for t in row.tolist() if t != 1] for row in seq]
 
 
+class VisionAux:
+    """A training-only head on the image tokens the text encoder receives (never exported).
+
+    Measured on runs 1-6 and demo-a/b (models/README.md): the vision tower's output grows a large
+    constant part (rms 0.4 -> 22.6 in 900 steps while its picture-dependent part stays at 0.14), and
+    after the projector's LayerNorm the picture is 0.1 % of each token: the text side learns the
+    answers' language first and the cheapest way to lower the loss is to drown the (still random)
+    picture. This head asks the same tokens, from the first step, what the answers will need: per
+    grid cell of the spatial tokens, the label of the object whose box centre falls in it (or none)
+    and that box; on the global token, which labels are present. The tokens must carry the picture,
+    so the text side has something worth reading."""
+
+    def __init__(self, d_model: int, grid: int):
+        import torch
+
+        self.torch = torch
+        self.grid = grid
+        self.cell = torch.nn.Linear(d_model, 1 + len(LABELS) + 4)
+        self.present = torch.nn.Linear(d_model, len(LABELS))
+
+    def parameters(self):
+        return list(self.cell.parameters()) + list(self.present.parameters())
+
+    def state_dict(self) -> dict:
+        return {"cell": self.cell.state_dict(), "present": self.present.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.cell.load_state_dict(state["cell"])
+        self.present.load_state_dict(state["present"])
+
+    def loss(self, feats, samples: list[tuple[Image.Image, list[Obj]]]):
+        """feats: [B, 1 + grid*grid, D]: the projector's pooled token first, then the spatial tokens
+        row-major (transformers' Florence2MultiModalProjector: cat([mean over positions, per position]))."""
+        torch = self.torch
+        g = self.grid
+        n = len(samples)
+        cls = torch.zeros((n, g * g), dtype=torch.long)
+        box = torch.zeros((n, g * g, 4))
+        has_box = torch.zeros((n, g * g), dtype=torch.bool)
+        present = torch.zeros((n, len(LABELS)))
+        for i, (img, objs) in enumerate(samples):
+            w, h = img.size
+            for o in sorted(objs, key=lambda o: -(o.box[2] - o.box[0])):  # smaller boxes win a shared cell
+                x1, y1, x2, y2 = o.box[0] / w, o.box[1] / h, o.box[2] / w, o.box[3] / h
+                cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+                k = min(g - 1, int(cy * g)) * g + min(g - 1, int(cx * g))
+                cls[i, k] = 1 + LABELS.index(o.label)
+                box[i, k] = torch.tensor([x1, y1, x2, y2])
+                has_box[i, k] = True
+                present[i, LABELS.index(o.label)] = 1.0
+        out = self.cell(feats[:, 1:])
+        lc = torch.nn.functional.cross_entropy(out[..., : 1 + len(LABELS)].reshape(-1, 1 + len(LABELS)), cls.reshape(-1))
+        lb = torch.nn.functional.l1_loss(out[..., 1 + len(LABELS) :][has_box], box[has_box]) * 2.0
+        lp = torch.nn.functional.binary_cross_entropy_with_logits(self.present(feats[:, 0]), present)
+        return lc + lb + lp
+
+
 def evaluate(trainer: Trainer, seed: int, n: int, batch: int = 25) -> dict:
     m = Metrics()
     tok = trainer.tok
@@ -472,19 +558,34 @@ def cmd_train(args) -> int:
 
     tok = load_tokenizer()
     used = used_token_ids(tok)
-    model = build_model(args.seed)
+    model = build_model(args.seed, args.loc_init)
     trainer = Trainer(model, tok, used)
     if args.unused_column == "row":
         # one zero row instead of all of them: the used rows need not climb above log(#unused) first
         # (150-300 steps here); greedy decoding is the same (a used row must beat a zero row), the loss
         # is no longer the exported model's full-vocabulary cross-entropy
         trainer.log_unused = 0.0
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
+    # the vision side (DaViT + projector) may learn faster than the text side, which otherwise learns
+    # the answers' language long before it reads the picture (models/README.md)
+    vision = [p for n, p in model.named_parameters() if n.startswith(("model.vision_tower.", "model.multi_modal_projector."))]
+    vision_ids = {id(p) for p in vision}
+    text = [p for p in model.parameters() if id(p) not in vision_ids]
+    groups = [{"params": text, "lr_mult": 1.0}, {"params": vision, "lr_mult": args.vision_lr_mult}]
+    aux = None
+    if args.vision_pretrain > 0 and args.aux_weight <= 0:
+        raise SystemExit("error: --vision-pretrain trains the auxiliary head: give --aux-weight > 0")
+    if args.aux_weight > 0:
+        grid = IMAGE_SIZE // 32
+        aux = VisionAux(model.config.text_config.d_model, grid)
+        groups.append({"params": aux.parameters(), "lr_mult": args.vision_lr_mult})
+    opt = torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
     step, best = 0, -1.0
     ck = run / "ckpt.pt"
     if ck.exists():
         state = torch.load(ck, map_location="cpu", weights_only=False)
         model.load_state_dict(state["model"])
+        if aux is not None:
+            aux.load_state_dict(state["aux"])
         opt.load_state_dict(state["opt"])
         step, best = state["step"], state["best"]
         say(f"resumed at step {step} (best score {best:.3f})")
@@ -503,29 +604,50 @@ def cmd_train(args) -> int:
 
     def save(path: Path, extra: dict | None = None):
         tmp = path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "best": best, **(extra or {})}, tmp)
+        extra = dict(extra or {})
+        if aux is not None:
+            extra["aux"] = aux.state_dict()
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "best": best, **extra}, tmp)
         tmp.replace(path)
 
     model.train()
-    t_last, loss_acc, gn_acc, n_acc = time.perf_counter(), 0.0, 0.0, 0
+    t_last, loss_acc, gn_acc, n_acc, aux_acc = time.perf_counter(), 0.0, 0.0, 0, 0.0
     while step < args.steps:
-        imgs, prompts, answers = [], [], []
+        imgs, prompts, answers, samples = [], [], [], []
         # curriculum: one object per picture for the first --curriculum steps, then 1-2 for as many
         # again, then the whole world (the decoder first has to find the picture at all)
-        max_objects = 1 if step < args.curriculum else 2 if step < 2 * args.curriculum else 4
+        # (counted from the end of the vision pre-training, which sees the whole world)
+        text_step = step - args.vision_pretrain
+        if text_step < 0:
+            max_objects = 4
+        else:
+            max_objects = 1 if text_step < args.curriculum else 2 if text_step < 2 * args.curriculum else 4
         for i in range(args.batch):
             rng = sample_rng(args.seed, step, i)
             img, objs = make_sample(rng, max_objects)
             imgs.append(img)
+            samples.append((img, objs))
             for prompt, answer, _ in examples(img, objs, rng):
                 prompts.append(tok.encode(prompt).ids)
                 answers.append(tok.encode(answer).ids)
         pv = torch.from_numpy(pixel_batch(imgs))
         for g in opt.param_groups:
-            g["lr"] = lr_at(step)
-        loss = trainer.loss(pv, prompts, answers, 3)
+            g["lr"] = lr_at(step) * g.get("lr_mult", 1.0)
+        if text_step < 0:
+            # vision pre-training: only the image tokens and the auxiliary head (the text side waits
+            # until the tokens carry the picture)
+            loss = torch.zeros(())
+            total = aux.loss(model.model.get_image_features(pv).pooler_output, samples)
+            aux_acc += total.item()
+        else:
+            loss = trainer.loss(pv, prompts, answers, 3)
+            total = loss
+            if aux is not None:
+                aux_loss = aux.loss(trainer.image_features, samples)
+                total = loss + args.aux_weight * aux_loss
+                aux_acc += aux_loss.item()
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        total.backward()
         gnorm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0))
         opt.step()
         step += 1
@@ -534,11 +656,12 @@ def cmd_train(args) -> int:
         n_acc += 1
         if step % args.log_every == 0:
             dt = time.perf_counter() - t_last
-            say(f"step {step} loss {loss_acc / n_acc:.4f} grad norm {gn_acc / n_acc:.2f} lr {lr_at(step):.2e} {dt / n_acc:.2f} s/step")
-            t_last, loss_acc, gn_acc, n_acc = time.perf_counter(), 0.0, 0.0, 0
+            aux_txt = f" aux {aux_acc / n_acc:.4f}" if aux is not None else ""
+            say(f"step {step} loss {loss_acc / n_acc:.4f}{aux_txt} grad norm {gn_acc / n_acc:.2f} lr {lr_at(step):.2e} {dt / n_acc:.2f} s/step")
+            t_last, loss_acc, gn_acc, n_acc, aux_acc = time.perf_counter(), 0.0, 0.0, 0, 0.0
         if step % args.ckpt_every == 0 or step == args.steps:
             save(ck)
-        if step % args.eval_every == 0 or step == args.steps:
+        if (step % args.eval_every == 0 and step > args.vision_pretrain) or step == args.steps:
             t0 = time.perf_counter()
             met = evaluate(trainer, args.seed, args.eval_n)
             sc = score(met)
@@ -662,6 +785,54 @@ def cmd_eval_cli(args) -> int:
     return 0
 
 
+MODEL_FILES = (
+    "config.json", "generation_config.json", "preprocessor_config.json", "processor_config.json",
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
+    "merges.txt", "export_report.json",
+)
+GRAPHS = ("vision_encoder", "embed_tokens", "encoder_model", "decoder_model_merged")
+
+
+def cmd_package(args) -> int:
+    """An exported (and quantized) folder -> the committed model folder: the public layout with fp32 and
+    the chosen precision variants, and the demo world's decoding defaults.
+
+    Florence-2's generation_config.json blocks repeated 3-grams (natural captions rarely repeat); this
+    world's captions and grounding answers do ("a red circle, a blue square and a red circle."), so the
+    demo model ships no_repeat_ngram_size 0. Everything is written to a sibling folder first and swapped
+    in at the end: a failure never leaves a half-written model folder behind. A README.md already in the
+    destination is kept."""
+    import shutil
+
+    src: Path = args.model
+    out: Path = args.out
+    missing = [f for f in MODEL_FILES if not (src / f).is_file()]
+    missing += [f"onnx/{g}{sfx}.onnx" for g in GRAPHS for sfx in [""] + [f"_{p}" for p in args.precision] if not (src / "onnx" / f"{g}{sfx}.onnx").is_file()]
+    if missing:
+        raise SystemExit(f"error: {src} lacks {', '.join(missing)} (export.py, then quantize.py --precision {' '.join(args.precision)})")
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "onnx").mkdir(parents=True)
+    for f in MODEL_FILES:
+        shutil.copyfile(src / f, tmp / f)
+    for g in GRAPHS:
+        for sfx in [""] + [f"_{p}" for p in args.precision]:
+            shutil.copyfile(src / "onnx" / f"{g}{sfx}.onnx", tmp / "onnx" / f"{g}{sfx}.onnx")
+    gen = json.loads((tmp / "generation_config.json").read_text())
+    gen["no_repeat_ngram_size"] = 0
+    (tmp / "generation_config.json").write_text(json.dumps(gen, indent=2) + "\n")
+    if (out / "README.md").is_file():
+        shutil.copyfile(out / "README.md", tmp / "README.md")
+    old = out.with_name(out.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+    print(f"packaged {src} -> {out} (fp32 + {', '.join(args.precision)})")
+    return 0
+
+
 def cmd_images(args) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -691,6 +862,13 @@ def main(argv=None) -> int:
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--unused-column", choices=("sum", "row"), default="sum",
                    help="the column standing for the unused rows: their sum, log(#unused) (exact loss), or one zero row")
+    t.add_argument("--loc-init", choices=("random", "sincos"), default="random",
+                   help="the <loc_N> rows at the start: random like every row, or sines/cosines of N (neighbouring bins related)")
+    t.add_argument("--vision-lr-mult", type=float, default=1.0, help="the vision tower's and projector's lr over --lr")
+    t.add_argument("--aux-weight", type=float, default=0.0,
+                   help="weight of the training-only vision head's loss (VisionAux; 0 = off)")
+    t.add_argument("--vision-pretrain", type=int, default=0,
+                   help="first steps train only the vision side through the auxiliary head (needs --aux-weight)")
     t.add_argument("--log-every", type=int, default=20)
     t.add_argument("--ckpt-every", type=int, default=100)
     t.add_argument("--eval-every", type=int, default=300)
@@ -717,8 +895,13 @@ def main(argv=None) -> int:
     im.add_argument("--n", type=int, default=4, help="pictures 0..n-1 of the seed's stream")
     im.add_argument("--index", type=int, nargs="+", help="only these pictures of the stream (instead of --n)")
     im.add_argument("--out", type=Path, required=True)
+    pk = sub.add_parser("package", help="an exported folder -> the committed model folder (fp32 + variants, demo decoding defaults)")
+    pk.add_argument("--model", type=Path, required=True)
+    pk.add_argument("--out", type=Path, default=REPO_TOKENIZER)
+    pk.add_argument("--precision", nargs="*", default=["int8"], help="variants to ship besides fp32 (public suffixes)")
     args = ap.parse_args(argv)
-    return {"train": cmd_train, "eval": cmd_eval, "save": cmd_save, "images": cmd_images, "eval-cli": cmd_eval_cli}[args.cmd](args)
+    cmds = {"train": cmd_train, "eval": cmd_eval, "save": cmd_save, "images": cmd_images, "eval-cli": cmd_eval_cli, "package": cmd_package}
+    return cmds[args.cmd](args)
 
 
 if __name__ == "__main__":
