@@ -43,7 +43,10 @@ import kotlinx.coroutines.launch
  *
  * The model folder (onnx-community layout: config.json, tokenizer.json, onnx/…) is read from the
  * app's external files directory, e.g.
- * `adb push florence2-base /sdcard/Android/data/ai.florence2.camera/files/florence2`.
+ * `adb push florence2-base /sdcard/Android/data/ai.florence2.camera/files/florence2`, or the
+ * repository's trained demo model, which finds coloured circles, squares and triangles (point the
+ * camera at shapes printed or drawn on light paper):
+ * `adb push models/demo-shapes /sdcard/Android/data/ai.florence2.camera/files/florence2`.
  * Options come from the launch intent:
  * `adb shell am start -n ai.florence2.camera/.MainActivity --es provider xnnpack --es precision int8`
  * (provider: cpu | xnnpack | nnapi; precision of all graphs but the vision encoder: fp32 | int8 | q4 …).
