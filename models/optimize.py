@@ -9,7 +9,9 @@ folder (configs, tokenizer, graphs) that core, the SDK and the CLI load with no 
 `--precision` the four graphs exist under their public names (`onnx/vision_encoder.onnx`,
 `onnx/vision_encoder_int8.onnx`, ...). The vision encoder is rewritten (florence2_tools/optimize/
 vision_graph.py); the other graphs are copied from IN, and int8 variants IN lacks are written with
-models/quantize.py's dynamic int8 (and per-row int8 embeddings).
+models/quantize.py's dynamic int8 (and per-row int8 embeddings). Every graph OUT holds keeps its large
+weights in a 64 KiB-aligned `NAME.onnx_data` next to it, which ONNX Runtime maps instead of parsing
+into its heap (the copied graphs are otherwise unchanged: same nodes, same values).
 
 The tool is deterministic (the same IN gives byte-identical graphs) and checks its own output: every
 optimised graph against IN's fp32 graph on the same inputs (max |Δ| of `image_features`; fp32 must be
@@ -30,7 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from florence2_tools.optimize.errors import OptimizeError  # noqa: E402
-from florence2_tools.optimize.folder import COMPONENTS, SUFFIX, Staging, check_input, external_files, graph_path  # noqa: E402
+from florence2_tools.optimize.external_data import data_path, write_mapped  # noqa: E402
+from florence2_tools.optimize.folder import COMPONENTS, SUFFIX, Staging, check_input, graph_path  # noqa: E402
 from florence2_tools.optimize.layouts import Context, layouts  # noqa: E402
 
 #: Precisions optimize.py can produce, and how components without a layout get that precision when IN lacks it.
@@ -46,13 +49,14 @@ def sha256(path: Path) -> str:
 
 
 def _copy_component(model: Path, staging: Staging, component: str, precision: str) -> tuple[Path, str]:
-    """IN's graph of `component` at `precision` (with its external data), or a fresh dynamic int8 one."""
+    """IN's graph of `component` at `precision`, or a fresh dynamic int8 one, written with its large
+    weights in a 64 KiB-aligned `.onnx_data` file (mapped by ONNX Runtime; graph and values unchanged)."""
     src = graph_path(model, component, precision)
     rel = f"onnx/{src.name}"
+    dst = staging.path / rel
     if src.is_file():
-        for extra in external_files(src):
-            staging.put(src.parent / extra, f"onnx/{extra}")
-        return staging.put(src, rel), "copied from the input folder"
+        write_mapped(src, dst)
+        return dst, "copied from the input folder (weights moved to a mapped .onnx_data)"
     if precision != "int8":
         raise OptimizeError(f"the input folder has no {rel} and this tool only makes int8 variants itself")
     import quantize
@@ -61,8 +65,9 @@ def _copy_component(model: Path, staging: Staging, component: str, precision: st
     fp32 = graph_path(staging.path, component, "fp32")
     if not fp32.exists():
         staging.put(graph_path(model, component, "fp32"), f"onnx/{fp32.name}")
-    dst = quantize.write_variant(staging.path, component, "int8")
-    return dst, "dynamic int8 written by models/quantize.py (the input folder had none)"
+    written = quantize.write_variant(staging.path, component, "int8")
+    write_mapped(written, dst)
+    return dst, "dynamic int8 written by models/quantize.py (the input folder had none; weights in a mapped .onnx_data)"
 
 
 def _input_sha(model: Path, layout) -> str:
@@ -105,6 +110,8 @@ def optimize(model: Path, out: Path, precisions: list[str], check_images: list[P
                     continue
                 dst, how = _copy_component(model, staging, component, precision)
                 report["graphs"][f"onnx/{dst.name}"] = {"source": how}
+                if data_path(dst).exists():
+                    report["graphs"][f"onnx/{data_path(dst).name}"] = {"source": f"weights of onnx/{dst.name}"}
             for name, layout in active.items():
                 t1 = time.perf_counter()
                 for path in layout.write(ctx, precision, staging.path):

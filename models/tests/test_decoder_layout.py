@@ -251,7 +251,7 @@ def test_report_names_the_layout(tiny):
         assert entry["probes"][0]["top1_agreement"] >= (1.0 if not sfx else 0.9)
         for f in (f"decoder_cross_kv{sfx}.onnx", f"embed_tokens{sfx}.onnx", f"token_table{sfx}.onnx_data"):
             assert report["graphs"][f"onnx/{f}"]["source"] == "optimised decoder layout"
-    assert report["graphs"]["onnx/decoder_model_merged.onnx"]["source"] == "copied from the input folder"
+    assert report["graphs"]["onnx/decoder_model_merged.onnx"]["source"].startswith("copied from the input folder")
     assert report["graphs"]["onnx/decoder_step.onnx"]["max_abs_diff"] <= 1e-4
 
 

@@ -107,15 +107,71 @@ def test_folder_is_complete_and_reported(optimised):
     report = json.loads((optimised / "optimize_report.json").read_text())
     v = report["graphs"]["onnx/vision_encoder.onnx"]
     assert v["max_abs_diff"] <= 1e-4 and v["sha256"] and len(v["probes"]) == 2
-    assert report["graphs"]["onnx/decoder_model_merged.onnx"]["source"] == "copied from the input folder"
+    assert report["graphs"]["onnx/decoder_model_merged.onnx"]["source"].startswith("copied from the input folder")
+    assert report["graphs"]["onnx/encoder_model.onnx_data"]["source"] == "weights of onnx/encoder_model.onnx"
     assert not list(optimised.parent.glob(".*partial*"))
 
 
 def test_deterministic(optimised, tmp_path):
     again = tmp_path / "again"
     optimize.optimize(MODEL, again, ["fp32", "int8"], [], threads=1, force=False)
-    for name in ("vision_encoder.onnx", "vision_encoder_int8.onnx"):
+    for name in ("vision_encoder.onnx", "vision_encoder_int8.onnx", "encoder_model.onnx", "encoder_model.onnx_data"):
         assert (again / "onnx" / name).read_bytes() == (optimised / "onnx" / name).read_bytes(), name
+
+
+def _aligned_external(model: onnx.ModelProto) -> list[tuple[str, int]]:
+    """(location, offset) of every external initializer; asserts each is 64 KiB aligned."""
+    out = []
+    for t in model.graph.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            e = {x.key: x.value for x in t.external_data}
+            assert int(e["offset"]) % 65536 == 0, (t.name, e)
+            out.append((e["location"], int(e["offset"])))
+    return out
+
+
+@pytest.mark.parametrize("name", ["encoder_model.onnx", "encoder_model_int8.onnx", "decoder_model_merged.onnx"])
+def test_copied_graphs_keep_every_node_and_value_with_their_weights_mapped(optimised, name):
+    """The graphs optimize.py copies are the input's, byte for byte in every node and value; only
+    their large weights move to an aligned data file that ONNX Runtime maps."""
+    src = MODEL / "onnx" / name
+    if not src.exists():  # the int8 text encoder is made by quantize.py when the input has none
+        src = None
+    ours = onnx.load(str(optimised / "onnx" / name))
+    ours_ext = _aligned_external(onnx.load(str(optimised / "onnx" / name), load_external_data=False))
+    if src is None:
+        assert ours_ext and all(loc == name + "_data" for loc, _ in ours_ext)
+        return
+    stock = onnx.load(str(src))
+    assert [n.SerializeToString() for n in ours.graph.node] == [n.SerializeToString() for n in stock.graph.node]
+    assert [i.SerializeToString() for i in ours.graph.input] == [i.SerializeToString() for i in stock.graph.input]
+    theirs = {t.name: numpy_helper.to_array(t) for t in stock.graph.initializer}
+    mine = {t.name: numpy_helper.to_array(t) for t in ours.graph.initializer}
+    assert theirs.keys() == mine.keys()
+    for k, v in theirs.items():
+        assert v.dtype == mine[k].dtype and np.array_equal(v, mine[k]), k
+    big = [t.name for t in stock.graph.initializer if t.HasField("raw_data") and len(t.raw_data) >= 65536]
+    assert len(ours_ext) == len(big) and all(loc == name + "_data" for loc, _ in ours_ext)
+
+
+def test_vision_weights_in_an_aligned_data_file_give_the_same_features(tmp_path):
+    """externalize() on the optimised vision graph's builder output: the same features to the bit,
+    every moved tensor 64 KiB aligned, and no data file when nothing is large enough."""
+    from florence2_tools.optimize.external_data import data_path, externalize
+
+    model = onnx.load(str(MODEL / "onnx/vision_encoder.onnx"))
+    inline = tmp_path / "inline.onnx"
+    onnx.save(model, str(inline))
+    mapped = tmp_path / "mapped.onnx"
+    assert externalize(model, data_path(mapped), threshold=1024) > 3
+    onnx.save(model, str(mapped))
+    assert len(_aligned_external(onnx.load(str(mapped), load_external_data=False))) > 3
+    pixels = _pixels(MODEL)
+    for a, b in zip(_features(inline, pixels).values(), _features(mapped, pixels).values()):
+        assert np.array_equal(a, b)
+    none = tmp_path / "none.onnx"
+    assert externalize(onnx.load(str(MODEL / "onnx/vision_encoder.onnx")), data_path(none), threshold=1 << 30) == 0
+    assert not data_path(none).exists()
 
 
 def _copy_model(tmp_path: Path) -> Path:

@@ -45,12 +45,11 @@ from .decoder_weights import DecoderWeights
 from .graph_builder import F32, MS, GraphBuilder
 from .vision_graph import quantize_columns
 from .vision_weights import Linear, Norm
+from .external_data import pad
 
 I32 = TensorProto.INT32
 I64 = TensorProto.INT64
 INT8 = TensorProto.INT8
-#: Alignment of each tensor in a token-table file (ONNX Runtime maps aligned external data).
-ALIGN = 65536
 #: The producer name of our graphs; the step graph carries `florence2.layout` metadata too.
 PRODUCER = "florence2-mobile models/optimize.py"
 LAYOUT_TAG = "decoder-step/1"
@@ -97,10 +96,6 @@ class TableFile:
     block: int = 0
 
 
-def _pad(n: int) -> int:
-    return (-n) % ALIGN
-
-
 def table_block(dim: int, largest: int = 128) -> int:
     """The 8-bit block of an int8 token table: the largest power of two ≤ `largest` (and ≥ 16, as
     MatMulNBits needs) dividing `dim`; 0 if there is none (then rows of int8 with one scale each)."""
@@ -143,9 +138,9 @@ def write_token_table(path: Path, table: np.ndarray, quantized: bool) -> TableFi
     tb, sb = q.tobytes(), scales.astype("<f4").tobytes()
     with open(path, "wb") as f:
         f.write(tb)
-        f.write(b"\0" * _pad(len(tb)))
+        f.write(b"\0" * pad(len(tb)))
         f.write(sb)
-    return TableFile(path.name, rows, dim, kind, 0, len(tb), len(tb) + _pad(len(tb)), len(sb), block)
+    return TableFile(path.name, rows, dim, kind, 0, len(tb), len(tb) + pad(len(tb)), len(sb), block)
 
 
 def external(name: str, data_type: int, dims: list[int], location: str, offset: int, length: int) -> onnx.TensorProto:
@@ -159,31 +154,6 @@ def external(name: str, data_type: int, dims: list[int], location: str, offset: 
         e = t.external_data.add()
         e.key, e.value = k, v
     return t
-
-
-def externalize(model: onnx.ModelProto, data_path: Path, threshold: int = 65536) -> int:
-    """Moves every inline initializer of at least `threshold` bytes to `data_path`, each at a 64 KiB
-    aligned offset, in graph order (so ONNX Runtime maps them from the file instead of parsing them
-    into its heap, and frees them once they are prepacked). Returns how many moved (none: no file)."""
-    offset = moved = 0
-    with open(data_path, "wb") as f:
-        for t in model.graph.initializer:
-            if t.data_location == TensorProto.EXTERNAL or not t.HasField("raw_data") or len(t.raw_data) < threshold:
-                continue
-            data = t.raw_data
-            f.write(b"\0" * _pad(offset))
-            offset += _pad(offset)
-            f.write(data)
-            t.ClearField("raw_data")
-            t.data_location = TensorProto.EXTERNAL
-            for k, v in (("location", data_path.name), ("offset", str(offset)), ("length", str(len(data)))):
-                e = t.external_data.add()
-                e.key, e.value = k, v
-            offset += len(data)
-            moved += 1
-    if not moved:
-        data_path.unlink()
-    return moved
 
 
 def build_embed_lookup(info: TableFile, ops: list[tuple[str, float]]) -> onnx.ModelProto:
