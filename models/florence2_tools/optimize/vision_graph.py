@@ -292,15 +292,40 @@ class _Builder:
     def sub_block(self, x: str, sb: SubBlock, kind: str, stage, H: int, W: int, name: str) -> str:
         g = self.g
         x = self.conv_nhwc(x, sb.conv1, name + ".conv1", residual=True)
-        h = self.norm(x, sb.norm1, name + ".norm1")
-        if kind == "spatial":
-            a = self.window_attention(h, sb, stage.dim, stage.heads, H, W, name + ".attn", stage.index)
+        ws = self.w.window
+        slabs = min(self.o.slabs.get(stage.index, 1), H // ws)
+        if kind == "spatial" and slabs > 1 and H % ws == 0 and W % ws == 0:
+            x = self.slabbed_window_attention(x, sb, stage, slabs, H, W, name)
         else:
-            a = self.channel_attention(h, sb, stage.dim, stage.groups, H * W, name + ".attn")
-            a = self.reshape(a, [-1, H, W, stage.dim], name + ".attn_map")
-        x = g.node("Add", [x, a], name + ".residual1")
+            h = self.norm(x, sb.norm1, name + ".norm1")
+            if kind == "spatial":
+                a = self.window_attention(h, sb, stage.dim, stage.heads, H, W, name + ".attn", stage.index)
+            else:
+                a = self.channel_attention(h, sb, stage.dim, stage.groups, H * W, name + ".attn")
+                a = self.reshape(a, [-1, H, W, stage.dim], name + ".attn_map")
+            x = g.node("Add", [x, a], name + ".residual1")
         x = self.conv_nhwc(x, sb.conv2, name + ".conv2", residual=True)
         return self.slabbed_mlp(x, sb, stage, H, name)
+
+    def slabbed_window_attention(self, x: str, sb: SubBlock, stage, n: int, H: int, W: int, name: str) -> str:
+        """LN, window attention and residual of x [B, H, W, C] in n row slabs of whole window rows.
+
+        The same windows, in the same groups, as n chunks of the partitioned tensor (so the int8
+        graph's per-chunk quantisation is unchanged), but neither the full LN output nor the full
+        partitioned copy of stage 1 ever exists: one slab's are live at a time, which lowers the
+        vision encoder's activation peak (docs/memory.md).
+        """
+        g = self.g
+        ws = self.w.window
+        nh = H // ws
+        rows = [(nh // n + (1 if i < nh % n else 0)) * ws for i in range(n)]
+        parts = g.node("Split", [x, g.const_i64(rows)], name + ".attn_slabs", n_out=n, axis=1)
+        outs = []
+        for i, part in enumerate(parts):
+            h = self.norm(part, sb.norm1, f"{name}.s{i}.norm1")
+            a = self.window_attention(h, sb, stage.dim, stage.heads, rows[i], W, f"{name}.s{i}.attn", stage_index=-1)
+            outs.append(g.node("Add", [part, a], f"{name}.s{i}.residual1"))
+        return g.node("Concat", outs, name + ".attn_unslab", axis=1)
 
     def slabbed_mlp(self, x: str, sb: SubBlock, stage, H: int, name: str) -> str:
         n = self.o.slabs.get(stage.index, 1)
