@@ -13,7 +13,6 @@ import os
 import shutil
 from pathlib import Path
 
-import onnx
 
 from .errors import OptimizeError
 
@@ -47,18 +46,6 @@ def check_input(folder: Path) -> dict:
     except (OSError, json.JSONDecodeError) as e:
         raise OptimizeError(f"{folder / 'config.json'}: {e}") from e
     return config
-
-
-def external_files(model_path: Path) -> list[str]:
-    """The external-data files a graph refers to (relative to its folder)."""
-    model = onnx.load(str(model_path), load_external_data=False)
-    names = set()
-    for init in model.graph.initializer:
-        if init.data_location == onnx.TensorProto.EXTERNAL:
-            for e in init.external_data:
-                if e.key == "location":
-                    names.add(e.value)
-    return sorted(names)
 
 
 class Staging:
