@@ -13,7 +13,6 @@ import os
 import shutil
 from pathlib import Path
 
-
 from .errors import OptimizeError
 
 #: The four graphs of the public layout, by file stem.
