@@ -4,11 +4,15 @@
 //!
 //! Per request ([`StepDecoder::start`]): `decoder_cross_kv` runs at batch 1 (even for beam search)
 //! with its outputs bound to buffers this module allocates; those buffers, the token rows
-//! (`inputs_embeds`), the position, the logits and the cache (capacity = the request's
-//! `max_new_tokens`) are bound once to the step graph, the cache as both `past.{i}.*` and
-//! `present.{i}.*`. Per step ([`BoundStep`]): beam rows are reordered in place (only the filled
-//! prefix of rows that change), the rows and the position are written, the step runs. The engine
-//! allocates nothing per step; see `tests/decode_allocations.rs` for what the `ort` crate does.
+//! (`inputs_embeds`), the position, the logits and the cache are bound once to the step graph, the
+//! cache as both `past.{i}.*` and `present.{i}.*`. The cache holds the request's `max_new_tokens`
+//! positions, at most [`INITIAL_CACHE_POSITIONS`] at first: a request that runs past them doubles
+//! it (the filled prefix copied, the new buffers bound), up to its `max_new_tokens`, so a default
+//! call (1024 positions, 3 beams: 113 MB at base size) holds what its answer uses. Per step
+//! ([`BoundStep`]): beam rows are reordered in place (only the filled prefix of rows that change),
+//! the rows and the position are written, the step runs. The engine allocates nothing per step
+//! except on the few steps where the cache doubles; see `tests/decode_allocations.rs` for what the
+//! `ort` crate does.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +30,13 @@ use crate::graph::ModelGraph;
 /// `florence2.layout` of the graphs this module drives: the major version it understands.
 pub(crate) const LAYOUT_MAJOR: u32 = 1;
 const LAYOUT_PREFIX: &str = "decoder-step/";
+
+/// Positions the self-attention cache holds when a request starts (or its `max_new_tokens`, if
+/// fewer). 256 covers captions, detection and grounding answers without regrowing; a longer
+/// answer (dense OCR) doubles it up to `max_new_tokens`. The cache is zero-filled when allocated
+/// (`ort` zeroes every tensor it creates), so all of it is resident: at base size
+/// `rows × 6 layers × 2 × 12 heads × positions × 64 × 4` bytes, 28 MB for 3 beams at 256.
+pub const INITIAL_CACHE_POSITIONS: usize = 256;
 
 /// The two graphs of the layout, loaded and checked.
 pub(crate) struct StepDecoder {
@@ -206,6 +217,8 @@ impl StepDecoder {
         let mut embeds = Tensor::<f32>::new(&allocator, [rows, 1, self.d_model]).map_err(inference)?;
         let position = Tensor::<i32>::new(&allocator, [1usize]).map_err(inference)?;
         let mut logits = Tensor::<f32>::new(&allocator, [rows, self.vocab]).map_err(inference)?;
+        let max_capacity = capacity;
+        let capacity = capacity.min(INITIAL_CACHE_POSITIONS);
         let mut cache = Vec::with_capacity(2 * self.layers);
         let mut binding = self.step.create_binding().map_err(inference)?;
         binding.bind_input("inputs_embeds", &embeds).map_err(inference)?;
@@ -239,6 +252,8 @@ impl StepDecoder {
         };
         Ok(BoundStep {
             session: &mut self.step,
+            past: &self.past,
+            present: &self.present,
             embed,
             binding,
             embed_binding,
@@ -254,6 +269,7 @@ impl StepDecoder {
             heads: h,
             head_dim: hd,
             capacity,
+            max_capacity,
             vocab: self.vocab,
             filled: 0,
             run_options,
@@ -278,6 +294,10 @@ fn embed_err(source: ort::Error) -> Error {
 /// One request's step model: every tensor bound once, nothing allocated per step.
 pub(crate) struct BoundStep<'a> {
     session: &'a mut Session,
+    /// Per layer: the step graph's `past.{i}.key` / `.value` input names.
+    past: &'a [[String; 2]],
+    /// Per layer: the step graph's `present.{i}.key` / `.value` output names.
+    present: &'a [[String; 2]],
     embed: &'a mut TokenEmbeddings,
     binding: IoBinding,
     /// Bound to `ids` and `embeds` when the embeddings run as a session.
@@ -296,7 +316,10 @@ pub(crate) struct BoundStep<'a> {
     rows: usize,
     heads: usize,
     head_dim: usize,
+    /// Positions the cache buffers hold now.
     capacity: usize,
+    /// Positions the request may use (its `max_new_tokens`): the cache doubles up to it.
+    max_capacity: usize,
     vocab: usize,
     /// Positions written so far (= the next token's position).
     filled: usize,
@@ -304,6 +327,39 @@ pub(crate) struct BoundStep<'a> {
 }
 
 impl BoundStep<'_> {
+    /// Doubles the cache (up to `max_capacity`): new buffers, the filled prefix of every row's
+    /// head blocks copied, bound in place of the old ones, which are freed.
+    fn grow(&mut self) -> Result<()> {
+        let capacity = self.capacity.saturating_mul(2).min(self.max_capacity);
+        let (h, hd, filled) = (self.heads, self.head_dim, self.filled * self.head_dim);
+        let allocator = Allocator::default();
+        let names = self.past.iter().zip(self.present.iter());
+        for (buffers, (past, present)) in self.cache.chunks_mut(2).zip(names) {
+            for (j, old) in buffers.iter_mut().enumerate() {
+                let mut grown =
+                    Tensor::<f32>::new(&allocator, [self.rows, h, capacity, hd]).map_err(inference)?;
+                {
+                    let from = old.extract_tensor().1;
+                    let to = grown.extract_tensor_mut().1;
+                    for block in 0..self.rows * h {
+                        let (src, dst) = (block * self.capacity * hd, block * capacity * hd);
+                        to[dst..dst + filled].copy_from_slice(&from[src..src + filled]);
+                    }
+                }
+                self.binding
+                    .bind_input(past[j].as_str(), &grown)
+                    .map_err(inference)?;
+                self.binding
+                    .bind_output(present[j].as_str(), &mut grown)
+                    .map_err(inference)?;
+                *old = grown;
+            }
+        }
+        self.scratch.resize(h * capacity * hd, 0.0);
+        self.capacity = capacity;
+        Ok(())
+    }
+
     /// Reorders the filled prefix of every cache buffer's rows in place (`new[b] = old[order[b]]`).
     fn reorder(&mut self, order: &[usize]) -> Result<()> {
         if order.len() != self.rows || order.iter().any(|&s| s >= self.rows) {
@@ -343,12 +399,15 @@ impl StepModel for BoundStep<'_> {
             });
         }
         if self.filled >= self.capacity {
-            return Err(Error::InvalidInput {
-                detail: format!(
-                    "the decoder cache holds {} positions; position {} does not exist",
-                    self.capacity, self.filled
-                ),
-            });
+            if self.capacity >= self.max_capacity {
+                return Err(Error::InvalidInput {
+                    detail: format!(
+                        "the decoder cache holds {} positions; position {} does not exist",
+                        self.max_capacity, self.filled
+                    ),
+                });
+            }
+            self.grow()?;
         }
         if let Some(order) = reorder
             && self.filled > 0

@@ -65,6 +65,7 @@ pub mod live;
 
 pub use cancel::{CancelFlag, CancelOnDrop};
 pub use config::{GenerationConfig, ModelConfig};
+pub use decoder_step::INITIAL_CACHE_POSITIONS;
 pub use embedding::{EmbeddingLookup, EmbeddingSource};
 pub use error::{Error, Result};
 pub use florence2_preprocess::{DecodeLimits, ImageInput, ResizeMode};

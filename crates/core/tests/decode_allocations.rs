@@ -19,7 +19,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::Path;
 
-use florence2_core::{CancelFlag, Florence2, LoadOptions, RunOptions};
+use florence2_core::{CancelFlag, Florence2, INITIAL_CACHE_POSITIONS, LoadOptions, RunOptions};
 use ort::memory::Allocator;
 use ort::session::Session;
 use ort::value::Tensor;
@@ -74,15 +74,21 @@ static GLOBAL: Counting = Counting;
 const STOCK_BUDGET_PER_LAYER: usize = 12;
 
 /// Allocations in each step after the first (greedy or `beams` beams), sorted, and the steps run.
-fn allocations_per_step(model: &Florence2, beams: usize) -> (Vec<usize>, usize) {
+/// Heap allocations of each decode step after the first, in step order, and the steps run.
+fn allocations_of_each_step(
+    model: &Florence2,
+    beams: usize,
+    tokens: usize,
+    prompt: &str,
+) -> (Vec<usize>, usize) {
     let pixels: Vec<f32> = (0..3 * 160 * 160)
         .map(|i| ((i * 7919) % 251) as f32 / 64.0 - 2.0)
         .collect();
     let image = model
         .encode_pixels(&pixels, (160, 160), (640, 480), &CancelFlag::new())
         .unwrap();
-    let ids = model.tokenizer().encode("What does the image describe?").unwrap();
-    let mut counts = [0usize; 200];
+    let ids = model.tokenizer().encode(prompt).unwrap();
+    let mut counts = vec![0usize; tokens + 1];
     let mut n = 0usize;
     let mut observer = |_: &[u32]| {
         if n < counts.len() {
@@ -92,7 +98,7 @@ fn allocations_per_step(model: &Florence2, beams: usize) -> (Vec<usize>, usize) 
         true
     };
     let options = RunOptions {
-        max_new_tokens: Some(64),
+        max_new_tokens: Some(tokens),
         num_beams: Some(beams),
         resize_mode: None,
     };
@@ -106,9 +112,15 @@ fn allocations_per_step(model: &Florence2, beams: usize) -> (Vec<usize>, usize) 
         generated.steps
     );
     // counts[i] is taken right after step i + 1: each window is one whole later step.
-    let mut per_step: Vec<usize> = counts[..n].windows(2).map(|w| w[1] - w[0]).collect();
-    per_step.sort_unstable();
+    let per_step: Vec<usize> = counts[..n].windows(2).map(|w| w[1] - w[0]).collect();
     (per_step, generated.steps)
+}
+
+/// The same, sorted (min first, max last), for a 64-token answer.
+fn allocations_per_step(model: &Florence2, beams: usize) -> (Vec<usize>, usize) {
+    let (mut per_step, steps) = allocations_of_each_step(model, beams, 64, "What does the image describe?");
+    per_step.sort_unstable();
+    (per_step, steps)
 }
 
 /// Allocations of one `Session::run_binding` of `decoder_step.onnx` with everything bound as the
@@ -207,6 +219,44 @@ fn optimised_decoder_allocates_nothing_per_step_beyond_ort_run_binding() {
             (per_step[0], per_step[per_step.len() - 1]),
             (ort_cost, ort_cost),
             "{beams} beam(s): every step after the first must cost exactly ort's run_binding ({ort_cost}), nothing of the engine's"
+        );
+    }
+}
+
+#[test]
+fn the_cache_grows_on_one_step_and_every_other_step_allocates_nothing_of_the_engines() {
+    // An answer longer than the initial cache: the step that starts at position
+    // INITIAL_CACHE_POSITIONS doubles it (new buffers, bound in place of the old ones); every
+    // other step costs exactly ort's run_binding, as in the test above.
+    let dir = common::optimised_fixture("tiny-random");
+    let model = Florence2::load(&dir, &LoadOptions::default()).unwrap();
+    let layers = model.config().decoder_layers;
+    for beams in [1usize, 3] {
+        let ort_cost = bare_run_binding_allocations(&dir, beams);
+        // The `<OD>` prompt: on this fixture its answer runs past the initial cache.
+        let prompt = "Locate the objects with category and region.";
+        let (per_step, steps) = allocations_of_each_step(&model, beams, INITIAL_CACHE_POSITIONS + 20, prompt);
+        assert!(
+            steps > INITIAL_CACHE_POSITIONS + 1,
+            "{beams} beam(s): only {steps} steps"
+        );
+        // per_step[k]: the allocations of step k + 1 (0-based), which writes position k + 1.
+        let growing = INITIAL_CACHE_POSITIONS - 1;
+        for (k, &n) in per_step.iter().enumerate() {
+            if k == growing {
+                // 2L new buffers and the reorder scratch grown, plus ort's cost and its rebinding.
+                assert!(
+                    n > ort_cost && n <= ort_cost + 8 * (2 * layers + 1),
+                    "{beams} beam(s): the doubling step allocated {n} (ort alone: {ort_cost})"
+                );
+            } else {
+                assert_eq!(n, ort_cost, "{beams} beam(s): step {} allocated {n}", k + 1);
+            }
+        }
+        println!(
+            "decoder_step, {beams} beam(s): {steps} steps, the cache doubled at position {INITIAL_CACHE_POSITIONS} \
+             with {} allocations; every other step {ort_cost} (ort's run_binding)",
+            per_step[growing]
         );
     }
 }

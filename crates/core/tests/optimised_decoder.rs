@@ -13,8 +13,8 @@ use std::path::Path;
 use common::{fixture_model, fixtures, optimised_fixture};
 use florence2_core::generate::NoObserver;
 use florence2_core::{
-    CancelFlag, EmbeddingSource, Error, Florence2, ImageInput, LoadOptions, Precision, PrecisionPlan,
-    RunOptions, Task, TaskRequest,
+    CancelFlag, EmbeddingSource, Error, Florence2, INITIAL_CACHE_POSITIONS, ImageInput, LoadOptions,
+    Precision, PrecisionPlan, RunOptions, Task, TaskRequest,
 };
 
 fn caption(beams: usize, tokens: usize) -> TaskRequest {
@@ -100,6 +100,30 @@ fn cancelling_from_the_stream_stops_the_optimised_decoder_and_it_runs_again() {
                 .run(&image(), &caption(beams, 8), &CancelFlag::new(), &mut NoObserver)
                 .is_ok()
         );
+    }
+}
+
+#[test]
+fn an_answer_longer_than_the_initial_cache_grows_it_and_matches_the_stock_decoder() {
+    // The cache starts at INITIAL_CACHE_POSITIONS and doubles; the stock merged decoder (its own
+    // growing cache, checked against transformers in reference_parity.rs) is the reference.
+    let stock = load(&fixture_model());
+    let optimised = load(&optimised_fixture("tiny-random"));
+    let tokens = INITIAL_CACHE_POSITIONS + 44;
+    for beams in [1usize, 3] {
+        let request = caption(beams, tokens);
+        let a = stock
+            .run(&image(), &request, &CancelFlag::new(), &mut NoObserver)
+            .unwrap();
+        let b = optimised
+            .run(&image(), &request, &CancelFlag::new(), &mut NoObserver)
+            .unwrap();
+        assert!(
+            b.generated.steps > INITIAL_CACHE_POSITIONS,
+            "{beams} beam(s): the answer must outgrow the initial cache to test its growth ({} steps)",
+            b.generated.steps
+        );
+        assert_eq!(a.generated, b.generated, "{beams} beam(s)");
     }
 }
 
