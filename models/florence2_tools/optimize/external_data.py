@@ -56,15 +56,23 @@ def externalize(model: onnx.ModelProto, data: Path, threshold: int = THRESHOLD) 
     return moved
 
 
+def save_with_data(model: onnx.ModelProto, path: Path, data: Path | None) -> list[Path]:
+    """Saves `model` to `path` with its large inline weights moved to `data` (64 KiB aligned; none
+    moved: no data file), or all inline when `data` is None, then checks the written file. Old files
+    are unlinked first, so a hard link to the input folder is never written through. Returns the
+    files written."""
+    for p in (path, data):
+        if p is not None:
+            p.unlink(missing_ok=True)
+    if data is not None:
+        externalize(model, data)
+    onnx.save(model, str(path))
+    onnx.checker.check_model(str(path))
+    return [p for p in (path, data) if p is not None and p.exists()]
+
+
 def write_mapped(src: Path, dst: Path) -> list[Path]:
     """Writes the graph `src` (inline or with external data of any layout) to `dst` with its large
     weights in `dst`'s aligned data file; nodes, inputs, outputs and every value unchanged.
     Returns the files written."""
-    model = onnx.load(str(src), load_external_data=True)
-    data = data_path(dst)
-    for p in (dst, data):
-        p.unlink(missing_ok=True)  # never write through a hard link to the input folder
-    externalize(model, data)
-    onnx.save(model, str(dst))
-    onnx.checker.check_model(str(dst))
-    return [p for p in (dst, data) if p.exists()]
+    return save_with_data(onnx.load(str(src), load_external_data=True), dst, data_path(dst))

@@ -26,7 +26,7 @@ import onnx
 
 from .decoder_check import compare as decoder_compare
 from .decoder_graph import DecoderOptions, build_cross_kv, build_embed_lookup, build_step, write_token_table
-from .external_data import data_path, externalize
+from .external_data import data_path, save_with_data
 from .decoder_weights import TextArch, extract_decoder, read_token_table
 from .errors import OptimizeError
 from .folder import SUFFIX, graph_path
@@ -253,15 +253,10 @@ def info_kind(embed: Path) -> str:
 
 
 def _save_checked(model: onnx.ModelProto, path: Path, data: Path | None = None) -> None:
-    """Saves a graph whose large tensors may already point to external data (its other large weights
-    moved to `data`, 64 KiB-aligned), then checks the file."""
+    """Checks the graph's operators against the Android list, then saves it (its large weights in
+    `data`, 64 KiB-aligned, when given) and checks the file."""
     check_allowed(model, str(path.name))
-    path.unlink(missing_ok=True)
-    if data is not None:
-        data.unlink(missing_ok=True)
-        externalize(model, data)
-    onnx.save(model, str(path))
-    onnx.checker.check_model(str(path))
+    save_with_data(model, path, data)
 
 
 def layouts() -> dict[str, Layout]:
