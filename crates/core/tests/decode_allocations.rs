@@ -73,7 +73,6 @@ static GLOBAL: Counting = Counting;
 /// Allocations per greedy decode step of the stock merged decoder, per decoder layer.
 const STOCK_BUDGET_PER_LAYER: usize = 12;
 
-/// Allocations in each step after the first (greedy or `beams` beams), sorted, and the steps run.
 /// Heap allocations of each decode step after the first, in step order, and the steps run.
 fn allocations_of_each_step(
     model: &Florence2,
